@@ -1,0 +1,96 @@
+"""Build the Keras GRU network from estimator parameters and data metadata.
+
+``build_network`` is a pure function of a hashable :class:`NetworkSpec`, so that
+equal specs give networks of the same architecture (the basis for reusing a
+compiled model across fits, see ``skgru._model_cache``).  Only Keras 3 APIs are
+used: the network runs on the TensorFlow, JAX and PyTorch backends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Everything that decides the network's architecture (hashable)."""
+
+    n_step_features: int
+    n_outputs: int
+    output_activation: str  # "softmax", "sigmoid" or "linear"
+    units: tuple  # one int per recurrent layer
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    bidirectional: bool = False
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    dense_units: tuple = ()
+    l2: float = 0.0
+    embedding_dim: int | None = None
+    vocab_size: int | None = None
+    mask_value: float | None = None
+
+
+def cudnn_eligible(spec: NetworkSpec) -> bool:
+    """Whether Keras can run the recurrent layers on the fused cuDNN kernel."""
+    return (
+        spec.activation == "tanh"
+        and spec.recurrent_activation == "sigmoid"
+        and spec.recurrent_dropout == 0
+    )
+
+
+def _regularizer(l2: float):
+    return keras.regularizers.L2(l2) if l2 > 0 else None
+
+
+def build_network(spec: NetworkSpec) -> keras.Model:
+    """Return a new (uncompiled) Keras model for ``spec``.
+
+    Layout: ``Input -> [Embedding | Masking] -> GRU x n_layers (each optionally
+    Bidirectional) -> [Dropout] -> [Dense(relu) x len(dense_units)] -> Dense(out)``.
+    Variable-length input is padded at the end and masked, which keeps the cuDNN
+    path eligible on GPU.
+    """
+    reg = _regularizer(spec.l2)
+    if spec.embedding_dim is not None:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = keras.layers.Embedding(
+            spec.vocab_size,
+            spec.embedding_dim,
+            mask_zero=True,
+            embeddings_regularizer=reg,
+            name="embedding",
+        )(inputs)
+    else:
+        inputs = keras.Input(shape=(None, spec.n_step_features), name="sequences")
+        x = inputs
+        if spec.mask_value is not None:
+            x = keras.layers.Masking(mask_value=spec.mask_value, name="masking")(x)
+
+    n_layers = len(spec.units)
+    for i, units in enumerate(spec.units):
+        gru = keras.layers.GRU(
+            units,
+            activation=spec.activation,
+            recurrent_activation=spec.recurrent_activation,
+            dropout=spec.dropout,
+            recurrent_dropout=spec.recurrent_dropout,
+            kernel_regularizer=reg,
+            recurrent_regularizer=reg,
+            return_sequences=i < n_layers - 1,
+            name=f"gru_{i}",
+        )
+        if spec.bidirectional:
+            gru = keras.layers.Bidirectional(gru, name=f"bidirectional_{i}")
+        x = gru(x)
+    if spec.dropout > 0:
+        x = keras.layers.Dropout(spec.dropout, name="head_dropout")(x)
+    for j, units in enumerate(spec.dense_units):
+        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=reg, name=f"dense_{j}")(x)
+    outputs = keras.layers.Dense(
+        spec.n_outputs, activation=spec.output_activation, kernel_regularizer=reg, name="output"
+    )(x)
+    return keras.Model(inputs, outputs, name="skgru_gru")
