@@ -182,10 +182,11 @@ class GRUEstimatorMixin:
         _check_feature_names(self, X, reset=not continue_training)
         if y is None:
             raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-        if len(y) != Xa.shape[0]:
+        y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+        if y.ndim == 0 or y.shape[0] != Xa.shape[0]:
             raise ValueError(
                 f"Found input variables with inconsistent numbers of samples: X has "
-                f"{Xa.shape[0]} samples, y has {len(y)}."
+                f"{Xa.shape[0]} samples, y has {y.shape[0] if y.ndim else 'a scalar'}."
             )
         sw = None
         if sample_weight is not None:
@@ -315,7 +316,7 @@ class GRUEstimatorMixin:
 
     # --------------------------------------------------------------- predict
     def _network_input(self, X):
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, ("model_", "target_encoder_"))
         _check_feature_names(self, X, reset=False)
         Xa, _, _ = convert_X(
             X,

@@ -65,13 +65,18 @@ def _looks_ragged(X) -> bool:
 
 def _to_numeric(arr, dtype, what: str) -> np.ndarray:
     try:
-        out = np.asarray(arr, dtype=dtype)
+        raw = np.asarray(arr)
+        if raw.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported: {what} has a complex dtype.")
+        out = raw.astype(dtype, copy=False)
     except TypeError as exc:
         raise TypeError(
             f"{what} must contain numbers; got elements of an unsupported type "
             f"({exc}). For raw text use skgru.preprocessing.TextSequencer first."
         ) from exc
     except ValueError as exc:
+        if "Complex" in str(exc):
+            raise
         raise ValueError(
             f"{what} must be numeric: {exc}. For raw text use "
             "skgru.preprocessing.TextSequencer first; for labels in X encode them."
@@ -195,7 +200,10 @@ def convert_X(
     if arr.shape[0] == 0:
         raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if arr.size == 0:
-        raise ValueError(f"Found array with 0 feature(s) or timesteps (shape={arr.shape}); nothing to learn from.")
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            "required: X has no timesteps or no features."
+        )
     assert_all_finite(arr, input_name="X")
 
     n_columns = None

@@ -24,6 +24,8 @@ def _as_array(y, name="y"):
     if hasattr(y, "to_numpy"):
         y = y.to_numpy()
     y = np.asarray(y)
+    if np.iscomplexobj(y):
+        raise ValueError(f"Complex data not supported: {name} has a complex dtype.")
     if y.ndim == 0:
         raise ValueError(f"{name} must be 1D or 2D; got a scalar.")
     if y.shape[0] == 0:

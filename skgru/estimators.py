@@ -307,7 +307,8 @@ class GRUClassifier(GRUEstimatorMixin, KerasClassifier):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1 (independent label probabilities for multilabel targets).
         """
-        return self.target_encoder_.probabilities(self._raw_predict(X))
+        raw = self._raw_predict(X)
+        return self.target_encoder_.probabilities(raw)
 
     def predict(self, X):
         """Predicted class labels.
@@ -322,7 +323,8 @@ class GRUClassifier(GRUEstimatorMixin, KerasClassifier):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels of the type seen in ``fit``.
         """
-        return self.target_encoder_.labels(self.predict_proba(X))
+        proba = self.predict_proba(X)
+        return self.target_encoder_.labels(proba)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (subset accuracy for multilabel targets).
@@ -507,7 +509,8 @@ class GRURegressor(GRUEstimatorMixin, KerasRegressor):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, in the shape of the ``y`` seen in ``fit``.
         """
-        return self.target_encoder_.inverse(self._raw_predict(X))
+        raw = self._raw_predict(X)
+        return self.target_encoder_.inverse(raw)
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the prediction.
