@@ -24,11 +24,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_sample_weight, check_is_fitted
 
-from skgru import _model_cache
+from skgru import _model_cache, _training_loop
 from skgru._callbacks import EpochTracker
 from skgru._input import RAGGED_PAD_VALUE, convert_X
 from skgru._network import NetworkSpec, cudnn_eligible
-from skgru._seeding import resolve_seed, seeded
+from skgru._seeding import FitSeeds
+
+# Rows per predict step. Fixed, so that predictions do not depend on batch composition.
+PREDICT_BATCH_SIZE = 256
 
 _positive_int = Interval(numbers.Integral, 1, None, closed="left")
 
@@ -128,7 +131,7 @@ class GRUEstimatorMixin:
 
     def _optimizer_config(self):
         """(optimizer class or instance, kwargs), honouring SciKeras ``optimizer__*`` routing."""
-        routed = {k[len("optimizer__"):]: v for k, v in self.get_params().items() if k.startswith("optimizer__")}
+        routed = self._routed("optimizer__")
         opt = self.optimizer
         if isinstance(opt, keras.optimizers.Optimizer):
             return type(opt), {**opt.get_config(), **routed}
@@ -214,26 +217,25 @@ class GRUEstimatorMixin:
         if tokens:
             self._check_token_range(Xa)
 
-        seed = resolve_seed(self.random_state)
+        seeds = FitSeeds.from_random_state(self.random_state)
         n_epochs = int(self.epochs if epochs is None else epochs)
         start = time.perf_counter()
-        with seeded(seed):
-            if not continue_training:
-                spec = self._network_spec(input_spec, targets.output_)
-                self._warn_if_not_cudnn(spec)
-                opt_cls, opt_kwargs = self._optimizer_config()
-                self.model_ = _model_cache.acquire(
-                    self, spec, opt_cls, opt_kwargs, self.loss or targets.output_.loss, self.metrics, seed
-                )
-                self.network_spec_ = spec
-                self.input_spec_ = input_spec
-                self.target_encoder_ = targets
-                self.n_features_in_ = input_spec.n_columns if input_spec.n_columns is not None else input_spec.n_step_features
-                self.n_timesteps_ = input_spec.n_timesteps
-                self.n_features_per_step_ = input_spec.n_step_features
-                self.history_ = {}
-                self.n_iter_ = 0
-            tracker = self._train(Xa, y_enc, sw, n_epochs, seed)
+        if not continue_training:
+            spec = self._network_spec(input_spec, targets.output_)
+            self._warn_if_not_cudnn(spec)
+            opt_cls, opt_kwargs = self._optimizer_config()
+            self.model_ = _model_cache.acquire(
+                self, spec, opt_cls, opt_kwargs, self.loss or targets.output_.loss, self.metrics, seeds.network
+            )
+            self.network_spec_ = spec
+            self.input_spec_ = input_spec
+            self.target_encoder_ = targets
+            self.n_features_in_ = input_spec.n_columns if input_spec.n_columns is not None else input_spec.n_step_features
+            self.n_timesteps_ = input_spec.n_timesteps
+            self.n_features_per_step_ = input_spec.n_step_features
+            self.history_ = {}
+            self.n_iter_ = 0
+        tracker = self._train(Xa, y_enc, sw, n_epochs, seeds)
         self.fit_time_ = time.perf_counter() - start
         if tracker.diverged_at is not None:
             raise ValueError(
@@ -242,7 +244,7 @@ class GRUEstimatorMixin:
             )
         return self
 
-    def _train(self, Xa, y_enc, sw, n_epochs, seed):
+    def _train(self, Xa, y_enc, sw, n_epochs, seeds):
         initial_epoch = self.n_iter_
         validation_data = None
         Xt, yt, swt = Xa, y_enc, sw
@@ -255,11 +257,10 @@ class GRUEstimatorMixin:
                     f"fraction of {self.validation_fraction}; got {n} sample(s)."
                 )
             idx = np.arange(n)
-            split_seed = seed if seed is not None else np.random.randint(0, 2**31 - 1)
             try:
-                tr, va = train_test_split(idx, test_size=n_val, random_state=split_seed, stratify=self._stratify(y_enc))
+                tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split, stratify=self._stratify(y_enc))
             except ValueError:  # a class too small to stratify: fall back to a plain split
-                tr, va = train_test_split(idx, test_size=n_val, random_state=split_seed)
+                tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split)
             Xt, yt = Xa[tr], y_enc[tr]
             swt = None if sw is None else sw[tr]
             validation_data = (Xa[va], y_enc[va]) if sw is None else (Xa[va], y_enc[va], sw[va])
@@ -270,25 +271,32 @@ class GRUEstimatorMixin:
             restore_best=self.early_stopping,
             initial_epoch=initial_epoch,
         )
-        fit_kwargs = {k[len("fit__"):]: v for k, v in self.get_params().items() if k.startswith("fit__")}
-        history = self.model_.fit(
+        fit_kwargs = self._routed("fit__")
+        unknown = set(fit_kwargs) - {"batch_size", "shuffle"}
+        if unknown:
+            raise ValueError(f"Unsupported fit__ routed parameters {sorted(unknown)}; skgru supports fit__batch_size and fit__shuffle.")
+        history = _training_loop.train(
+            self.model_,
             Xt,
             yt,
-            sample_weight=swt,
-            batch_size=int(fit_kwargs.pop("batch_size", self.batch_size)),
+            swt,
+            batch_size=int(fit_kwargs.get("batch_size", self.batch_size)),
             epochs=initial_epoch + n_epochs,
             initial_epoch=initial_epoch,
+            rng=seeds.shuffle,
             validation_data=validation_data,
-            shuffle=fit_kwargs.pop("shuffle", True),
-            verbose=min(int(self.verbose), 2),
             callbacks=[tracker, *self._callbacks_list()],
-            **fit_kwargs,
+            verbose=min(int(self.verbose), 2),
+            shuffle=bool(fit_kwargs.get("shuffle", True)),
         )
-        for key, values in history.history.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        for key, values in history.items():
+            self.history_.setdefault(key, []).extend(values)
         self.n_iter_ = initial_epoch + tracker.epochs_run
         self.best_epoch_ = tracker.best_epoch
         return tracker
+
+    def _routed(self, prefix):
+        return {k[len(prefix):]: v for k, v in self.get_params().items() if k.startswith(prefix)}
 
     def _check_token_range(self, Xa):
         vocab = self.network_spec_.vocab_size if hasattr(self, "network_spec_") else self._fit_vocab_size
@@ -333,11 +341,8 @@ class GRUEstimatorMixin:
 
     def _raw_predict(self, X):
         Xa = self._network_input(X)
-        batch = max(int(self.batch_size), 256)
-        predict_kwargs = {k[len("predict__"):]: v for k, v in self.get_params().items() if k.startswith("predict__")}
-        batch = predict_kwargs.pop("batch_size", batch)
-        out = self.model_.predict(Xa, batch_size=batch, verbose=0, **predict_kwargs)
-        out = np.asarray(out)
+        batch = int(self._routed("predict__").get("batch_size", PREDICT_BATCH_SIZE))
+        out = _training_loop.predict(self.model_, Xa, batch)
         if not np.all(np.isfinite(out)):
             raise ValueError("The network produced non-finite outputs; the model has diverged. Refit with a lower learning_rate.")
         return out

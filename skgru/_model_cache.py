@@ -57,15 +57,15 @@ def _key(spec: NetworkSpec, opt_cls, opt_kwargs, loss, metrics):
     return (keras.backend.backend(), spec, opt_cls, _freeze(baked), loss, _freeze(metrics))
 
 
-def build_compiled(spec: NetworkSpec, opt_cls, opt_kwargs, loss, metrics) -> keras.Model:
+def build_compiled(spec: NetworkSpec, opt_cls, opt_kwargs, loss, metrics, seed=None) -> keras.Model:
     """A new network for ``spec``, compiled with a new optimizer."""
-    model = build_network(spec)
+    model = build_network(spec, seed)
     model.compile(optimizer=opt_cls(**opt_kwargs), loss=loss, metrics=list(metrics) if metrics else None)
     return model
 
 
-def _reset(model: keras.Model, spec: NetworkSpec, learning_rate) -> None:
-    fresh = build_network(spec)  # made under the caller's seed: same draws as a first build
+def _reset(model: keras.Model, spec: NetworkSpec, learning_rate, seed) -> None:
+    fresh = build_network(spec, seed)  # never compiled nor traced: cheap; same draws as a first build
     targets, sources = model.variables, fresh.variables
     if len(targets) != len(sources):  # pragma: no cover - same spec, same layout
         raise RuntimeError("model layout changed; cannot reuse")
@@ -80,10 +80,7 @@ def _reset(model: keras.Model, spec: NetworkSpec, learning_rate) -> None:
 
 
 def acquire(owner, spec, opt_cls, opt_kwargs, loss, metrics, seed) -> keras.Model:
-    """A compiled model for ``spec``, in the state of a new one, leased to ``owner``.
-
-    Must be called inside :func:`skgru._seeding.seeded` for ``seed``.
-    """
+    """A compiled model for ``spec``, in the state of a new one built with ``seed``, leased to ``owner``."""
     release(owner)
     key = _key(spec, opt_cls, opt_kwargs, loss, metrics) if reuse_enabled() else None
     model = None
@@ -95,9 +92,9 @@ def acquire(owner, spec, opt_cls, opt_kwargs, loss, metrics, seed) -> keras.Mode
                 if not pool:
                     del _free[key]
     if model is not None:
-        _reset(model, spec, opt_kwargs.get("learning_rate"))
+        _reset(model, spec, opt_kwargs.get("learning_rate"), seed)
     else:
-        model = build_compiled(spec, opt_cls, opt_kwargs, loss, metrics)
+        model = build_compiled(spec, opt_cls, opt_kwargs, loss, metrics, seed)
     if key is not None:
         with _lock:
             _leases[id(owner)] = (key, model)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,12 @@ def _regularizer(l2: float):
     return keras.regularizers.L2(l2) if l2 > 0 else None
 
 
-def build_network(spec: NetworkSpec) -> keras.Model:
+def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     """Return a new (uncompiled) Keras model for ``spec``.
+
+    Every initializer and dropout layer gets its own seed drawn from ``seed``, so
+    the same ``(spec, seed)`` always gives the same initial weights and dropout
+    masks, without touching any global random state (None: fresh entropy).
 
     Layout: ``Input -> [Embedding | Masking] -> GRU x n_layers (each optionally
     Bidirectional) -> [Dropout] -> [Dense(relu) x len(dense_units)] -> Dense(out)``.
@@ -55,12 +60,35 @@ def build_network(spec: NetworkSpec) -> keras.Model:
     path eligible on GPU.
     """
     reg = _regularizer(spec.l2)
+    rng = np.random.default_rng(seed)
+
+    def s():
+        return int(rng.integers(0, 2**31 - 1))
+
+    def gru(units, return_sequences, go_backwards, name):
+        return keras.layers.GRU(
+            units,
+            activation=spec.activation,
+            recurrent_activation=spec.recurrent_activation,
+            dropout=spec.dropout,
+            recurrent_dropout=spec.recurrent_dropout,
+            kernel_regularizer=reg,
+            recurrent_regularizer=reg,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=s()),
+            return_sequences=return_sequences,
+            go_backwards=go_backwards,
+            seed=s(),
+            name=name,
+        )
+
     if spec.embedding_dim is not None:
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(
             spec.vocab_size,
             spec.embedding_dim,
             mask_zero=True,
+            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=s()),
             embeddings_regularizer=reg,
             name="embedding",
         )(inputs)
@@ -72,25 +100,31 @@ def build_network(spec: NetworkSpec) -> keras.Model:
 
     n_layers = len(spec.units)
     for i, units in enumerate(spec.units):
-        gru = keras.layers.GRU(
-            units,
-            activation=spec.activation,
-            recurrent_activation=spec.recurrent_activation,
-            dropout=spec.dropout,
-            recurrent_dropout=spec.recurrent_dropout,
-            kernel_regularizer=reg,
-            recurrent_regularizer=reg,
-            return_sequences=i < n_layers - 1,
-            name=f"gru_{i}",
-        )
+        last = i == n_layers - 1
         if spec.bidirectional:
-            gru = keras.layers.Bidirectional(gru, name=f"bidirectional_{i}")
-        x = gru(x)
+            layer = keras.layers.Bidirectional(
+                gru(units, not last, False, f"forward_gru_{i}"),
+                backward_layer=gru(units, not last, True, f"backward_gru_{i}"),
+                name=f"bidirectional_{i}",
+            )
+        else:
+            layer = gru(units, not last, False, f"gru_{i}")
+        x = layer(x)
     if spec.dropout > 0:
-        x = keras.layers.Dropout(spec.dropout, name="head_dropout")(x)
+        x = keras.layers.Dropout(spec.dropout, seed=s(), name="head_dropout")(x)
     for j, units in enumerate(spec.dense_units):
-        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=reg, name=f"dense_{j}")(x)
+        x = keras.layers.Dense(
+            units,
+            activation="relu",
+            kernel_regularizer=reg,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
+            name=f"dense_{j}",
+        )(x)
     outputs = keras.layers.Dense(
-        spec.n_outputs, activation=spec.output_activation, kernel_regularizer=reg, name="output"
+        spec.n_outputs,
+        activation=spec.output_activation,
+        kernel_regularizer=reg,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
+        name="output",
     )(x)
     return keras.Model(inputs, outputs, name="skgru_gru")
