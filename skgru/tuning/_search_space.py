@@ -1,0 +1,342 @@
+"""Translate sklearn-style search spaces into KerasTuner ``HyperParameters``.
+
+A search space is either
+
+* a dict ``{param_name: spec}`` where ``spec`` is
+
+  - a ``list`` (or 1-D ``numpy`` array) of candidate values -> ``hp.Choice``.
+    Lists of plain ``int``, ``float`` or ``str`` map directly; anything else
+    (mixed types, ``None``, booleans, tuples, objects) is *index-encoded*: the
+    oracle searches over ``hp.Choice(name, [0, 1, ...], ordered=False)`` and
+    the index is decoded back to the original value.  A one-element list is a
+    fixed value;
+  - a frozen ``scipy.stats`` distribution: ``randint`` -> ``hp.Int``,
+    ``uniform`` -> ``hp.Float``, ``loguniform``/``reciprocal`` ->
+    ``hp.Float(sampling="log")``; any other distribution with a ``ppf`` is
+    searched through its quantile (``hp.Float`` in (0, 1), decoded with
+    ``ppf``), which keeps its shape for random search;
+  - anything else (``int``, ``float``, ``None``, a ``tuple`` such as
+    ``units=(32, 16)``, an object) -> a fixed value applied to every trial.
+    Note that, unlike ``ParameterGrid``, a *tuple* is a single value: wrap
+    tuples in a list to search over them (``"units": [(32,), (32, 16)]``);
+
+* or a callable ``space(hp) -> dict`` receiving a KerasTuner
+  ``HyperParameters`` object, for conditional spaces
+  (``hp.conditional_scope``) or anything the dict form cannot express.
+
+Parameter names are estimator parameter names, including nested ones
+(``gruclassifier__units``): they are applied with ``set_params``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import numbers
+import re
+
+import numpy as np
+
+__all__ = ["SearchSpace", "default_search_space"]
+
+_RESERVED_PREFIX = "tuner/"
+
+
+def _plain(value):
+    """numpy scalars -> Python scalars (KerasTuner and JSON want those)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _is_distribution(value):
+    return hasattr(value, "rvs") and callable(value.rvs)
+
+
+def _describe(value):
+    """A stable, process-independent description (for fingerprints)."""
+    if _is_distribution(value):
+        dist = getattr(value, "dist", None)
+        return [
+            "dist",
+            getattr(dist, "name", type(value).__name__),
+            [_describe(a) for a in getattr(value, "args", ())],
+            {k: _describe(v) for k, v in sorted(getattr(value, "kwds", {}).items())},
+        ]
+    if isinstance(value, (list, tuple)):
+        return [type(value).__name__, [_describe(v) for v in value]]
+    if isinstance(value, np.ndarray):
+        return ["ndarray", [_describe(v) for v in value.tolist()]]
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in sorted(value.items(), key=str)}
+    value = _plain(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "get_params"):
+        return [type(value).__module__ + "." + type(value).__qualname__,
+                _describe(value.get_params(deep=False))]
+    if callable(value):
+        return ["callable", getattr(value, "__module__", ""),
+                getattr(value, "__qualname__", type(value).__qualname__)]
+    # Strip memory addresses from default reprs.
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+class _Spec:
+    """One entry of a dict search space."""
+
+    def __init__(self, name, spec):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"Search space keys must be non-empty strings, got {name!r}.")
+        if name.startswith(_RESERVED_PREFIX):
+            raise ValueError(
+                f"Search space key {name!r} uses the prefix {_RESERVED_PREFIX!r}, "
+                "which KerasTuner reserves for Hyperband."
+            )
+        self.name = name
+        self.kind = "fixed"
+        self.value = spec
+        if isinstance(spec, np.ndarray):
+            if spec.ndim != 1:
+                raise ValueError(
+                    f"Search space entry {name!r}: arrays of candidates must be "
+                    f"1-D, got shape {spec.shape}."
+                )
+            spec = spec.tolist()
+        if isinstance(spec, list):
+            if len(spec) == 0:
+                raise ValueError(f"Search space entry {name!r} is an empty list.")
+            values = [_plain(v) for v in spec]
+            if len(values) == 1:
+                self.kind, self.value = "fixed", values[0]
+                return
+            self.values = values
+            types = {type(v) for v in values}
+            # KerasTuner's GridSearchOracle loops forever on duplicate Choice
+            # values: lists with duplicates are index-encoded (which also keeps
+            # sklearn's "duplicates weigh more" sampling semantics).
+            if (len(types) == 1 and types.pop() in (int, float, str)
+                    and len(set(values)) == len(values)):
+                self.kind = "choice"
+            else:
+                self.kind = "indexed"
+        elif _is_distribution(spec):
+            self._init_distribution(spec)
+
+    def _init_distribution(self, dist):
+        name = getattr(getattr(dist, "dist", None), "name", None)
+        self.dist = dist
+        if name in ("randint", "uniform", "loguniform", "reciprocal"):
+            low, high = (float(v) for v in dist.support())
+            if not (np.isfinite(low) and np.isfinite(high)) or high < low:
+                raise ValueError(
+                    f"Search space entry {self.name!r}: bad support {(low, high)}."
+                )
+            self.low, self.high = low, high
+            self.kind = {"randint": "int", "uniform": "float"}.get(name, "logfloat")
+            if self.kind == "logfloat" and low <= 0:
+                raise ValueError(
+                    f"Search space entry {self.name!r}: loguniform needs a positive "
+                    f"lower bound, got {low}."
+                )
+            if self.kind == "int" and low == high:
+                self.kind, self.value = "fixed", int(low)
+        elif hasattr(dist, "ppf"):
+            self.kind = "quantile"
+            self.discrete = hasattr(getattr(dist, "dist", None), "pmf")
+        else:
+            raise ValueError(
+                f"Search space entry {self.name!r}: {dist!r} has `rvs` but no "
+                "`ppf`; KerasTuner needs a bounded range. Use a scipy.stats "
+                "distribution, a list, or a callable search space."
+            )
+
+    def declare(self, hp):
+        """Register with ``hp`` and return the decoded value for this trial."""
+        k = self.kind
+        if k == "fixed":
+            return self.value
+        if k == "choice":
+            return hp.Choice(self.name, self.values)
+        if k == "indexed":
+            idx = hp.Choice(self.name, list(range(len(self.values))), ordered=False)
+            return None if idx is None else self.values[int(idx)]
+        if k == "int":
+            return hp.Int(self.name, int(self.low), int(self.high))
+        if k == "float":
+            return hp.Float(self.name, self.low, self.high)
+        if k == "logfloat":
+            return hp.Float(self.name, self.low, self.high, sampling="log")
+        # quantile encoding
+        q = hp.Float(self.name, 0.0, 1.0)
+        q = min(max(float(q), 1e-3), 1.0 - 1e-3)
+        value = float(self.dist.ppf(q))
+        return int(round(value)) if self.discrete else value
+
+    @property
+    def searched(self):
+        return self.kind != "fixed"
+
+    def describe(self):
+        return [self.kind, _describe(self.value if self.kind == "fixed" else
+                                     getattr(self, "values", None) or self.dist)]
+
+
+class SearchSpace:
+    """A search space, as a function ``hp -> params`` with a fingerprint.
+
+    Parameters
+    ----------
+    space : dict or callable
+        See the module docstring.
+    """
+
+    def __init__(self, space):
+        if callable(space) and not isinstance(space, dict):
+            self.fn = space
+            self.specs = None
+        elif isinstance(space, dict):
+            if not space:
+                raise ValueError("search_space is an empty dict.")
+            self.fn = None
+            self.specs = [_Spec(name, spec) for name, spec in space.items()]
+            if not any(s.searched for s in self.specs):
+                # Still valid (one trial), but almost certainly a mistake with
+                # several trials; the oracle stops when the space is exhausted.
+                pass
+        else:
+            raise TypeError(
+                "search_space must be a dict {param: list | scipy.stats "
+                "distribution | value}, a callable hp -> dict, or None; got "
+                f"{type(space).__name__}."
+            )
+
+    def declare(self, hp):
+        """Register the space on ``hp`` and return the params for its values."""
+        if self.fn is None:
+            return {spec.name: spec.declare(hp) for spec in self.specs}
+        params = self.fn(hp)
+        if not isinstance(params, dict):
+            raise TypeError(
+                "A callable search_space must return a dict of estimator "
+                f"parameters, got {type(params).__name__}."
+            )
+        return dict(params)
+
+    def param_names(self):
+        if self.specs is not None:
+            return [s.name for s in self.specs]
+        return None
+
+    def describe(self):
+        """A JSON-able, process-independent description of the space."""
+        if self.fn is None:
+            return {s.name: s.describe() for s in self.specs}
+        fn = self.fn
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            source = ""
+        return {
+            "callable": [getattr(fn, "__module__", ""),
+                         getattr(fn, "__qualname__", type(fn).__qualname__),
+                         hashlib.sha256(source.encode()).hexdigest()]
+        }
+
+
+def populate_initial_space(space, oracle):
+    """Register every hyperparameter (all conditional branches) with ``oracle``.
+
+    Mirrors ``BaseTuner._activate_all_conditions`` from KerasTuner: declare the
+    space repeatedly, each time activating a conditional scope that was never
+    active, until every scope was seen once.
+    """
+    import copy
+
+    hp = oracle.get_space()
+    space.declare(hp)
+    oracle.update_space(hp)
+    never, once = [], []
+    hp = oracle.get_space()
+    for _ in range(1000):
+        space.declare(hp)
+        oracle.update_space(hp)
+        for conditions in hp.active_scopes:
+            if conditions not in once:
+                once.append(copy.deepcopy(conditions))
+            if conditions in never:
+                never.remove(conditions)
+        for conditions in hp.inactive_scopes:
+            if conditions not in once and conditions not in never:
+                never.append(copy.deepcopy(conditions))
+        if not never:
+            break
+        hp = oracle.get_space()
+        for condition in never[0]:
+            hp.values[condition.name] = condition.values[0]
+        hp.ensure_active_values()
+
+
+def _find_prefix(estimator, required):
+    """Return the prefix ('' or 'step__') under which ``required`` params live."""
+    params = estimator.get_params(deep=True)
+    candidates = [""] + sorted(
+        {k[: -len(required[0])] for k in params if k.endswith("__" + required[0])}
+    )
+    for prefix in candidates:
+        if all(prefix + r in params for r in required):
+            return prefix
+    return None
+
+
+def default_search_space(estimator, tuner="random"):
+    """The default GRU search space for ``estimator``.
+
+    ``units`` {16, 32, 64}, ``n_layers`` {1, 2}, ``dropout`` U(0, 0.4),
+    ``recurrent_dropout`` {0, 0.2} (0 keeps the cuDNN kernel usable),
+    ``learning_rate`` logU(1e-4, 1e-2), ``batch_size`` {16, 32, 64}.  With
+    ``tuner="grid"`` the continuous entries become short lists.
+    Works for a GRU estimator or a Pipeline ending in one (names are prefixed).
+    """
+    required = ["units", "n_layers", "dropout", "recurrent_dropout",
+                "learning_rate", "batch_size"]
+    prefix = _find_prefix(estimator, required)
+    if prefix is None:
+        raise ValueError(
+            "search_space=None needs a GRU estimator (or a Pipeline containing "
+            f"one) with the parameters {required}; {type(estimator).__name__} "
+            "lacks some of them. Pass an explicit search_space."
+        )
+    from scipy.stats import loguniform, uniform
+
+    if tuner == "grid":
+        space = {
+            "units": [16, 32, 64],
+            "n_layers": [1, 2],
+            "dropout": [0.0, 0.2],
+            "recurrent_dropout": [0.0, 0.2],
+            "learning_rate": [1e-3, 3e-3, 1e-2],
+            "batch_size": [32, 64],
+        }
+    else:
+        space = {
+            "units": [16, 32, 64],
+            "n_layers": [1, 2],
+            "dropout": uniform(0.0, 0.4),
+            "recurrent_dropout": [0.0, 0.2],
+            "learning_rate": loguniform(1e-4, 1e-2),
+            "batch_size": [16, 32, 64],
+        }
+    return {prefix + k: v for k, v in space.items()}
+
+
+def stable_hash(obj):
+    """sha256 of a JSON dump of a ``_describe``-d object."""
+    return hashlib.sha256(
+        json.dumps(_describe(obj), sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
+def is_number(x):
+    return isinstance(x, numbers.Number) and not isinstance(x, bool)

@@ -1,0 +1,156 @@
+"""Evaluate one trial (one hyperparameter configuration) with sklearn scoring.
+
+Kept free of any KerasTuner object so that it can run in a joblib (loky)
+worker: everything it needs is passed in, everything it produces is returned.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
+
+__all__ = ["evaluate_candidate", "final_estimator", "index_fit_params"]
+
+
+def final_estimator(est):
+    """The last step of (nested) pipelines, else ``est`` itself."""
+    while hasattr(est, "steps") and est.steps:
+        est = est.steps[-1][1]
+    return est
+
+
+def index_fit_params(fit_params, indices, n_samples):
+    """Subset sample-aligned fit params (``sample_weight``...) to ``indices``."""
+    out = {}
+    for key, value in fit_params.items():
+        try:
+            aligned = value is not None and _num_samples(value) == n_samples
+        except TypeError:
+            aligned = False
+        out[key] = _safe_indexing(value, indices) if aligned else value
+    return out
+
+
+def _check_finite_training(est):
+    """Raise if the training loss went NaN/inf (Keras ``history_`` or MLP)."""
+    final = final_estimator(est)
+    history = getattr(final, "history_", None)
+    losses = None
+    if isinstance(history, dict) and "loss" in history:
+        losses = history["loss"]
+    elif getattr(final, "loss_curve_", None) is not None:
+        losses = final.loss_curve_
+    if losses is not None:
+        arr = np.asarray(losses, dtype=float)
+        if arr.size and not np.all(np.isfinite(arr)):
+            epoch = int(np.argmin(np.isfinite(arr)))
+            raise FloatingPointError(f"non-finite training loss at epoch {epoch + 1}")
+
+
+def _short_error(exc):
+    msg = str(exc).strip().splitlines()
+    first = msg[0] if msg else ""
+    if len(first) > 300:
+        first = first[:297] + "..."
+    return f"{type(exc).__name__}: {first}"
+
+
+def evaluate_candidate(
+    estimator,
+    params,
+    X,
+    y,
+    splits,
+    scorer,
+    fit_params=None,
+    *,
+    budget_param=None,
+    budget=None,
+    warm_start_param=None,
+    parents=None,
+    keep_models=False,
+):
+    """Fit and score one configuration on every split.
+
+    Parameters
+    ----------
+    estimator : unfitted estimator (cloned for each split).
+    params : dict applied with ``set_params`` (already includes the seed).
+    splits : list of (train_idx, test_idx).
+    budget_param, budget : the epoch-like parameter and its cumulative value.
+    warm_start_param : name of the warm-start switch (``warm_start`` or
+        ``step__warm_start``); needed to continue ``parents``.
+    parents : None or list, one ``(fitted_estimator, parent_budget)`` per
+        split: continue training those for ``budget - parent_budget`` more
+        epochs instead of training from scratch (Hyperband promotion).
+    keep_models : bool, return the fitted estimators (for later promotion).
+
+    Returns
+    -------
+    dict with ``scores``, ``fit_times``, ``score_times`` (one per split),
+    ``error`` (None or a one-line message), ``traceback``, ``models`` (list or
+    None), ``epochs_trained`` (new epochs trained, summed over splits) and
+    ``continued`` (whether parents were continued).
+    """
+    fit_params = fit_params or {}
+    n_samples = _num_samples(X)
+    res = {"scores": [], "fit_times": [], "score_times": [], "error": None,
+           "traceback": None, "models": None, "epochs_trained": 0,
+           "continued": parents is not None}
+    models = []
+    for k, (train, test) in enumerate(splits):
+        X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+        if y is None:
+            y_train = y_test = None
+        else:
+            y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
+        fp = index_fit_params(fit_params, train, n_samples)
+        t0 = time.perf_counter()
+        try:
+            if parents is not None:
+                est, parent_budget = parents[k]
+                more = int(budget) - int(parent_budget)
+                est.set_params(**{warm_start_param: True, budget_param: more})
+                trained = more
+            else:
+                est = clone(estimator)
+                run_params = dict(params)
+                if budget_param is not None and budget is not None:
+                    run_params[budget_param] = int(budget)
+                est.set_params(**run_params)
+                trained = int(budget) if budget is not None else 0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=UserWarning)
+                est.fit(X_train, y_train, **fp)
+            _check_finite_training(est)
+            fit_time = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            score = scorer(est, X_test, y_test)
+            score_time = time.perf_counter() - t1
+            score = float(np.asarray(score, dtype=float))
+            if not np.isfinite(score):
+                raise FloatingPointError(f"non-finite score {score}")
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded
+            res["error"] = (f"split {k}: " if len(splits) > 1 else "") + _short_error(exc)
+            res["traceback"] = traceback.format_exc()
+            res["fit_times"].append(time.perf_counter() - t0)
+            res["score_times"].append(0.0)
+            res["scores"] = [np.nan] * len(splits)
+            res["fit_times"] += [0.0] * (len(splits) - len(res["fit_times"]))
+            res["score_times"] += [0.0] * (len(splits) - len(res["score_times"]))
+            return res
+        res["scores"].append(score)
+        res["fit_times"].append(fit_time)
+        res["score_times"].append(score_time)
+        res["epochs_trained"] += trained
+        if keep_models:
+            models.append(est)
+    if keep_models:
+        res["models"] = models
+    return res

@@ -1,0 +1,684 @@
+"""Tests for skgru.tuning: TunedGRU and EvolutionOracle.
+
+Most of the search machinery is tested with tiny deterministic sklearn-style
+estimators (milliseconds per fit); end-to-end tests use GRU estimators on
+60 x 6 x 2 data with a couple of epochs.
+"""
+
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras_tuner")
+pytest.importorskip("scipy")
+
+from scipy.stats import loguniform, norm, randint, uniform  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, is_regressor  # noqa: E402
+from sklearn.linear_model import Ridge  # noqa: E402
+from sklearn.model_selection import GroupKFold, KFold, cross_val_score  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+
+import keras_tuner as kt  # noqa: E402
+
+from skgru.tuning import EvolutionOracle, TunedGRU  # noqa: E402
+from skgru.tuning._search_space import SearchSpace, default_search_space  # noqa: E402
+
+ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution"]
+
+# Set by a test to make BudgetEstimator raise KeyboardInterrupt (a simulated
+# crash of the search) once this many fits happened.  Not a parameter, so it
+# does not change the search fingerprint.
+_INTERRUPT = {"after": None, "count": 0}
+
+
+class BudgetEstimator(ClassifierMixin, BaseEstimator):
+    """Deterministic stand-in for a GRU: 'epochs' budget, warm_start, history_.
+
+    Its score peaks at lr=0.3 and grows with the total epochs trained, plus a
+    tiny seed-dependent term so that seeding is observable.
+    """
+
+    def __init__(self, epochs=3, lr=0.1, mode="ok", choice=None, warm_start=False,
+                 random_state=None):
+        self.epochs = epochs
+        self.lr = lr
+        self.mode = mode
+        self.choice = choice
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        if _INTERRUPT["after"] is not None:
+            _INTERRUPT["count"] += 1
+            if _INTERRUPT["count"] > _INTERRUPT["after"]:
+                raise KeyboardInterrupt
+        if self.mode == "raise":
+            raise ValueError("boom: mode='raise' is not allowed")
+        if self.warm_start and hasattr(self, "n_epochs_total_"):
+            self.n_epochs_total_ += self.epochs
+            self.n_fits_ += 1
+        else:
+            self.n_epochs_total_ = self.epochs
+            self.n_fits_ = 1
+        loss = [1.0 / (e + 1) for e in range(self.n_epochs_total_)]
+        if self.mode == "nan":
+            loss[-1] = float("nan")
+        self.history_ = {"loss": loss}
+        self.classes_ = np.unique(y)
+        self.n_train_ = len(X)
+        self.got_sample_weight_ = sample_weight is not None
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y, sample_weight=None):
+        noise = 0.0
+        if self.random_state is not None:
+            noise = np.random.RandomState(self.random_state).uniform(0, 1e-3)
+        return float(1.0 - (float(self.lr) - 0.3) ** 2
+                     - 1.0 / (1 + self.n_epochs_total_) + noise)
+
+
+@pytest.fixture
+def small_xy():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3))
+    y = np.arange(40) % 2
+    return X, y
+
+
+SPACE = {"lr": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5], "choice": [None, "a", (1, 2)]}
+
+
+# ----------------------------------------------------------------------------
+# search space translation
+# ----------------------------------------------------------------------------
+def test_search_space_translation():
+    space = SearchSpace({
+        "a": [1, 2, 3],
+        "b": ["x", "y"],
+        "c": [None, 1, "z", (4, 5)],       # mixed -> index-encoded
+        "d": [True, False],                 # bools -> index-encoded (kt casts to int)
+        "e": randint(2, 5),
+        "f": uniform(0.1, 0.4),             # [0.1, 0.5]
+        "g": loguniform(1e-4, 1e-1),
+        "h": norm(0, 1),                    # quantile-encoded
+        "i": (8, 4),                        # a tuple is a fixed value
+        "j": 7,
+        "k": [42],                          # one-element list -> fixed
+        "l": np.array([0.5, 1.5]),
+    })
+    hps = kt.HyperParameters()
+    params = space.declare(hps)
+    assert params["i"] == (8, 4) and params["j"] == 7 and params["k"] == 42
+    names = {hp.name: hp for hp in hps.space}
+    assert set(names) == {"a", "b", "c", "d", "e", "f", "g", "h", "l"}
+    assert isinstance(names["e"], kt.engine.hyperparameters.Int)
+    assert (names["e"].min_value, names["e"].max_value) == (2, 4)
+    assert names["g"].sampling == "log"
+    assert names["c"].values == [0, 1, 2, 3]
+    # Decode every index of the mixed list.
+    for idx, expected in enumerate([None, 1, "z", (4, 5)]):
+        hps.values["c"] = idx
+        assert space.declare(hps)["c"] == expected
+    hps.values["d"] = 1
+    assert space.declare(hps)["d"] is False
+    # Random samples respect the ranges.
+    for seed in range(20):
+        values = {hp.name: hp.random_sample(seed) for hp in hps.space}
+        hps.values.update(values)
+        p = space.declare(hps)
+        assert 2 <= p["e"] <= 4 and isinstance(p["e"], int)
+        assert 0.1 <= p["f"] <= 0.5
+        assert 1e-4 <= p["g"] <= 1e-1
+        assert np.isfinite(p["h"])
+        assert p["l"] in (0.5, 1.5)
+
+
+def test_search_space_errors():
+    with pytest.raises(ValueError, match="empty list"):
+        SearchSpace({"a": []})
+    with pytest.raises(ValueError, match="reserves"):
+        SearchSpace({"tuner/epochs": [1, 2]})
+    with pytest.raises(TypeError, match="search_space"):
+        SearchSpace([1, 2])
+    with pytest.raises(ValueError, match="no `ppf`"):
+        class OnlyRvs:
+            def rvs(self, *a, **k):
+                return 1.0
+        SearchSpace({"a": OnlyRvs()})
+
+
+def test_default_search_space_for_gru_and_pipeline():
+    from skgru import GRUClassifier
+
+    space = default_search_space(GRUClassifier())
+    assert set(space) == {"units", "n_layers", "dropout", "recurrent_dropout",
+                          "learning_rate", "batch_size"}
+    pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
+    space = default_search_space(pipe, "grid")
+    assert all(k.startswith("gruclassifier__") for k in space)
+    assert all(isinstance(v, list) for v in space.values())
+    with pytest.raises(ValueError, match="explicit search_space"):
+        default_search_space(Ridge())
+
+
+def test_callable_conditional_space(small_xy):
+    X, y = small_xy
+
+    def space(hp):
+        kind = hp.Choice("kind", ["low", "high"])
+        with hp.conditional_scope("kind", ["low"]):
+            lo = hp.Float("lo", 0.0, 0.2)
+        with hp.conditional_scope("kind", ["high"]):
+            hi = hp.Float("hi", 0.25, 0.35)
+        return {"lr": lo if kind == "low" else hi}
+
+    tuned = TunedGRU(BudgetEstimator(), space, tuner="random", max_trials=8,
+                     random_state=0).fit(X, y)
+    lrs = np.asarray(tuned.cv_results_["param_lr"], dtype=float)
+    assert len(lrs) == 8 and np.all((lrs <= 0.2) | ((lrs >= 0.25) & (lrs <= 0.35)))
+    assert 0.25 <= tuned.best_params_["lr"] <= 0.35
+
+
+# ----------------------------------------------------------------------------
+# search machinery with the fast stand-in
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("tuner", ALL_TUNERS)
+def test_every_tuner_runs_and_refits(tuner, small_xy):
+    X, y = small_xy
+    kwargs = {"max_epochs": 9} if tuner == "hyperband" else {}
+    tuned = TunedGRU(BudgetEstimator(), SPACE, tuner=tuner, max_trials=8,
+                     random_state=0, **kwargs)
+    tuned.fit(X, y)
+    res = tuned.cv_results_
+    assert len(res["params"]) == tuned.n_trials_ <= 8
+    assert np.all(res["status"] == "COMPLETED")
+    assert tuned.best_score_ == np.nanmax(res["mean_test_score"])
+    assert res["rank_test_score"][tuned.best_index_] == 1
+    assert tuned.best_params_ == res["params"][tuned.best_index_]
+    assert tuned.best_estimator_.lr == tuned.best_params_["lr"]
+    assert tuned.best_estimator_.n_train_ == len(X)  # refit on all data
+    assert tuned.predict(X).shape == (len(X),)
+    np.testing.assert_array_equal(tuned.classes_, [0, 1])
+    assert not hasattr(tuned, "oracle_") and tuned.oracle_summary_["n_trials"] >= 1
+
+
+def test_cv_results_table(small_xy):
+    pd = pytest.importorskip("pandas")
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {**SPACE, "mode": ["ok", "raise"]},
+                     max_trials=10, cv=3, random_state=0).fit(X, y)
+    res = tuned.cv_results_
+    for key in ("params", "param_lr", "param_choice", "param_mode", "split0_test_score",
+                "split1_test_score", "split2_test_score", "mean_test_score",
+                "std_test_score", "rank_test_score", "mean_fit_time", "std_fit_time",
+                "mean_score_time", "std_score_time", "status", "budget", "error"):
+        assert key in res, key
+    assert isinstance(res["param_lr"], np.ma.MaskedArray)
+    assert res["param_lr"].dtype == np.float64
+    assert res["param_choice"].dtype == object
+    assert tuned.n_splits_ == 3
+    df = pd.DataFrame(res)
+    assert len(df) == 10
+    ok = df["status"] == "COMPLETED"
+    assert np.allclose(df.loc[ok, "mean_test_score"],
+                       df.loc[ok, ["split0_test_score", "split1_test_score",
+                                   "split2_test_score"]].mean(axis=1))
+    # Failed trials rank last and carry their error.
+    failed = df[~ok]
+    assert len(failed) > 0
+    assert (failed["rank_test_score"] == ok.sum() + 1).all()
+    assert failed["error"].str.contains("boom").all()
+    assert failed["mean_test_score"].isna().all()
+    assert tuned.best_params_["mode"] == "ok"
+    assert (df["budget"] == 3).all()  # the estimator's own epochs
+
+
+def test_failed_trials_nan_loss_and_all_fail(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {"mode": ["nan", "ok", "raise"]},
+                     tuner="grid", max_trials=None, random_state=0).fit(X, y)
+    status = dict(zip([p["mode"] for p in tuned.cv_results_["params"]],
+                      tuned.cv_results_["status"]))
+    errors = dict(zip([p["mode"] for p in tuned.cv_results_["params"]],
+                      tuned.cv_results_["error"]))
+    assert status == {"nan": "FAILED", "ok": "COMPLETED", "raise": "FAILED"}
+    assert "non-finite training loss" in errors["nan"]
+    assert "ValueError: boom" in errors["raise"]
+    assert tuned.best_params_ == {"mode": "ok"}
+
+    with pytest.raises(ValueError, match=r"All 2 trials failed(.|\n)*boom(.|\n)*non-finite"):
+        TunedGRU(BudgetEstimator(), {"mode": ["raise", "nan"]}, tuner="grid",
+                 max_trials=None).fit(X, y)
+
+
+def test_many_failures_do_not_stop_search(small_xy):
+    # KerasTuner's default max_consecutive_failed_trials=3 would raise.
+    X, y = small_xy
+    space = {"mode": ["raise"] * 5 + ["ok"], "lr": [0.1, 0.2, 0.3, 0.4]}
+    tuned = TunedGRU(BudgetEstimator(), space, tuner="grid", max_trials=None,
+                     random_state=0).fit(X, y)
+    assert (tuned.cv_results_["status"] == "FAILED").sum() >= 4
+    assert tuned.best_params_["mode"] == "ok"
+
+
+def test_hyperband_budget_and_continuation(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 0.6)}, tuner="hyperband",
+                     max_trials=None, max_epochs=9, hyperband_factor=3,
+                     random_state=0).fit(X, y)
+    res = tuned.cv_results_
+    budgets = np.asarray(res["budget"])
+    assert set(budgets) == {1, 3, 9}
+    ids = list(res["trial_id"])
+    promoted = [i for i, p in enumerate(res["parent_trial_id"]) if p is not None]
+    assert promoted, "Hyperband promoted nothing"
+    for i in promoted:
+        parent = ids.index(res["parent_trial_id"][i])
+        assert res["params"][i] == res["params"][parent]
+        # Continued, not restarted: only the missing epochs were trained.
+        assert res["epochs_trained"][i] == budgets[i] - budgets[parent]
+    assert tuned.n_epochs_spent_ == int(np.sum(res["epochs_trained"]))
+    # One full Hyperband iteration (max_epochs=9, factor=3) has 23 trials.
+    assert tuned.n_trials_ == 23
+    # The refit trains the best trial's budget from scratch.
+    assert tuned.best_estimator_.n_epochs_total_ == budgets[tuned.best_index_]
+    assert tuned.best_estimator_.n_fits_ == 1
+
+
+def test_hyperband_continuation_scores_the_continued_model(small_xy):
+    # With continuation, a promoted trial's model has trained budget epochs in
+    # total: its score is exactly that of a model trained from scratch to budget.
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2, 0.3]}, tuner="hyperband",
+                     max_trials=None, max_epochs=3, random_state=0).fit(X, y)
+    res = tuned.cv_results_
+    for i, p in enumerate(res["params"]):
+        expected = 1 - (p["lr"] - 0.3) ** 2 - 1 / (1 + res["budget"][i])
+        assert res["mean_test_score"][i] == pytest.approx(expected, abs=2e-3)
+
+
+def test_hyperband_kfold_keeps_one_model_per_fold(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 0.6)}, tuner="hyperband",
+                     max_trials=None, max_epochs=3, cv=3, random_state=0).fit(X, y)
+    res = tuned.cv_results_
+    cont = [i for i, p in enumerate(res["parent_trial_id"]) if p is not None]
+    assert cont
+    for i in cont:  # 3 folds x (3 - 1) epochs each
+        assert res["epochs_trained"][i] == 3 * 2
+        assert not np.isnan(res["split2_test_score"][i])
+
+
+def test_max_epochs_sets_budget_for_other_tuners(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(epochs=1), {"lr": [0.2, 0.3]}, tuner="grid",
+                     max_trials=None, max_epochs=5).fit(X, y)
+    assert list(tuned.cv_results_["budget"]) == [5, 5]
+    assert tuned.best_estimator_.epochs == 5
+
+
+def test_seeds_reproducible(small_xy):
+    X, y = small_xy
+    space = {"lr": uniform(0, 0.6), "choice": [None, "a", (1, 2)]}
+    for tuner in ["random", "evolution", "bayesian"]:
+        a = TunedGRU(BudgetEstimator(), space, tuner=tuner, max_trials=6,
+                     random_state=3, refit=False).fit(X, y)
+        b = TunedGRU(BudgetEstimator(), space, tuner=tuner, max_trials=6,
+                     random_state=3, refit=False).fit(X, y)
+        assert a.cv_results_["params"] == b.cv_results_["params"]
+        np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
+                                      b.cv_results_["mean_test_score"])
+    c = TunedGRU(BudgetEstimator(), space, max_trials=6, random_state=4,
+                 refit=False).fit(X, y)
+    assert c.cv_results_["params"] != a.cv_results_["params"]
+
+
+def test_per_trial_seeds_only_when_estimator_unseeded(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2, 0.3]}, tuner="grid",
+                     max_trials=None, random_state=0).fit(X, y)
+    assert tuned.best_estimator_.random_state is not None
+    tuned = TunedGRU(BudgetEstimator(random_state=5), {"lr": [0.1, 0.3]}, tuner="grid",
+                     max_trials=None, random_state=0).fit(X, y)
+    assert tuned.best_estimator_.random_state == 5
+    tuned = TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.3]}, tuner="grid",
+                     max_trials=None).fit(X, y)
+    assert tuned.best_estimator_.random_state is None
+
+
+def test_kfold_groups_and_fit_params(small_xy):
+    X, y = small_xy
+    groups = np.repeat(np.arange(4), 10)
+    tuned = TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.3]}, tuner="grid", max_trials=None,
+                     cv=GroupKFold(n_splits=4)).fit(X, y, groups=groups,
+                                                    sample_weight=np.ones(len(y)))
+    assert tuned.n_splits_ == 4 and "split3_test_score" in tuned.cv_results_
+    assert tuned.best_estimator_.got_sample_weight_
+    with pytest.raises(ValueError, match="groups"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, cv=GroupKFold(2)).fit(X, y)
+
+
+def test_hold_out_split_is_stratified(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1,
+                     validation_fraction=0.25, random_state=0).fit(X, y)
+    assert tuned.n_splits_ == 1
+    assert tuned.best_estimator_.n_train_ == 40
+
+
+def test_param_validation(small_xy):
+    X, y = small_xy
+    est = BudgetEstimator()
+    bad = [
+        (dict(tuner="nope"), ValueError, "tuner must be"),
+        (dict(tuner=3), TypeError, "tuner must be"),
+        (dict(max_trials=0), ValueError, "max_trials"),
+        (dict(max_trials=None), ValueError, "max_trials=None"),
+        (dict(validation_fraction=1.5), ValueError, "validation_fraction"),
+        (dict(max_epochs=0), ValueError, "max_epochs"),
+        (dict(hyperband_factor=1), ValueError, "hyperband_factor"),
+        (dict(scoring=["accuracy", "f1"]), ValueError, "single scoring"),
+        (dict(search_space={"nope": [1, 2]}), ValueError, "not parameters"),
+        (dict(search_space={"epochs": [1, 2]}, tuner="hyperband"), ValueError,
+         "cannot be in the search space"),
+        (dict(tuner_params={"bogus": 1}), ValueError, "Invalid tuner_params"),
+        (dict(budget_param="nope", max_epochs=3), ValueError, "budget_param"),
+    ]
+    for kwargs, exc, match in bad:
+        kwargs.setdefault("search_space", {"lr": [0.1, 0.2]})
+        with pytest.raises(exc, match=match):
+            TunedGRU(est, **kwargs).fit(X, y)
+
+
+def test_oracle_instance_is_not_modified_and_clone_safe(small_xy):
+    X, y = small_xy
+    oracle = kt.oracles.RandomSearchOracle(max_trials=4, seed=7)
+    tuned = TunedGRU(BudgetEstimator(), SPACE, tuner=oracle, max_trials=4)
+    cloned = clone(tuned)
+    assert cloned.tuner is not oracle and isinstance(cloned.tuner, kt.oracles.RandomSearchOracle)
+    tuned.fit(X, y)
+    assert tuned.tuner is oracle and oracle.trials == {} and len(oracle.hyperparameters.space) == 0
+    assert tuned.n_trials_ == 4
+    again = TunedGRU(BudgetEstimator(), SPACE, tuner=oracle, max_trials=4).fit(X, y)
+    assert again.cv_results_["params"] == tuned.cv_results_["params"]  # oracle seed 7
+
+
+def test_evolution_oracle_as_instance(small_xy):
+    X, y = small_xy
+    oracle = EvolutionOracle(max_trials=12, population_size=4, seed=1)
+    tuned = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 0.6)}, tuner=oracle,
+                     max_trials=12).fit(X, y)
+    assert tuned.n_trials_ == 12
+    assert abs(tuned.best_params_["lr"] - 0.3) < 0.15
+
+
+def test_evolution_oracle_populate_space():
+    hps = kt.HyperParameters()
+    hps.Float("x", 0.0, 1.0)
+    hps.Int("n", 1, 10)
+    hps.Choice("c", ["a", "b", "c"])
+    oracle = EvolutionOracle(objective=kt.Objective("score", "max"), max_trials=30,
+                             population_size=5, seed=11, hyperparameters=hps,
+                             max_consecutive_failed_trials=100)
+    oracle.save = lambda: None
+    oracle._save_trial = lambda t: None
+    oracle.verbose = 0
+    seen = []
+    for i in range(30):
+        trial = oracle.create_trial("t")
+        if trial.status == "STOPPED":
+            break
+        v = trial.hyperparameters.values
+        assert 0.0 <= v["x"] <= 1.0 and 1 <= v["n"] <= 10 and v["c"] in "abc"
+        seen.append(dict(v))
+        if i == 7:  # a failed trial is never a parent
+            trial.status = "FAILED"
+        else:
+            oracle.update_trial(trial.trial_id, {"score": -abs(v["x"] - 0.7) - 0.01 * v["n"]})
+            trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert len(seen) == 30
+    assert len({tuple(sorted(s.items())) for s in seen}) == 30  # no duplicates
+    pop = oracle.population()
+    assert len(pop) == 5 and all(t.status == "COMPLETED" for t in pop)
+    best = max((t for t in oracle.trials.values() if t.status == "COMPLETED"),
+               key=lambda t: t.score)
+    assert best in pop  # elitism
+    # Children concentrate near the optimum compared with the random start.
+    late = np.mean([abs(s["x"] - 0.7) for s in seen[-10:]])
+    early = np.mean([abs(s["x"] - 0.7) for s in seen[:5]])
+    assert late < early + 0.05
+
+    with pytest.raises(ValueError, match="population_size"):
+        EvolutionOracle(population_size=1)
+    with pytest.raises(ValueError, match="elitism"):
+        EvolutionOracle(population_size=3, elitism=3)
+
+
+def test_verbose_progress(small_xy, capsys):
+    X, y = small_xy
+    TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2], "mode": ["ok", "raise"]}, tuner="grid",
+             max_trials=None, verbose=2).fit(X, y)
+    err = capsys.readouterr().err
+    assert err.count("[TunedGRU]") >= 5
+    assert "best=" in err and "FAILED" in err and "params=" in err
+    TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2]}, tuner="grid", max_trials=None).fit(X, y)
+    assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------------------
+# disk: nothing by default, resumable state with `directory`
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("tuner", ALL_TUNERS)
+def test_no_disk_writes(tuner, small_xy, tmp_path, monkeypatch):
+    X, y = small_xy
+    monkeypatch.chdir(tmp_path)
+    before = os.getcwd()
+    TunedGRU(BudgetEstimator(), SPACE, tuner=tuner, max_trials=5,
+             max_epochs=3 if tuner == "hyperband" else None).fit(X, y)
+    assert os.getcwd() == before
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("tuner", ALL_TUNERS)
+def test_directory_resume(tuner, small_xy, tmp_path):
+    X, y = small_xy
+    kwargs = dict(search_space={"lr": uniform(0, 0.6), "choice": [None, "a"]},
+                  tuner=tuner, max_trials=6 if tuner == "bayesian" else 8,
+                  random_state=0,
+                  max_epochs=9 if tuner == "hyperband" else None,
+                  tuner_params={"num_initial_points": 3} if tuner == "bayesian" else None)
+    full = TunedGRU(BudgetEstimator(), **kwargs).fit(X, y)
+
+    d = tmp_path / "search"
+    _INTERRUPT.update(after=4, count=0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            TunedGRU(BudgetEstimator(), directory=d, **kwargs).fit(X, y)
+    finally:
+        _INTERRUPT.update(after=None, count=0)
+    assert (d / "skgru_search_state.json").exists()
+    resumed = TunedGRU(BudgetEstimator(), directory=d, **kwargs).fit(X, y)
+    assert resumed.resumed_trials_ == 4
+    assert resumed.cv_results_["params"] == full.cv_results_["params"]
+    np.testing.assert_allclose(resumed.cv_results_["mean_test_score"],
+                               full.cv_results_["mean_test_score"])
+    assert resumed.best_params_ == full.best_params_
+    # Fitting again restores everything and evaluates nothing new.
+    again = TunedGRU(BudgetEstimator(), directory=d, **kwargs).fit(X, y)
+    assert again.resumed_trials_ == again.n_trials_ == full.n_trials_
+
+
+def test_directory_resume_mismatch_raises(small_xy, tmp_path):
+    X, y = small_xy
+    d = tmp_path / "s"
+    kw = dict(search_space={"lr": [0.1, 0.2, 0.3]}, max_trials=3, random_state=0,
+              directory=d)
+    TunedGRU(BudgetEstimator(), **kw).fit(X, y)
+    with pytest.raises(ValueError, match="different search.*data"):
+        TunedGRU(BudgetEstimator(), **kw).fit(X + 1, y)
+    with pytest.raises(ValueError, match="different search.*estimator"):
+        TunedGRU(BudgetEstimator(epochs=4), **kw).fit(X, y)
+    with pytest.raises(ValueError, match="different search.*search_space"):
+        TunedGRU(BudgetEstimator(), **{**kw, "search_space": {"lr": [0.1, 0.5]}}).fit(X, y)
+    # random_state=None still resumes (the drawn oracle seed is stored).
+    d2 = tmp_path / "s2"
+    a = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 1)}, max_trials=3, directory=d2).fit(X, y)
+    b = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 1)}, max_trials=3, directory=d2).fit(X, y)
+    assert b.resumed_trials_ == 3 and a.cv_results_["params"] == b.cv_results_["params"]
+
+
+# ----------------------------------------------------------------------------
+# sklearn integration
+# ----------------------------------------------------------------------------
+def test_pickle_and_clone(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(BudgetEstimator(), SPACE, tuner="hyperband", max_trials=None,
+                     max_epochs=3, random_state=0)
+    assert clone(tuned).get_params()["search_space"] == SPACE
+    tuned.fit(X, y)
+    back = pickle.loads(pickle.dumps(tuned))
+    np.testing.assert_array_equal(back.predict(X), tuned.predict(X))
+    assert back.best_params_ == tuned.best_params_
+
+
+def test_delegation_and_refit_false(small_xy):
+    X, y = small_xy
+    tuned = TunedGRU(MLPClassifier(max_iter=20, random_state=0),
+                     {"alpha": loguniform(1e-5, 1e-1)}, max_trials=3, random_state=0)
+    assert hasattr(tuned, "predict_proba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tuned.fit(X, y)
+    assert tuned.predict_proba(X).shape == (len(X), 2)
+    assert 0 <= tuned.score(X, y) <= 1
+    assert not hasattr(tuned, "decision_function")  # MLP has none
+    no_refit = TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.3]}, tuner="grid",
+                        max_trials=None, refit=False).fit(X, y)
+    assert not hasattr(no_refit, "predict") and not hasattr(no_refit, "best_estimator_")
+    assert no_refit.best_params_ == {"lr": 0.3}
+    np.testing.assert_array_equal(no_refit.classes_, [0, 1])
+
+
+def test_regressor_and_scoring():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1 * rng.normal(size=50)
+    tuned = TunedGRU(Ridge(), {"alpha": loguniform(1e-3, 1e3)}, max_trials=6, cv=3,
+                     scoring="neg_mean_squared_error", random_state=0).fit(X, y)
+    assert is_regressor(tuned) and not hasattr(tuned, "classes_")
+    assert tuned.best_params_["alpha"] < 10
+    assert tuned.best_score_ < 0  # neg MSE
+
+
+def test_tags_delegate_to_estimator():
+    from skgru import GRUClassifier, GRURegressor
+
+    assert is_classifier(TunedGRU(GRUClassifier()))
+    assert is_classifier(TunedGRU())  # default estimator is GRUClassifier
+    assert is_regressor(TunedGRU(GRURegressor()))
+    assert is_classifier(TunedGRU(make_pipeline(FunctionTransformer(), GRUClassifier())))
+
+
+@pytest.mark.slow
+def test_n_jobs_loky_matches_sequential(small_xy):
+    X, y = small_xy
+    space = {"alpha": loguniform(1e-5, 1e-1), "hidden_layer_sizes": [(4,), (8,)]}
+    est = MLPClassifier(max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        seq = TunedGRU(est, space, max_trials=4, random_state=0, refit=False).fit(X, y)
+        par = TunedGRU(est, space, max_trials=4, random_state=0, refit=False,
+                       n_jobs=2).fit(X, y)
+    assert seq.cv_results_["params"] == par.cv_results_["params"]
+    np.testing.assert_allclose(seq.cv_results_["mean_test_score"],
+                               par.cv_results_["mean_test_score"])
+
+
+def test_nested_cv_and_pipeline_fast(small_xy):
+    X, y = small_xy
+    inner = TunedGRU(make_pipeline(FunctionTransformer(), BudgetEstimator()),
+                     {"budgetestimator__lr": [0.1, 0.3]}, tuner="grid", max_trials=None)
+    scores = cross_val_score(inner, X, y, cv=KFold(3))
+    assert scores.shape == (3,)
+    outer = Pipeline([("id", FunctionTransformer()), ("tuned", inner)]).fit(X, y)
+    assert outer.named_steps["tuned"].best_params_ == {"budgetestimator__lr": 0.3}
+
+
+# ----------------------------------------------------------------------------
+# end to end with the GRU estimators (tiny data, few epochs)
+# ----------------------------------------------------------------------------
+GRU_SPACE = {"units": [4, 8], "learning_rate": loguniform(1e-3, 1e-2)}
+
+
+def _gru(**kw):
+    from skgru import GRUClassifier
+
+    return GRUClassifier(units=4, epochs=2, batch_size=16, **kw)
+
+
+@pytest.mark.parametrize("tuner", ALL_TUNERS)
+def test_gru_end_to_end(tuner, seq_data):
+    X, y = seq_data
+    kwargs = dict(max_trials=2)
+    if tuner == "hyperband":
+        # max_epochs=2, factor 2: brackets of 2 trials at 1 epoch (best one
+        # promoted to 2 epochs) and 2 trials at 2 epochs; cap at 4 trials.
+        kwargs = dict(max_trials=4, max_epochs=2, hyperband_factor=2)
+    tuned = TunedGRU(_gru(), GRU_SPACE, tuner=tuner, random_state=0, **kwargs).fit(X, y)
+    res = tuned.cv_results_
+    assert np.all(res["status"] == "COMPLETED"), res["error"]
+    assert tuned.best_params_["units"] in (4, 8)
+    assert tuned.predict(X).shape == (60,)
+    assert tuned.predict_proba(X).shape == (60, 2)
+    assert 0.0 <= tuned.score(X, y) <= 1.0
+    np.testing.assert_array_equal(tuned.classes_, [0, 1])
+    if tuner == "hyperband":
+        assert any(p is not None for p in res["parent_trial_id"])
+        cont = [i for i, p in enumerate(res["parent_trial_id"]) if p is not None]
+        assert all(res["epochs_trained"][i] == 1 for i in cont)  # 1 -> 2 epochs
+
+
+def test_gru_failed_trial_and_seeds(seq_data):
+    X, y = seq_data
+    space = {"units": [4], "learning_rate": [0.005, -1.0]}  # negative rate is invalid
+    kw = dict(tuner="grid", max_trials=None, random_state=0, refit=False)
+    a = TunedGRU(_gru(), space, **kw).fit(X, y)
+    res = a.cv_results_
+    bad = [i for i, p in enumerate(res["params"]) if p["learning_rate"] < 0]
+    assert res["status"][bad[0]] == "FAILED" and res["error"][bad[0]]
+    assert a.best_params_["learning_rate"] == 0.005
+    assert res["rank_test_score"][bad[0]] == 2
+    b = TunedGRU(_gru(), space, **kw).fit(X, y)
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
+                                  b.cv_results_["mean_test_score"])
+
+
+def test_gru_nested_cv_and_pipeline(seq_data):
+    from skgru import GRUClassifier
+
+    X, y = seq_data
+    pipe = make_pipeline(FunctionTransformer(), GRUClassifier(units=4, epochs=2))
+    tuned = TunedGRU(pipe, {"gruclassifier__units": [4, 8]}, tuner="grid",
+                     max_trials=None, random_state=0)
+    scores = cross_val_score(tuned, X, y, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_gru_default_space_with_pipeline(seq_data):
+    from skgru import GRUClassifier
+
+    X, y = seq_data
+    pipe = make_pipeline(FunctionTransformer(), GRUClassifier(epochs=1))
+    tuned = TunedGRU(pipe, tuner="random", max_trials=1, random_state=0,
+                     refit=False).fit(X, y)
+    assert set(tuned.best_params_) == set(default_search_space(pipe))
+    assert tuned.cv_results_["status"][0] == "COMPLETED", tuned.cv_results_["error"]
