@@ -1,0 +1,119 @@
+"""Reference implementations the benchmarks compare skgru against.
+
+* a hand-written SciKeras GRU (what users write today),
+* raw Keras (``keras.Model`` + ``fit``),
+* skorch with a PyTorch ``nn.GRU`` (optional: skipped when torch/skorch are missing).
+
+Each builds the same network: GRU(units) -> Dense(n_classes, softmax).
+"""
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+
+def rss_mb():
+    """Resident set size of this process, in MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def digits_sequences():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X.reshape(-1, 8, 8) / 16.0).astype("float32"), y
+
+
+def keras_gru(n_timesteps, n_features, n_outputs, units, learning_rate=1e-3, activation="softmax"):
+    import keras
+
+    inputs = keras.Input(shape=(n_timesteps, n_features))
+    x = keras.layers.GRU(units)(inputs)
+    outputs = keras.layers.Dense(n_outputs, activation=activation)(x)
+    model = keras.Model(inputs, outputs)
+    loss = "sparse_categorical_crossentropy" if activation == "softmax" else "mse"
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    return model
+
+
+def scikeras_classifier(units=16, learning_rate=1e-3, epochs=10, batch_size=32):
+    """The hand-written SciKeras model a user would write (unseeded: SciKeras' seeding
+    switches on process-wide op determinism, which would distort every later fit)."""
+    from scikeras.wrappers import KerasClassifier
+
+    def build(meta, units, learning_rate):
+        return keras_gru(meta["X_shape_"][1], meta["X_shape_"][2], meta["n_classes_"], units, learning_rate)
+
+    return KerasClassifier(
+        model=build,
+        model__units=units,
+        model__learning_rate=learning_rate,
+        loss="sparse_categorical_crossentropy",
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+    )
+
+
+def skorch_available():
+    try:
+        import skorch  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def skorch_classifier(units=16, learning_rate=1e-3, epochs=10, batch_size=32, n_features=8, n_classes=10):
+    import torch
+    from skorch import NeuralNetClassifier
+    from torch import nn
+
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    class GRUNet(nn.Module):
+        def __init__(self, units=16, n_features=8, n_classes=10):
+            super().__init__()
+            self.gru = nn.GRU(n_features, units, batch_first=True)
+            self.out = nn.Linear(units, n_classes)
+
+        def forward(self, X):
+            seq, _ = self.gru(X)
+            return self.out(seq[:, -1])
+
+    return NeuralNetClassifier(
+        GRUNet,
+        module__units=units,
+        module__n_features=n_features,
+        module__n_classes=n_classes,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=learning_rate,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def print_table(rows, columns):
+    widths = [max(len(str(c)), *(len(str(r.get(c, ""))) for r in rows)) for c in columns]
+    line = " | ".join(str(c).ljust(w) for c, w in zip(columns, widths))
+    print(line)
+    print("-|-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)))
