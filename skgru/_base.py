@@ -160,11 +160,23 @@ class GRUEstimatorMixin:
             out.append(cb)
         return out
 
+    # SciKeras-style routed parameters that skgru honours (others would be silently
+    # ignored, so they are rejected): optimizer__<any constructor argument>,
+    # fit__batch_size, fit__shuffle and predict__batch_size.
+    _ROUTED = {"optimizer__": None, "fit__": {"batch_size", "shuffle"}, "predict__": {"batch_size"}}
+
     def _check_routed_params(self):
-        allowed = ("optimizer__", "fit__", "predict__", "compile__", "model__", "loss__", "metrics__")
         for name in self.get_params():
-            if "__" in name and not name.startswith(allowed):
-                raise ValueError(f"Unknown routed parameter {name!r}; routed parameters start with one of {allowed}.")
+            if "__" not in name:
+                continue
+            prefix, _, arg = name.partition("__")
+            allowed = self._ROUTED.get(prefix + "__", set())
+            if allowed is not None and arg not in allowed:
+                raise ValueError(
+                    f"Unsupported routed parameter {name!r}: skgru builds and compiles the network "
+                    "itself and routes optimizer__<arg>, fit__batch_size, fit__shuffle and "
+                    "predict__batch_size only. Use the estimator's own parameters instead."
+                )
 
     # ------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight=None, *, epochs=None, classes=None, continue_training=False):
@@ -272,9 +284,6 @@ class GRUEstimatorMixin:
             initial_epoch=initial_epoch,
         )
         fit_kwargs = self._routed("fit__")
-        unknown = set(fit_kwargs) - {"batch_size", "shuffle"}
-        if unknown:
-            raise ValueError(f"Unsupported fit__ routed parameters {sorted(unknown)}; skgru supports fit__batch_size and fit__shuffle.")
         history = _training_loop.train(
             self.model_,
             Xt,

@@ -282,3 +282,54 @@ def test_nothing_written_to_working_directory(seq_data, tmp_path, monkeypatch):
     clf = GRUClassifier(**FAST).fit(X, y)
     clf.predict(X)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unsupported_routed_parameters_are_rejected_not_ignored(seq_data):
+    X, y = seq_data
+    with pytest.raises(ValueError, match="model__units"):
+        GRUClassifier(model__units=3, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="fit__class_weight"):
+        GRUClassifier(fit__class_weight={0: 1}, **FAST).fit(X, y)
+    clf = GRUClassifier(fit__batch_size=7, fit__shuffle=False, predict__batch_size=5, **FAST).fit(X, y)
+    assert clf.predict(X).shape == (60,)
+
+
+def test_keras_callbacks_and_verbose_progress(seq_data, capsys):
+    import keras
+
+    X, y = seq_data
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.epochs = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append((epoch, sorted(logs)))
+
+    rec = Recorder()
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=100.0)
+    GRUClassifier(units=8, epochs=5, verbose=2, metrics=["accuracy"], callbacks=[rec, stopper], random_state=0).fit(X, y)
+    assert rec.epochs[0] == (0, ["accuracy", "loss"])
+    assert len(rec.epochs) == 2  # Keras' own EarlyStopping stopped our loop
+    assert "loss" in capsys.readouterr().out  # verbose=2 prints one line per epoch
+
+
+def test_other_keras_backend_in_a_subprocess(seq_data, tmp_path):
+    """The package uses Keras 3 APIs only: it trains on the torch backend too (when installed)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    script = (
+        "import numpy as np, keras; from skgru import GRUClassifier\n"
+        "assert keras.backend.backend() == 'torch'\n"
+        "rng = np.random.RandomState(0); X = rng.normal(size=(40, 5, 2)).astype('float32')\n"
+        "y = (X[:, :, 0].sum(1) > 0).astype(int)\n"
+        "a = GRUClassifier(units=8, epochs=3, dropout=0.1, random_state=0).fit(X, y).predict_proba(X)\n"
+        "b = GRUClassifier(units=8, epochs=3, dropout=0.1, random_state=0).fit(X, y).predict_proba(X)\n"
+        "assert np.array_equal(a, b); print('torch ok')\n"
+    )
+    env = {**__import__("os").environ, "KERAS_BACKEND": "torch"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "torch ok" in out.stdout
