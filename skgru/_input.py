@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.validation import assert_all_finite
 
+from skgru._sequence_utils import pad_truncate
+
 # Value written into the padded tail of variable-length float sequences when the
 # user gave no ``mask_value``.  The network masks exactly this value, so it never
 # reaches the recurrent cells; it is far outside any sensible feature range.
@@ -125,9 +127,7 @@ def _pad_ragged(seqs, tokens: bool, pad_value: float) -> np.ndarray:
     if tokens and n_step != 1:
         raise ValueError("Token sequences must be 1D lists of token ids.")
     max_len = max(a.shape[0] for a in arrays)
-    out = np.full((len(arrays), max_len, n_step), pad_value, dtype="float64")
-    for i, a in enumerate(arrays):
-        out[i, : a.shape[0]] = a
+    out = pad_truncate(arrays, max_len, n_step, padding="post", truncating="post", value=pad_value, dtype="float64")
     return out[:, :, 0] if tokens else out
 
 

@@ -76,18 +76,8 @@ def pad_truncate(seqs, length, n_features, *, padding, truncating, value, dtype)
 
 def pad_truncate_ids(seqs, length, *, padding, truncating, dtype=np.int32):
     """Same as :func:`pad_truncate` for lists of 1D integer id lists (pad id 0)."""
-    out = np.zeros((len(seqs), length), dtype=dtype)
-    for i, seq in enumerate(seqs):
-        if len(seq) > length:
-            seq = seq[:length] if truncating == "post" else seq[len(seq) - length :]
-        t = len(seq)
-        if t == 0:
-            continue
-        if padding == "post":
-            out[i, :t] = seq
-        else:
-            out[i, length - t :] = seq
-    return out
+    columns = [np.asarray(seq, dtype=dtype).reshape(-1, 1) for seq in seqs]
+    return pad_truncate(columns, length, 1, padding=padding, truncating=truncating, value=0, dtype=dtype)[:, :, 0]
 
 
 def validate_output_container(transform):
