@@ -1,6 +1,6 @@
 """Evaluate one trial (one hyperparameter configuration) with sklearn scoring.
 
-Kept free of any KerasTuner object so that it can run in a joblib (loky)
+Kept free of any KerasTuner object so that it can run in a joblib (loky) or Dask
 worker: everything it needs is passed in, everything it produces is returned.
 """
 
@@ -15,7 +15,8 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-__all__ = ["evaluate_candidate", "final_estimator", "index_fit_params"]
+__all__ = ["evaluate_candidate", "failed_result", "final_estimator", "index_fit_params",
+           "run_trial"]
 
 
 def final_estimator(est):
@@ -154,3 +155,20 @@ def evaluate_candidate(
     if keep_models:
         res["models"] = models
     return res
+
+
+def failed_result(n_splits, error, tb=None):
+    """The result of a trial that could not run (e.g. its worker died)."""
+    return {"scores": [np.nan] * n_splits, "fit_times": [0.0] * n_splits,
+            "score_times": [0.0] * n_splits, "error": error, "traceback": tb,
+            "models": None, "epochs_trained": 0, "continued": False}
+
+
+def run_trial(shared, job):
+    """Worker-side entry point for a distributed trial.
+
+    ``shared`` holds what every trial of a search uses (``estimator``, ``X``,
+    ``y``, ``splits``, ``scorer``, ``fit_params``; sent to the workers once);
+    ``job`` what is specific to this trial (``params``, budget, parents).
+    """
+    return evaluate_candidate(**shared, **job)

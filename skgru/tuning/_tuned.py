@@ -191,9 +191,23 @@ keras_tuner.Oracle, default="random"
         Refit the best configuration on all the data (``best_estimator_``);
         needed for ``predict`` and friends.
     n_jobs : int or None, default=1
-        Trials evaluated in parallel (joblib ``loky`` processes).  Batches of
-        ``n_jobs`` trials are asked from the oracle at once; for random and
-        grid search the trials and scores are the same as sequentially.
+        Trials evaluated in parallel.  Where they run:
+
+        * on a **Dask cluster** inside ``joblib.parallel_config(backend="dask")``
+          (any ``n_jobs`` but 1; ``None``/``-1`` = one trial per worker
+          thread), or when a ``distributed.Client`` is current (the default
+          client, or ``with client.as_current():``) and ``n_jobs`` is > 1 or
+          negative.  The data are scattered to the workers once; the oracle
+          stays in this process.  Random and grid search keep every worker
+          busy (a new trial is sent as soon as one ends); other tuners run
+          in batches of ``n_jobs`` trials;
+        * otherwise in ``n_jobs`` local worker processes (joblib ``loky``),
+          in batches of ``n_jobs`` trials;
+        * ``n_jobs=1`` (or ``None`` outside any joblib context): in this process.
+
+        For random and grid search the trials and scores are the same as
+        sequentially, wherever they run; for the other tuners they are the
+        same for the same ``n_jobs``.  See ``docs/scaling.md``.
     random_state : int, RandomState instance or None, default=None
         Seeds the oracle, the hold-out split and, for estimators whose
         ``random_state`` is ``None``, one derived seed per trial (so two fits
@@ -248,6 +262,8 @@ keras_tuner.Oracle, default="random"
         Epochs trained during the search (all trials and splits, excluding
         the refit).
     search_time_ : float
+    parallel_backend_ : {"sequential", "loky", "dask"}
+        Where the trials ran.
     oracle_summary_ : dict
         Plain summary of the oracle (the oracle itself is not kept, so a
         fitted ``TunedGRU`` pickles).
@@ -745,83 +761,84 @@ keras_tuner.Oracle, default="random"
                     resumed += 1
             events = [list(e) for e in state["events"]]
 
-        # ---- the search loop: ask a batch, evaluate, tell.
+        # ---- the search loop: ask trials, evaluate them, tell the oracle.
+        # Where trials run (rule in skgru._parallel.active_dask_client):
+        # a Dask cluster when a dask joblib backend or a default Client is
+        # active, else loky processes (n_jobs > 1), else this process.
         from joblib import Parallel, delayed, effective_n_jobs
 
-        batch_size = max(1, effective_n_jobs(self.n_jobs))
+        from skgru._parallel import DaskTrialExecutor, active_dask_client, dask_worker_slots
+
+        client = active_dask_client(self.n_jobs)
+        if client is not None:
+            slots = dask_worker_slots(client)
+            if self.n_jobs is None or self.n_jobs < 0:
+                batch_size = max(1, slots + 1 + self.n_jobs) if self.n_jobs else slots
+            else:
+                batch_size = int(self.n_jobs)
+        else:
+            batch_size = max(1, effective_n_jobs(self.n_jobs))
+        # Trials go out as soon as a slot frees up (Dask only) when the
+        # oracle's proposals cannot depend on which trials have finished
+        # (random and grid search); other oracles get synchronous batches, so
+        # a search is reproducible for a given n_jobs wherever it runs.
+        streaming = client is not None and batch_size > 1 and type(oracle) in (
+            kt.oracles.RandomSearchOracle, kt.oracles.GridSearchOracle)
+        self.parallel_backend_ = ("dask" if client is not None
+                                  else "loky" if batch_size > 1 else "sequential")
         tuner_ids = [f"skgru-{i}" for i in range(batch_size)]
         best = max((r["mean"] for r in records if r["status"] == "COMPLETED"),
                    default=None)
         stop_error = None
         stopped = False
-        while not stopped:
-            batch = []
-            for tuner_id in tuner_ids:
-                if self.max_trials is not None and len(records) >= self.max_trials:
-                    stopped = True
-                    break
-                with warnings.catch_warnings():
-                    # The Bayesian oracle's GP fit warns about length scales.
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    trial = oracle.create_trial(tuner_id)
-                if trial.status == "STOPPED":
-                    stopped = True
-                    break
-                if trial.status != "RUNNING":  # IDLE: waits for running trials
-                    break
-                batch.append((trial, new_record(trial, tuner_id)))
-            if not batch:
-                break
-            jobs = []
-            for trial, rec in batch:
-                if rec["status"] == "FAILED":
-                    jobs.append(None)
-                    continue
-                params = dict(rec["params"])
-                if rec["seed"] is not None:
-                    params.update({n: rec["seed"] for n in seed_names})
-                parents = None
-                parent_id = rec["parent_id"]
-                if parent_id is not None and parent_id in models and warm_start_param:
-                    parent_models, parent_budget = models.pop(parent_id)
-                    parents = [(m, parent_budget) for m in parent_models]
-                keep = bool(is_hyperband and warm_start_param
-                            and rec["round"] is not None and rec["bracket"] is not None
-                            and rec["round"] < rec["bracket"])
-                jobs.append(dict(
-                    estimator=base, params=params, X=X, y=y, splits=splits,
-                    scorer=scorer, fit_params=fit_params,
-                    budget_param=budget_param if rec["budget"] is not None else None,
-                    budget=rec["budget"], warm_start_param=warm_start_param,
-                    parents=parents, keep_models=keep))
-            todo = [j for j in jobs if j is not None]
-            if batch_size > 1 and len(todo) > 1:
-                outs = iter(Parallel(n_jobs=batch_size, backend="loky")(
-                    delayed(evaluate_candidate)(**j) for j in todo))
-            else:
-                outs = iter([evaluate_candidate(**j) for j in todo])
-            for (trial, rec), job in zip(batch, jobs):
-                if job is not None:
-                    out = next(outs)
-                    rec.update(scores=out["scores"], fit_times=out["fit_times"],
-                               score_times=out["score_times"],
-                               epochs_trained=out["epochs_trained"],
-                               continued=out["continued"])
-                    if out["error"] is None:
-                        rec["status"] = "COMPLETED"
-                        rec["mean"] = float(np.mean(out["scores"]))
-                        if out["models"] is not None:
-                            models[trial.trial_id] = (out["models"], rec["budget"])
-                    else:
-                        rec["status"], rec["error"] = "FAILED", out["error"]
-                        if self.verbose >= 3 and out["traceback"]:
-                            print(out["traceback"], file=sys.stderr)
-                err = report(trial, rec)
-                if rec["status"] == "COMPLETED":
-                    best = rec["mean"] if best is None else max(best, rec["mean"])
-                self._progress(rec, rec["index"] + 1, self.max_trials, best, t_start)
-                if err is not None:
-                    stop_error, stopped = err, True
+
+        def make_job(trial, rec):
+            if rec["status"] == "FAILED":  # the search space rejected it
+                return None
+            params = dict(rec["params"])
+            if rec["seed"] is not None:
+                params.update({n: rec["seed"] for n in seed_names})
+            parents = None
+            parent_id = rec["parent_id"]
+            if parent_id is not None and parent_id in models and warm_start_param:
+                parent_models, parent_budget = models.pop(parent_id)
+                parents = [(m, parent_budget) for m in parent_models]
+            keep = bool(is_hyperband and warm_start_param
+                        and rec["round"] is not None and rec["bracket"] is not None
+                        and rec["round"] < rec["bracket"])
+            return dict(
+                params=params,
+                budget_param=budget_param if rec["budget"] is not None else None,
+                budget=rec["budget"], warm_start_param=warm_start_param,
+                parents=parents, keep_models=keep)
+
+        shared = dict(estimator=base, X=X, y=y, splits=splits, scorer=scorer,
+                      fit_params=fit_params)
+
+        def finish(trial, rec, out):
+            nonlocal best, stop_error, stopped
+            if out is not None:
+                rec.update(scores=out["scores"], fit_times=out["fit_times"],
+                           score_times=out["score_times"],
+                           epochs_trained=out["epochs_trained"],
+                           continued=out["continued"])
+                if out["error"] is None:
+                    rec["status"] = "COMPLETED"
+                    rec["mean"] = float(np.mean(out["scores"]))
+                    if out["models"] is not None:
+                        models[trial.trial_id] = (out["models"], rec["budget"])
+                else:
+                    rec["status"], rec["error"] = "FAILED", out["error"]
+                    if self.verbose >= 3 and out["traceback"]:
+                        print(out["traceback"], file=sys.stderr)
+            err = report(trial, rec)
+            if rec["status"] == "COMPLETED":
+                best = rec["mean"] if best is None else max(best, rec["mean"])
+            self._progress(rec, rec["index"] + 1, self.max_trials, best, t_start)
+            if err is not None:
+                stop_error, stopped = err, True
+
+        def after_results():
             if models:
                 keep_ids = _promotable_ids(oracle)
                 if keep_ids is not None:
@@ -830,6 +847,78 @@ keras_tuner.Oracle, default="random"
                             del models[tid]
             if self.directory is not None:
                 self._save_state(fingerprint, parts, draw_seed, events, records)
+
+        def ask(tuner_id):
+            """A new RUNNING trial and its record, or None (sets ``stopped``)."""
+            nonlocal stopped
+            if self.max_trials is not None and len(records) >= self.max_trials:
+                stopped = True
+                return None
+            with warnings.catch_warnings():
+                # The Bayesian oracle's GP fit warns about length scales.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                trial = oracle.create_trial(tuner_id)
+            if trial.status == "STOPPED":
+                stopped = True
+                return None
+            if trial.status != "RUNNING":  # IDLE: waits for running trials
+                return None
+            return trial, new_record(trial, tuner_id)
+
+        executor = None
+        try:
+            if client is not None:
+                executor = DaskTrialExecutor(client, shared, n_splits=n_splits)
+            if streaming:
+                free = list(tuner_ids)
+                running = {}  # future key -> (trial, rec, tuner_id)
+                while True:
+                    while free and not stopped:
+                        got = ask(free[0])
+                        if got is None:
+                            break
+                        tuner_id = free.pop(0)
+                        trial, rec = got
+                        job = make_job(trial, rec)
+                        if job is None:
+                            finish(trial, rec, None)
+                            free.append(tuner_id)
+                            after_results()
+                            continue
+                        key = executor.submit(job, rec["index"])
+                        running[key] = (trial, rec, tuner_id)
+                    if not running:
+                        break
+                    key, out = executor.next_completed()
+                    trial, rec, tuner_id = running.pop(key)
+                    finish(trial, rec, out)
+                    free.append(tuner_id)
+                    after_results()
+            else:
+                while not stopped:
+                    batch = []
+                    for tuner_id in tuner_ids:
+                        got = ask(tuner_id)
+                        if got is None:
+                            break
+                        batch.append(got)
+                    if not batch:
+                        break
+                    jobs = [make_job(trial, rec) for trial, rec in batch]
+                    todo = [j for j in jobs if j is not None]
+                    if executor is not None:
+                        outs = iter(executor.run_batch(todo))
+                    elif batch_size > 1 and len(todo) > 1:
+                        outs = iter(Parallel(n_jobs=batch_size, backend="loky")(
+                            delayed(evaluate_candidate)(**shared, **j) for j in todo))
+                    else:
+                        outs = iter([evaluate_candidate(**shared, **j) for j in todo])
+                    for (trial, rec), job in zip(batch, jobs):
+                        finish(trial, rec, None if job is None else next(outs))
+                    after_results()
+        finally:
+            if executor is not None:
+                executor.close()
         models.clear()
         if stop_error is not None:
             warnings.warn(f"The oracle stopped the search: {stop_error}", RuntimeWarning)
