@@ -14,6 +14,7 @@ One clear sequence, in the spirit of skorch's ``initialize``-then-``fit``:
 
 from __future__ import annotations
 
+import functools
 import numbers
 import time
 import warnings
@@ -29,6 +30,9 @@ from skgru._callbacks import EpochTracker
 from skgru._input import RAGGED_PAD_VALUE, convert_X
 from skgru._network import NetworkSpec, cudnn_eligible
 from skgru._seeding import FitSeeds
+
+# Longest fixed-length input whose recurrence is unrolled on CPU (see NetworkSpec.unroll).
+UNROLL_MAX_TIMESTEPS = 32
 
 # Rows per predict step. Fixed, so that predictions do not depend on batch composition.
 PREDICT_BATCH_SIZE = 256
@@ -112,7 +116,15 @@ class GRUEstimatorMixin:
                 mask_value = float(self.mask_value)
             elif input_spec.ragged:
                 mask_value = RAGGED_PAD_VALUE
+        unroll = (
+            not input_spec.ragged
+            and input_spec.n_timesteps is not None
+            and input_spec.n_timesteps <= UNROLL_MAX_TIMESTEPS
+            and _visible_gpus() == 0
+        )
         return NetworkSpec(
+            n_timesteps=input_spec.n_timesteps if unroll else None,
+            unroll=unroll,
             n_step_features=input_spec.n_step_features,
             n_outputs=output.n_outputs,
             output_activation=output.activation,
@@ -318,11 +330,7 @@ class GRUEstimatorMixin:
 
     def _warn_if_not_cudnn(self, spec):
         if not cudnn_eligible(spec) and keras.backend.backend() != "numpy":
-            try:
-                gpus = _visible_gpus()
-            except Exception:  # pragma: no cover - device query is best effort
-                gpus = 0
-            if gpus:
+            if _visible_gpus():
                 warnings.warn(
                     "These parameters leave the cuDNN GRU kernel (it needs activation='tanh', "
                     "recurrent_activation='sigmoid', recurrent_dropout=0); training will be "
@@ -387,7 +395,16 @@ class GRUEstimatorMixin:
         return BaseEstimator.__repr__(self, N_CHAR_MAX=N_CHAR_MAX)
 
 
+@functools.lru_cache(maxsize=None)
 def _visible_gpus() -> int:
+    """Number of GPUs the Keras backend sees (0 when the query fails)."""
+    try:
+        return _count_gpus()
+    except Exception:  # pragma: no cover - device query is best effort
+        return 0
+
+
+def _count_gpus() -> int:
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf

@@ -32,6 +32,10 @@ class NetworkSpec:
     embedding_dim: int | None = None
     vocab_size: int | None = None
     mask_value: float | None = None
+    # Fixed-length input of few timesteps on CPU: the recurrence is unrolled into a
+    # straight-line graph (no while loop), ~30% faster per step. Never on GPU (cuDNN).
+    n_timesteps: int | None = None
+    unroll: bool = False
 
 
 def cudnn_eligible(spec: NetworkSpec) -> bool:
@@ -78,12 +82,13 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             recurrent_initializer=keras.initializers.Orthogonal(seed=s()),
             return_sequences=return_sequences,
             go_backwards=go_backwards,
+            unroll=spec.unroll,
             seed=s(),
             name=name,
         )
 
     if spec.embedding_dim is not None:
-        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        inputs = keras.Input(shape=(spec.n_timesteps,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(
             spec.vocab_size,
             spec.embedding_dim,
@@ -93,7 +98,7 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             name="embedding",
         )(inputs)
     else:
-        inputs = keras.Input(shape=(None, spec.n_step_features), name="sequences")
+        inputs = keras.Input(shape=(spec.n_timesteps, spec.n_step_features), name="sequences")
         x = inputs
         if spec.mask_value is not None:
             x = keras.layers.Masking(mask_value=spec.mask_value, name="masking")(x)

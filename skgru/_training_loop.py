@@ -10,15 +10,21 @@ NumPy ``Generator`` seeded from ``random_state`` (thread-safe, no global state),
 and calls the usual Keras callbacks, so ``callbacks=`` and ``verbose`` behave as
 with ``fit``.  The public ``*_on_batch`` methods exist on every Keras backend.
 
-Epoch logs follow ``fit``: the loss (and each metric) is the sample-weighted mean
-over the epoch's batches; validation logs get the ``val_`` prefix.  For metrics that
-are not batch means (AUC, say) the epoch value is the mean of batch values.
+On TensorFlow the loop calls the model's traced ``train_function`` /
+``test_function`` directly, as ``fit`` does, so the metrics accumulate over the
+epoch exactly as in ``fit`` and no per-step host sync or metric reset is paid.  On
+the other backends it goes through ``train_on_batch`` (which resets the metrics
+every call), and an epoch's value is the sample-weighted mean of its batch values
+(exact for the loss and mean metrics such as accuracy).  Validation logs get the
+``val_`` prefix.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import weakref
+
 import keras
+import numpy as np
 
 
 def _batches(n, batch_size, order):
@@ -28,6 +34,73 @@ def _batches(n, batch_size, order):
 
 def _take(a, idx):
     return None if a is None else a[idx]
+
+
+_EPOCH_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _wants_batch_hooks(callbacks) -> bool:
+    base = keras.callbacks.Callback
+    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+    return any(getattr(type(cb), h) is not getattr(base, h) for cb in callbacks for h in hooks)
+
+
+def _tf_epoch_function(model):
+    """One traced TensorFlow function that runs a whole epoch of ``train_step``s.
+
+    Gathering each minibatch by index inside the graph removes the per-step Python
+    dispatch (~0.4 ms a step on CPU), like ``steps_per_execution`` does for ``fit``,
+    without building a ``tf.data`` pipeline. Kept per model (weakly): a pooled model
+    keeps its traced epoch.
+    """
+    fn = _EPOCH_FUNCTIONS.get(model)
+    if fn is None:
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=True)
+        def run_epoch(X, y, sw, order, batch_size):
+            n_batches = (tf.shape(order)[0] + batch_size - 1) // batch_size
+            for i in tf.range(n_batches):
+                idx = order[i * batch_size : (i + 1) * batch_size]
+                if sw is None:
+                    model.train_step((tf.gather(X, idx), tf.gather(y, idx)))
+                else:
+                    model.train_step((tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)))
+
+        fn = _EPOCH_FUNCTIONS[model] = run_epoch
+    return fn
+
+
+class _Stepper:
+    """Runs train or test steps on one model, by the fastest route the backend allows."""
+
+    def __init__(self, model, train: bool):
+        self.model = model
+        self.train = train
+        self.direct = keras.backend.backend() == "tensorflow"
+        self.logs, self.weights = [], []
+
+    def start(self):
+        self.model.reset_metrics()
+        self.logs, self.weights = [], []
+
+    def step(self, x, y, sw):
+        model = self.model
+        function = model.train_function if self.train else model.test_function
+        if self.direct and function is not None and model.optimizer.built:
+            return function(iter([(x, y, sw)]))
+        on_batch = model.train_on_batch if self.train else model.test_on_batch
+        logs = on_batch(x, y, sample_weight=sw, return_dict=True)  # builds the model on first use
+        if self.direct:  # the step's metric updates stay accumulated: start() resets
+            return logs
+        self.logs.append(logs)
+        self.weights.append(len(x) if sw is None else float(np.sum(sw)))
+        return logs
+
+    def result(self):
+        if self.direct:
+            return {k: float(np.asarray(v)) for k, v in self.model.get_metrics_result().items()}
+        return _weighted_logs(self.logs, np.asarray(self.weights))
 
 
 def _weighted_logs(batch_logs, weights):
@@ -40,14 +113,12 @@ def _weighted_logs(batch_logs, weights):
 
 
 def evaluate(model, X, y, sample_weight, batch_size):
-    """Sample-weighted mean of ``test_on_batch`` logs over ``X`` (no shuffling)."""
-    logs, weights = [], []
-    order = np.arange(len(X))
-    for idx in _batches(len(X), batch_size, order):
-        sw = _take(sample_weight, idx)
-        logs.append(model.test_on_batch(X[idx], y[idx], sample_weight=sw, return_dict=True))
-        weights.append(len(idx) if sw is None else float(np.sum(sw)))
-    return _weighted_logs(logs, np.asarray(weights))
+    """Loss and metrics of ``model`` over ``X`` (as ``Model.evaluate``, without tf.data)."""
+    stepper = _Stepper(model, train=False)
+    stepper.start()
+    for idx in _batches(len(X), batch_size, np.arange(len(X))):
+        stepper.step(X[idx], y[idx], _take(sample_weight, idx))
+    return stepper.result()
 
 
 def predict(model, X, batch_size):
@@ -116,20 +187,44 @@ def train(
         verbose=verbose, epochs=epochs, steps=steps,
     )
     history: dict = {}
+    stepper = _Stepper(model, train=True)
+    whole_epochs = stepper.direct and verbose != 1 and not _wants_batch_hooks(callbacks)
+    if whole_epochs:
+        import tensorflow as tf
+
+        run_epoch = _tf_epoch_function(model)
+        X_t, y_t = tf.convert_to_tensor(X), tf.convert_to_tensor(y)
+        sw_t = None if sample_weight is None else tf.convert_to_tensor(sample_weight)
+
+        def open_batch(t):
+            return None if t is None else tf.TensorSpec([None, *t.shape[1:]], t.dtype)
+
+        # Trace once with the sample dimension left open, so that data sets of other
+        # sizes (CV folds, refits) reuse the trace instead of retracing.
+        epoch_specs = (open_batch(X_t), open_batch(y_t), open_batch(sw_t), tf.TensorSpec([None], tf.int32), batch_size)
     model.stop_training = False
     cbs.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)
+        stepper.start()
         order = rng.permutation(n) if shuffle else np.arange(n)
-        batch_logs, weights = [], []
-        for step, idx in enumerate(_batches(n, batch_size, order)):
-            cbs.on_train_batch_begin(step)
-            sw = _take(sample_weight, idx)
-            logs = model.train_on_batch(X[idx], y[idx], sample_weight=sw, return_dict=True)
-            batch_logs.append(logs)
-            weights.append(len(idx) if sw is None else float(np.sum(sw)))
-            cbs.on_train_batch_end(step, logs)
-        epoch_logs = _weighted_logs(batch_logs, np.asarray(weights))
+        if whole_epochs:
+            if not model.optimizer.built:  # a new model: create its variables outside the graph
+                first = order[:batch_size]
+                if hasattr(model, "_symbolic_build"):  # Keras 3: builds without a training step
+                    model._symbolic_build(data_batch=(X[first], y[first], _take(sample_weight, first)))
+                else:  # pragma: no cover - future Keras: the first step builds it
+                    stepper.step(X[first], y[first], _take(sample_weight, first))
+                    order = order[batch_size:]
+            if len(order):
+                run_epoch.get_concrete_function(*epoch_specs)  # traced on first use only
+                run_epoch(X_t, y_t, sw_t, tf.constant(order, dtype="int32"), batch_size)
+        else:
+            for step, idx in enumerate(_batches(n, batch_size, order)):
+                cbs.on_train_batch_begin(step)
+                logs = stepper.step(X[idx], y[idx], _take(sample_weight, idx))
+                cbs.on_train_batch_end(step, logs)
+        epoch_logs = stepper.result()
         if validation_data is not None:
             Xv, yv, *rest = validation_data
             val = evaluate(model, Xv, yv, rest[0] if rest else None, batch_size)

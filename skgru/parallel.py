@@ -1,13 +1,23 @@
 """Public helpers for running skgru searches on Dask clusters and GPUs.
 
-See the README section "Scaling out".
+See the README section "Scaling out". Nothing here imports dask at load time.
 
 configure_worker_gpu
     Pin a worker process to one GPU and turn on TensorFlow memory growth.
 SkgruWorkerPlugin
     A Dask ``WorkerPlugin`` doing the same on every worker of a cluster.
+active_dask_client
+    The Dask client a ``TunedGRU(n_jobs=...)`` would run its trials on, or None.
 """
 
-from skgru._parallel import SkgruWorkerPlugin, configure_worker_gpu  # no dask import at load time
+from skgru import _parallel
+from skgru._parallel import active_dask_client, configure_worker_gpu
 
-__all__ = ["SkgruWorkerPlugin", "configure_worker_gpu"]
+__all__ = ["SkgruWorkerPlugin", "active_dask_client", "configure_worker_gpu"]
+
+
+def __getattr__(name):
+    # SkgruWorkerPlugin subclasses distributed's WorkerPlugin: built on first access.
+    if name == "SkgruWorkerPlugin":
+        return _parallel.SkgruWorkerPlugin
+    raise AttributeError(f"module 'skgru.parallel' has no attribute {name!r}")

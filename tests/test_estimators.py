@@ -333,3 +333,24 @@ def test_other_keras_backend_in_a_subprocess(seq_data, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "torch ok" in out.stdout
+
+
+def test_batch_level_callbacks_see_every_batch_and_train_the_same(seq_data):
+    """A callback with batch hooks switches to the per-step loop; the result is the same model."""
+    import keras
+
+    X, y = seq_data
+
+    class BatchCounter(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+
+    counter = BatchCounter()
+    stepwise = GRUClassifier(callbacks=[counter], **FAST).fit(X, y)
+    assert counter.batches == 3 * 2  # 3 epochs x ceil(60 / 32) batches
+    whole_epochs = GRUClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(stepwise.predict_proba(X), whole_epochs.predict_proba(X), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(stepwise.history_["loss"], whole_epochs.history_["loss"], rtol=1e-4)
