@@ -55,6 +55,21 @@ def plot_history(estimator, ax=None):
     Returns
     -------
     matplotlib.figure.Figure if ``ax`` is None, else ``ax``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skgru import GRUClassifier
+    >>> from skgru.plotting import plot_history
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 5, 2))
+    >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    >>> clf = GRUClassifier(units=4, epochs=3, early_stopping=True, random_state=0).fit(X, y)
+    >>> fig = plot_history(clf)
+    >>> [ax.get_ylabel() for ax in fig.axes][:1]
+    ['loss']
     """
     final = _final_estimator(estimator)
     history = getattr(final, "history_", None)
@@ -198,6 +213,22 @@ def plot_search(tuned, ax=None):
     Returns
     -------
     matplotlib.figure.Figure if ``ax`` is None, else ``ax``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skgru import GRUClassifier, TunedGRU
+    >>> from skgru.plotting import plot_search
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 6, 2))
+    >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    >>> tuned = TunedGRU(GRUClassifier(epochs=2), {"units": [4, 8]}, tuner="grid",
+    ...                  max_trials=2, random_state=0).fit(X, y)
+    >>> fig = plot_search(tuned)
+    >>> len(fig.axes) >= 2
+    True
     """
     results = getattr(tuned, "cv_results_", None)
     if results is None:

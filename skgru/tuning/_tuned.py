@@ -273,6 +273,22 @@ keras_tuner.Oracle, default="random"
         Trials restored from ``directory`` rather than evaluated.
     classes_ : ndarray
         Classifiers only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRUClassifier, TunedGRU
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 6, 2))
+    >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    >>> tuned = TunedGRU(GRUClassifier(epochs=2), {"units": [4, 8]}, tuner="grid",
+    ...                  max_trials=2, random_state=0).fit(X, y)
+    >>> sorted(tuned.best_params_)
+    ['units']
+    >>> len(tuned.cv_results_["params"])
+    2
+    >>> tuned.predict(X[:3]).shape
+    (3,)
     """
 
     _required_parameters = []
