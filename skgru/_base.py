@@ -383,6 +383,13 @@ class GRUEstimatorMixin:
             model.set_weights(weights)
             self.model_ = model
 
+    def __copy__(self):
+        # A shallow copy must not share model_: the original returns its model to the
+        # pool when it is garbage collected, and another fit could then take it over.
+        new = type(self).__new__(type(self))
+        new.__setstate__(self.__getstate__())
+        return new
+
     def __del__(self):
         try:
             _model_cache.release(self)

@@ -186,3 +186,16 @@ def test_digits_as_sequences_reach_95_percent_with_defaults(digits_sequences):
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     clf = GRUClassifier(random_state=0).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.95
+
+
+def test_shallow_copy_does_not_share_the_pooled_model(seq_data):
+    import copy
+
+    X, y = seq_data
+    clf = GRUClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    dup = copy.copy(clf)
+    assert dup.model_ is not clf.model_
+    del clf  # its model goes back to the pool ...
+    GRUClassifier(**{**FAST, "random_state": 1}).fit(X, y)  # ... and is retrained here
+    np.testing.assert_array_equal(dup.predict_proba(X), expected)
