@@ -29,7 +29,9 @@ of ``--seeds``, and prints the table; the best mean CV accuracy (ties: the first
 listed, cheaper model) became ``CHOSEN``.  Round 1 used seed 0 only; round 2
 re-ran ItalyPowerDemand and BasicMotions with seeds 0-2 and one extra candidate
 each (more patience), because round 1's test runs showed single seeds stopping
-early -- see ``benchmarks/ACCURACY.md``, which records both rounds.
+early; round 3 re-ran ItalyPowerDemand (seeds 0-2) with eight more candidates
+(width, bidirectional, dense head, l2, dropout, learning rate, validation-based
+early stopping) -- see ``benchmarks/README.md``, which records all rounds.
 ``--tuned`` instead searches GunPoint with ``TunedGRU`` (cross-validation on the
 training split, ``TUNED_SPACES``) inside each seed's run.
 
@@ -132,20 +134,31 @@ TARGETS = {"ItalyPowerDemand": 0.96, "BasicMotions": 0.975, "JapaneseVowels": 0.
 # input_layout).  Shared by every candidate unless overridden.
 BASE = dict(units=64, learning_rate=1e-3, batch_size=32, epochs=300, n_iter_no_change=20)
 
-# Candidates scored by ``--select`` (5-fold CV on the training split, seed 0).
+# Candidates scored by ``--select`` (5-fold CV on the training split, per --seeds).
 CANDIDATES = {
     "ItalyPowerDemand": {
         "gru64": dict(),
         "gru32-lr3e-3": dict(units=32, learning_rate=3e-3),
         "bigru32": dict(units=32, bidirectional=True),
-        # added in round 2 (see ACCURACY.md): more patience for the training-loss rule
+        # added in round 2 (see benchmarks/README.md): more patience for the training-loss rule
         "gru64-patience50": dict(n_iter_no_change=50),
+        # added in round 3 (see benchmarks/README.md): width, direction, head, regularisation,
+        # learning rate and validation-based stopping; scored with seeds 0, 1, 2
+        "gru16": dict(units=16),
+        "gru128": dict(units=128),
+        "bigru64": dict(bidirectional=True),
+        "gru64-dense32": dict(dense_units=32),
+        "gru64-l2-1e-3": dict(l2=1e-3),
+        "gru64-drop0.2": dict(dropout=0.2),
+        "gru64-lr3e-3": dict(learning_rate=3e-3),
+        "gru64-es-patience50": dict(early_stopping=True, validation_fraction=0.2,
+                                    n_iter_no_change=50),
     },
     "BasicMotions": {
         "gru64": dict(input_layout="nft"),
         "gru64-lr3e-3": dict(input_layout="nft", learning_rate=3e-3),
         "bigru32": dict(input_layout="nft", units=32, bidirectional=True),
-        # added in round 2 (see ACCURACY.md): more patience for the training-loss rule
+        # added in round 2 (see benchmarks/README.md): more patience for the training-loss rule
         "gru64-lr3e-3-patience50": dict(input_layout="nft", learning_rate=3e-3,
                                         n_iter_no_change=50),
     },
@@ -169,9 +182,9 @@ CANDIDATES = {
     },
 }
 
-# The configuration each data set runs with: the --select winner (see ACCURACY.md).
+# The configuration each data set runs with: the --select winner (see benchmarks/README.md).
 CHOSEN = {
-    "ItalyPowerDemand": "gru64",
+    "ItalyPowerDemand": "gru64-es-patience50",
     "BasicMotions": "gru64-lr3e-3-patience50",
     "JapaneseVowels": "bigru64",
     "GunPoint": "bigru32-15x10",
