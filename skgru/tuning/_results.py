@@ -41,7 +41,7 @@ def rank_scores(means):
 
 
 def build_cv_results(records, n_splits):
-    """``records``: list of trial dicts (see ``TunedGRU._record``)."""
+    """``records``: list of trial dicts (see ``SearchSession`` in ``_session.py``)."""
     n = len(records)
     results = {}
     names = []

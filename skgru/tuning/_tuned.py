@@ -1,19 +1,25 @@
-"""TunedGRU: a KerasTuner-driven hyperparameter search that is an estimator."""
+"""TunedGRU: a KerasTuner-driven hyperparameter search that is an estimator.
+
+``TunedGRU.fit`` validates its parameters, plans the search, then hands it to
+the pieces that run it:
+
+* :mod:`skgru.tuning._oracles`: KerasTuner oracles (created lazily, kept in
+  memory);
+* :mod:`skgru.tuning._session`: one search's ask/tell loop state, trial
+  records and Hyperband parent models;
+* :mod:`skgru.tuning._execution`: where trials run (sequential, loky, Dask);
+* :mod:`skgru.tuning._state`: the resume state saved in ``directory``;
+* :mod:`skgru.tuning._results`: ``cv_results_``.
+"""
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import numbers
-import os
-import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
@@ -21,63 +27,25 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from skgru.tuning._execution import plan_execution, run_trials
+from skgru.tuning._oracles import TUNERS, free_oracle, import_kt, make_oracle
+from skgru.tuning._progress import print_search_done
 from skgru.tuning._results import build_cv_results
 from skgru.tuning._search_space import (
     SearchSpace,
-    _describe,
     default_search_space,
     populate_initial_space,
 )
-from skgru.tuning._trial_runner import evaluate_candidate
+from skgru.tuning._session import SearchPlan, SearchSession, trial_params
+from skgru.tuning._state import SearchStateFile, search_fingerprint
 
 __all__ = ["TunedGRU"]
-
-_TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution")
-_STATE_FILE = "skgru_search_state.json"
-_STATE_VERSION = 1
-_OBJECTIVE = "score"
-_MAX_FAILS = 2**31 - 1  # never let KerasTuner stop the search on failures
-
-
-def _import_kt():
-    try:
-        import keras_tuner
-    except ImportError as exc:  # pragma: no cover - depends on the env
-        raise ImportError(
-            "TunedGRU needs keras-tuner: pip install 'skgru[tuner]'"
-        ) from exc
-    return keras_tuner
 
 
 def _default_estimator():
     from skgru.estimators import GRUClassifier
 
     return GRUClassifier()
-
-
-def _json_values(values):
-    """Trial values in a canonical JSON form (for state files and replay)."""
-    return json.loads(json.dumps(values, sort_keys=True, default=str))
-
-
-def _data_hash(obj):
-    import joblib
-
-    if obj is None:
-        return None
-    return joblib.hash(obj)
-
-
-def _shape(obj):
-    if obj is None:
-        return None
-    shape = getattr(obj, "shape", None)
-    if shape is not None:
-        return list(shape)
-    try:
-        return [len(obj)]
-    except TypeError:
-        return None
 
 
 def _search_estimator_has(attr):
@@ -97,53 +65,6 @@ def _search_estimator_has(attr):
         return True
 
     return check
-
-
-def _free_oracle(oracle):
-    """KerasTuner keeps a global Lock per Oracle in a dict keyed by the oracle,
-    which keeps every Oracle (and its trials) alive forever: drop ours."""
-    try:
-        from keras_tuner.src.engine import oracle as oracle_module
-
-        oracle_module.LOCKS.pop(oracle, None)
-        oracle_module.THREADS.pop(oracle, None)
-    except Exception:  # pragma: no cover - private API moved
-        pass
-
-
-def _diskless(oracle):
-    """Make an Oracle keep its state in memory only.
-
-    ``Oracle.create_trial``/``end_trial``/``update_trial`` call ``save()`` and
-    ``_save_trial()``, which write JSON under ``<directory>/<project_name>``
-    (``"None/None"`` in the cwd when no project dir was set).  We own state
-    persistence ourselves (see ``TunedGRU._save_state``).
-    """
-    oracle.save = _noop
-    oracle._save_trial = _noop
-    oracle.verbose = 0  # KerasTuner's Display prints and clears the output
-    return oracle
-
-
-def _noop(*args, **kwargs):
-    return None
-
-
-def _promotable_ids(oracle):
-    """Trial ids Hyperband may still promote, or None if unknown."""
-    brackets = getattr(oracle, "_brackets", None)
-    get_size = getattr(oracle, "_get_size", None)
-    if brackets is None or get_size is None:
-        return None
-    keep = set()
-    for bracket in brackets:
-        rounds, num = bracket["rounds"], bracket["bracket_num"]
-        for r in range(len(rounds) - 1):
-            if len(rounds[r + 1]) >= get_size(num, r + 1):
-                continue
-            selected = {info["past_id"] for info in rounds[r + 1]}
-            keep |= {info["id"] for info in rounds[r] if info["id"] not in selected}
-    return keep
 
 
 class TunedGRU(MetaEstimatorMixin, BaseEstimator):
@@ -348,18 +269,18 @@ keras_tuner.Oracle, default="random"
 
     # ------------------------------------------------------------ validation
     def _tuner_name(self):
-        kt = _import_kt()
+        kt = import_kt()
         if isinstance(self.tuner, str):
-            if self.tuner not in _TUNERS:
+            if self.tuner not in TUNERS:
                 raise ValueError(
-                    f"tuner must be one of {_TUNERS} or a keras_tuner.Oracle, "
+                    f"tuner must be one of {TUNERS} or a keras_tuner.Oracle, "
                     f"got {self.tuner!r}."
                 )
             return self.tuner
         if isinstance(self.tuner, kt.Oracle):
             return type(self.tuner).__name__
         raise TypeError(
-            f"tuner must be one of {_TUNERS} or a keras_tuner.Oracle instance, "
+            f"tuner must be one of {TUNERS} or a keras_tuner.Oracle instance, "
             f"got {type(self.tuner).__name__}."
         )
 
@@ -415,217 +336,14 @@ keras_tuner.Oracle, default="random"
             )
         return None
 
-    # ------------------------------------------------------------ the oracle
-    def _make_oracle(self, name, oracle_seed, max_epochs, max_trials):
-        kt = _import_kt()
-        objective = kt.Objective(_OBJECTIVE, direction="max")
-        tp = dict(self.tuner_params or {})
-        if not isinstance(self.tuner, str):
-            oracle = copy.deepcopy(self.tuner)
-            if tp:
-                raise ValueError("tuner_params cannot be used with an Oracle instance.")
-            oracle.objective = objective
-            return _diskless(oracle)
-        common = dict(objective=objective, seed=oracle_seed,
-                      max_consecutive_failed_trials=_MAX_FAILS)
-        common.update({k: v for k, v in tp.items() if k in ("max_retries_per_trial",)})
-        tp.pop("max_retries_per_trial", None)
-        try:
-            if name == "random":
-                oracle = kt.oracles.RandomSearchOracle(max_trials=max_trials, **common, **tp)
-            elif name == "bayesian":
-                oracle = kt.oracles.BayesianOptimizationOracle(
-                    max_trials=max_trials, **common, **tp)
-            elif name == "grid":
-                oracle = kt.oracles.GridSearchOracle(max_trials=max_trials, **common, **tp)
-            elif name == "hyperband":
-                tp.setdefault("hyperband_iterations", 1)
-                oracle = kt.oracles.HyperbandOracle(
-                    max_epochs=max_epochs, factor=self.hyperband_factor, **common, **tp)
-                oracle.max_trials = max_trials
-            else:
-                from skgru.tuning._evolution import EvolutionOracle
+    def _plan_search(self, base, name):
+        """Check the search against the estimator and resolve its budget.
 
-                tp.setdefault("population_size", max(2, min(10, max_trials // 2)))
-                tp.setdefault("elitism", min(1, tp["population_size"] - 1))
-                oracle = EvolutionOracle(max_trials=max_trials, **common, **tp)
-        except TypeError as exc:
-            raise ValueError(f"Invalid tuner_params for tuner={name!r}: {exc}") from exc
-        return _diskless(oracle)
-
-    # ------------------------------------------------------------ splitting
-    def _make_splits(self, estimator, X, y, groups, split_seed):
-        n = _num_samples(X)
-        if self.cv is None:
-            test_size = self.validation_fraction
-            splitter = ShuffleSplit(n_splits=1, test_size=test_size,
-                                    random_state=split_seed)
-            if is_classifier(estimator) and y is not None:
-                _, counts = np.unique(np.asarray(y), return_counts=True)
-                n_test = int(np.ceil(test_size * n))
-                if counts.min() >= 2 and n_test >= len(counts) and n - n_test >= len(counts):
-                    splitter = StratifiedShuffleSplit(
-                        n_splits=1, test_size=test_size, random_state=split_seed)
-            return [(np.asarray(a), np.asarray(b))
-                    for a, b in splitter.split(np.zeros(n), y)]
-        cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
-        return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
-
-    # -------------------------------------------------------------- seeding
-    @staticmethod
-    def _trial_seed(base_seed, index):
-        ss = np.random.SeedSequence([int(base_seed), int(index)])
-        return int(ss.generate_state(1)[0] % (2**31 - 1))
-
-    @staticmethod
-    def _seed_names(estimator, exclude):
-        params = estimator.get_params(deep=True)
-        return [k for k, v in params.items()
-                if (k == "random_state" or k.endswith("__random_state"))
-                and v is None and k not in exclude]
-
-    # ------------------------------------------------------------ state I/O
-    def _state_path(self):
-        return os.path.join(os.fspath(self.directory), _STATE_FILE)
-
-    def _load_state(self, fingerprint, parts):
-        path = self._state_path()
-        if not os.path.exists(path):
-            return None
-        with open(path, encoding="utf-8") as fh:
-            try:
-                state = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"Corrupt search state file {path}: {exc}") from exc
-        if state.get("version") != _STATE_VERSION or state.get("fingerprint") != fingerprint:
-            old = state.get("fingerprint_parts", {})
-            differing = sorted(k for k in set(old) | set(parts) if old.get(k) != parts.get(k))
-            raise ValueError(
-                f"The directory {os.fspath(self.directory)!r} holds the state of a "
-                f"different search (differs in: {', '.join(differing) or 'version'}). "
-                "A search resumes only with the same search space, estimator "
-                "parameters, settings and data. Use another directory or delete "
-                f"{path}."
-            )
-        return state
-
-    def _save_state(self, fingerprint, parts, base_seed, events, records):
-        os.makedirs(os.fspath(self.directory), exist_ok=True)
-        keys = ("trial_id", "tuner_id", "created_values", "status", "error", "scores",
-                "fit_times", "score_times", "budget", "epochs_trained", "parent_id",
-                "bracket", "round", "seed", "continued")
-        state = {
-            "version": _STATE_VERSION,
-            "fingerprint": fingerprint,
-            "fingerprint_parts": parts,
-            "base_seed": base_seed,
-            "events": events,
-            "trials": {
-                rec["trial_id"]: dict(
-                    {k: rec[k] for k in keys},
-                    scores=[None if not np.isfinite(s) else s for s in rec["scores"]],
-                    params_repr=repr(rec["params"]),
-                )
-                for rec in records if rec["status"] is not None
-            },
-        }
-        path = self._state_path()
-        fd, tmp = tempfile.mkstemp(dir=os.fspath(self.directory), prefix=".state-",
-                                   suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(state, fh, indent=1, default=str)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    def _fingerprint(self, estimator, space, oracle, X, y, groups, fit_params,
-                     name, max_epochs, budget_param):
-        parts = {
-            "search_space": space.describe(),
-            "hyperparameters": oracle.get_space().get_config(),
-            "estimator": _describe(estimator),
-            "tuner": name if isinstance(self.tuner, str) else _describe(
-                {k: v for k, v in vars(self.tuner).items()
-                 if isinstance(v, (int, float, str, bool, type(None)))}),
-            "settings": _describe({
-                "max_trials": self.max_trials, "cv": self.cv, "scoring": self.scoring,
-                "random_state": self.random_state if isinstance(
-                    self.random_state, (numbers.Integral, type(None))) else "RandomState",
-                "validation_fraction": self.validation_fraction,
-                "max_epochs": max_epochs, "hyperband_factor": self.hyperband_factor,
-                "budget_param": budget_param, "tuner_params": self.tuner_params,
-            }),
-            "data": {
-                "X": [_data_hash(X), _shape(X)],
-                "y": [_data_hash(y), _shape(y)],
-                "groups": _data_hash(groups),
-                "fit_params": _data_hash(fit_params) if fit_params else None,
-            },
-        }
-        parts = json.loads(json.dumps(parts, sort_keys=True, default=str))
-        digest = {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:16]
-                  for k, v in parts.items()}
-        fingerprint = hashlib.sha256(
-            json.dumps(digest, sort_keys=True).encode()).hexdigest()
-        return fingerprint, digest
-
-    # ------------------------------------------------------------- progress
-    def _progress(self, rec, n_done, total, best, t_start):
-        if self.verbose < 1:
-            return
-        width = 20
-        if total:
-            filled = int(round(width * min(n_done, total) / total))
-            bar = "[" + "#" * filled + "-" * (width - filled) + "]"
-            count = f"{n_done}/{total}"
-        else:
-            bar, count = "", f"{n_done}"
-        score = rec["mean"]
-        score_s = "FAILED" if rec["status"] != "COMPLETED" else f"{score:.4f}"
-        best_s = "n/a" if best is None else f"{best:.4f}"
-        budget = f" {rec['budget']} ep" if rec["budget"] is not None else ""
-        cont = " (continued)" if rec.get("continued") else ""
-        msg = (f"[TunedGRU] {bar} trial {count}{budget}{cont}: score={score_s} "
-               f"best={best_s} elapsed={time.perf_counter() - t_start:.1f}s")
-        if rec["status"] != "COMPLETED":
-            msg += f" ({rec['error']})"
-        print(msg, file=sys.stderr, flush=True)
-        if self.verbose >= 2:
-            print(f"           params={rec['params']}", file=sys.stderr, flush=True)
-
-    # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, groups=None, **fit_params):
-        """Run the search, then refit the best configuration on all the data.
-
-        Parameters
-        ----------
-        X : array-like, e.g. (n_samples, n_timesteps, n_features)
-        y : array-like of shape (n_samples,) or None
-        groups : array-like or None
-            Group labels for group-aware ``cv`` splitters.
-        **fit_params : passed to the estimator's ``fit`` (sample-aligned
-            ones such as ``sample_weight`` are split with the data).
+        Returns
+        -------
+        plan : SearchPlan
         """
-        kt = _import_kt()
-        name = self._validate_params_()
-        base = self._base_estimator()
-        if not hasattr(base, "fit"):
-            raise TypeError(f"estimator must be an estimator, got {base!r}.")
-        scorer = check_scoring(base, scoring=self.scoring)
-
-        # Seeds.
-        if self.random_state is None:
-            base_seed = None
-        elif isinstance(self.random_state, numbers.Integral):
-            base_seed = int(self.random_state)
-        else:
-            base_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        draw_seed = base_seed if base_seed is not None else int(
-            np.random.randint(2**31 - 1))
-
+        kt = import_kt()
         is_hyperband = name == "hyperband" or isinstance(
             self.tuner, kt.oracles.HyperbandOracle)
         budget_param = self._resolve_budget_param(
@@ -660,302 +378,153 @@ keras_tuner.Oracle, default="random"
             prefix = budget_param[: -len("epochs")] if budget_param.endswith("epochs") else ""
             if prefix + "warm_start" in base_params:
                 warm_start_param = prefix + "warm_start"
+        return SearchPlan(
+            name=name, is_hyperband=is_hyperband, budget_param=budget_param,
+            max_epochs=max_epochs, space=space, space_names=space_names,
+            base_params=base_params, warm_start_param=warm_start_param,
+            seed_names=self._seed_names(base, exclude=set(space_names)))
 
+    # ------------------------------------------------------------ the oracle
+    def _make_oracle(self, plan, oracle_seed):
+        """A new diskless oracle for ``plan`` (see :func:`make_oracle`)."""
+        return make_oracle(self.tuner, plan.name, self.tuner_params,
+                           self.hyperband_factor, oracle_seed, plan.max_epochs,
+                           self.max_trials)
+
+    # ------------------------------------------------------------ splitting
+    def _make_splits(self, estimator, X, y, groups, split_seed):
+        n = _num_samples(X)
+        if self.cv is None:
+            test_size = self.validation_fraction
+            splitter = ShuffleSplit(n_splits=1, test_size=test_size,
+                                    random_state=split_seed)
+            if is_classifier(estimator) and y is not None:
+                _, counts = np.unique(np.asarray(y), return_counts=True)
+                n_test = int(np.ceil(test_size * n))
+                if counts.min() >= 2 and n_test >= len(counts) and n - n_test >= len(counts):
+                    splitter = StratifiedShuffleSplit(
+                        n_splits=1, test_size=test_size, random_state=split_seed)
+            return [(np.asarray(a), np.asarray(b))
+                    for a, b in splitter.split(np.zeros(n), y)]
+        cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
+        return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
+
+    # -------------------------------------------------------------- seeding
+    def _draw_seeds(self):
+        """``(base_seed, draw_seed)``: the seed given by ``random_state``
+        (None if unset), and the seed of the oracle (drawn from NumPy's global
+        random state when ``random_state`` is None)."""
+        if self.random_state is None:
+            base_seed = None
+        elif isinstance(self.random_state, numbers.Integral):
+            base_seed = int(self.random_state)
+        else:
+            base_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        draw_seed = base_seed if base_seed is not None else int(
+            np.random.randint(2**31 - 1))
+        return base_seed, draw_seed
+
+    @staticmethod
+    def _seed_names(estimator, exclude):
+        params = estimator.get_params(deep=True)
+        return [k for k, v in params.items()
+                if (k == "random_state" or k.endswith("__random_state"))
+                and v is None and k not in exclude]
+
+    # ------------------------------------------------------------ state I/O
+    def _open_state_file(self, base, plan, X, y, groups, fit_params):
+        """The state file of this search in ``directory``, and the state saved
+        there (None for a new search)."""
+        # The oracle seed must survive a resume even with random_state=None.
+        oracle_probe = self._make_oracle(plan, 1)
+        populate_initial_space(plan.space, oracle_probe)
+        fingerprint, parts = search_fingerprint(
+            self, base, plan.space, oracle_probe, X, y, groups, fit_params,
+            plan.name, plan.max_epochs, plan.budget_param)
+        free_oracle(oracle_probe)
+        state_file = SearchStateFile(self.directory, fingerprint, parts)
+        return state_file, state_file.load()
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None, groups=None, **fit_params):
+        """Run the search, then refit the best configuration on all the data.
+
+        Parameters
+        ----------
+        X : array-like, e.g. (n_samples, n_timesteps, n_features)
+        y : array-like of shape (n_samples,) or None
+        groups : array-like or None
+            Group labels for group-aware ``cv`` splitters.
+        **fit_params : passed to the estimator's ``fit`` (sample-aligned
+            ones such as ``sample_weight`` are split with the data).
+
+        Returns
+        -------
+        self : TunedGRU
+        """
+        name = self._validate_params_()
+        base = self._base_estimator()
+        if not hasattr(base, "fit"):
+            raise TypeError(f"estimator must be an estimator, got {base!r}.")
+        scorer = check_scoring(base, scoring=self.scoring)
+        base_seed, draw_seed = self._draw_seeds()
+        plan = self._plan_search(base, name)
         splits = self._make_splits(base, X, y, groups,
                                    None if base_seed is None else base_seed % (2**31 - 1))
-        n_splits = len(splits)
-
         t_start = time.perf_counter()
-        fingerprint = parts = None
-        state = None
+
+        # A search saved in ``directory`` is resumed: its seed, then its history.
+        state_file = state = None
         if self.directory is not None:
-            # The oracle seed must survive a resume even with random_state=None.
-            oracle_probe = self._make_oracle(name, 1, max_epochs, self.max_trials)
-            populate_initial_space(space, oracle_probe)
-            fingerprint, parts = self._fingerprint(
-                base, space, oracle_probe, X, y, groups, fit_params, name,
-                max_epochs, budget_param)
-            _free_oracle(oracle_probe)
-            state = self._load_state(fingerprint, parts)
+            state_file, state = self._open_state_file(base, plan, X, y, groups, fit_params)
             if state is not None:
                 draw_seed = int(state["base_seed"])
-        oracle_seed = draw_seed % (2**31 - 2) + 1  # KerasTuner treats 0 as "no seed"
-        oracle = self._make_oracle(name, oracle_seed, max_epochs, self.max_trials)
-        populate_initial_space(space, oracle)
-        seed_names = self._seed_names(base, exclude=set(space_names))
+        oracle = self._make_oracle(plan, draw_seed % (2**31 - 2) + 1)  # 0: "no seed"
+        populate_initial_space(plan.space, oracle)
+        # Per-trial seeds come from random_state, else from a resumed search.
         trial_seed_base = base_seed if base_seed is not None else (
             draw_seed if state is not None else None)
-
-        records, events = [], []
-        by_id = {}
-        models = {}  # trial_id -> (list of fitted estimators per split, budget)
-        fit_params = dict(fit_params)
-
-        def new_record(trial, tuner_id):
-            values = dict(trial.hyperparameters.values)
-            created = _json_values(values)
-            index = len(records)
-            rec = {"trial_id": trial.trial_id, "tuner_id": tuner_id, "index": index,
-                   "created_values": created, "params": None, "status": None,
-                   "error": None, "scores": [np.nan] * n_splits,
-                   "fit_times": [0.0] * n_splits, "score_times": [0.0] * n_splits,
-                   "budget": None, "epochs_trained": 0,
-                   "parent_id": values.get("tuner/trial_id"),
-                   "bracket": values.get("tuner/bracket"),
-                   "round": values.get("tuner/round"),
-                   "seed": None, "continued": False, "mean": np.nan}
-            try:
-                rec["params"] = space.declare(trial.hyperparameters)
-                bad = [p for p in rec["params"] if p not in base_params]
-                if bad:
-                    raise ValueError(f"unknown parameters {bad}")
-            except Exception as exc:  # noqa: BLE001
-                rec["params"] = rec["params"] or {}
-                rec["status"], rec["error"] = "FAILED", (
-                    f"search space: {type(exc).__name__}: {exc}")
-            if "tuner/epochs" in values and budget_param is not None:
-                rec["budget"] = int(values["tuner/epochs"])
-            elif max_epochs is not None and budget_param is not None:
-                rec["budget"] = int(max_epochs)
-            elif budget_param is not None:
-                b = rec["params"].get(budget_param, base_params.get(budget_param))
-                rec["budget"] = int(b) if isinstance(b, numbers.Integral) else None
-            if trial_seed_base is not None and seed_names:
-                rec["seed"] = self._trial_seed(trial_seed_base, index)
-            records.append(rec)
-            by_id[trial.trial_id] = rec
-            events.append(["create", tuner_id, trial.trial_id])
-            return rec
-
-        def report(trial, rec):
-            if rec["status"] == "COMPLETED":
-                oracle.update_trial(trial.trial_id, {_OBJECTIVE: rec["mean"]})
-                trial.status = "COMPLETED"
-            else:
-                trial.status = "FAILED"
-                trial.message = rec["error"]
-            events.append(["end", trial.trial_id])
-            try:
-                oracle.end_trial(trial)
-            except RuntimeError as exc:  # a user oracle's failure limit
-                return exc
-            return None
-
-        # ---- resume: replay the recorded history through a fresh oracle.
-        resumed = 0
+        session = SearchSession(
+            oracle, plan, n_splits=len(splits), trial_seed_base=trial_seed_base,
+            max_trials=self.max_trials, verbose=self.verbose, t_start=t_start,
+            state_file=state_file, state_seed=draw_seed)
         if state is not None:
-            pending = {}
-            saved = state["trials"]
-            for event in state["events"]:
-                if event[0] == "create":
-                    _, tuner_id, trial_id = event
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", ConvergenceWarning)
-                        trial = oracle.create_trial(tuner_id)
-                    got = _json_values(dict(trial.hyperparameters.values))
-                    if (trial.status != "RUNNING" or trial.trial_id != trial_id
-                            or got != saved[trial_id]["created_values"]):
-                        raise ValueError(
-                            f"Cannot resume the search in {os.fspath(self.directory)!r}: "
-                            f"the oracle proposed {got} for trial {trial.trial_id}, the "
-                            f"saved history has {saved[trial_id]['created_values']}. "
-                            "Use another directory or delete the state file.")
-                    rec = new_record(trial, tuner_id)
-                    s = saved[trial_id]
-                    rec.update(
-                        status=s["status"], error=s["error"],
-                        scores=[np.nan if v is None else float(v) for v in s["scores"]],
-                        fit_times=s["fit_times"], score_times=s["score_times"],
-                        budget=s["budget"], epochs_trained=s["epochs_trained"],
-                        seed=s["seed"], continued=s["continued"])
-                    rec["mean"] = (float(np.mean(rec["scores"]))
-                                   if rec["status"] == "COMPLETED" else np.nan)
-                    pending[trial_id] = trial
-                else:
-                    trial = pending.pop(event[1])
-                    report(trial, by_id[trial.trial_id])
-                    resumed += 1
-            events = [list(e) for e in state["events"]]
+            session.replay(state)
 
-        # ---- the search loop: ask trials, evaluate them, tell the oracle.
-        # Where trials run (rule in skgru._parallel.active_dask_client):
-        # a Dask cluster when a dask joblib backend or a default Client is
-        # active, else loky processes (n_jobs > 1), else this process.
-        from joblib import Parallel, delayed, effective_n_jobs
-
-        from skgru._parallel import DaskTrialExecutor, active_dask_client, dask_worker_slots
-
-        client = active_dask_client(self.n_jobs)
-        if client is not None:
-            slots = dask_worker_slots(client)
-            if self.n_jobs is None or self.n_jobs < 0:
-                batch_size = max(1, slots + 1 + self.n_jobs) if self.n_jobs else slots
-            else:
-                batch_size = int(self.n_jobs)
-        else:
-            batch_size = max(1, effective_n_jobs(self.n_jobs))
-        # Trials go out as soon as a slot frees up (Dask only) when the
-        # oracle's proposals cannot depend on which trials have finished
-        # (random and grid search); other oracles get synchronous batches, so
-        # a search is reproducible for a given n_jobs wherever it runs.
-        streaming = client is not None and batch_size > 1 and type(oracle) in (
-            kt.oracles.RandomSearchOracle, kt.oracles.GridSearchOracle)
-        self.parallel_backend_ = ("dask" if client is not None
-                                  else "loky" if batch_size > 1 else "sequential")
-        tuner_ids = [f"skgru-{i}" for i in range(batch_size)]
-        best = max((r["mean"] for r in records if r["status"] == "COMPLETED"),
-                   default=None)
-        stop_error = None
-        stopped = False
-
-        def make_job(trial, rec):
-            if rec["status"] == "FAILED":  # the search space rejected it
-                return None
-            params = dict(rec["params"])
-            if rec["seed"] is not None:
-                params.update({n: rec["seed"] for n in seed_names})
-            parents = None
-            parent_id = rec["parent_id"]
-            if parent_id is not None and parent_id in models and warm_start_param:
-                parent_models, parent_budget = models.pop(parent_id)
-                parents = [(m, parent_budget) for m in parent_models]
-            keep = bool(is_hyperband and warm_start_param
-                        and rec["round"] is not None and rec["bracket"] is not None
-                        and rec["round"] < rec["bracket"])
-            return dict(
-                params=params,
-                budget_param=budget_param if rec["budget"] is not None else None,
-                budget=rec["budget"], warm_start_param=warm_start_param,
-                parents=parents, keep_models=keep)
-
-        shared = dict(estimator=base, X=X, y=y, splits=splits, scorer=scorer,
-                      fit_params=fit_params)
-
-        def finish(trial, rec, out):
-            nonlocal best, stop_error, stopped
-            if out is not None:
-                rec.update(scores=out["scores"], fit_times=out["fit_times"],
-                           score_times=out["score_times"],
-                           epochs_trained=out["epochs_trained"],
-                           continued=out["continued"])
-                if out["error"] is None:
-                    rec["status"] = "COMPLETED"
-                    rec["mean"] = float(np.mean(out["scores"]))
-                    if out["models"] is not None:
-                        models[trial.trial_id] = (out["models"], rec["budget"])
-                else:
-                    rec["status"], rec["error"] = "FAILED", out["error"]
-                    if self.verbose >= 3 and out["traceback"]:
-                        print(out["traceback"], file=sys.stderr)
-            err = report(trial, rec)
-            if rec["status"] == "COMPLETED":
-                best = rec["mean"] if best is None else max(best, rec["mean"])
-            self._progress(rec, rec["index"] + 1, self.max_trials, best, t_start)
-            if err is not None:
-                stop_error, stopped = err, True
-
-        def after_results():
-            if models:
-                keep_ids = _promotable_ids(oracle)
-                if keep_ids is not None:
-                    for tid in list(models):
-                        if tid not in keep_ids:
-                            del models[tid]
-            if self.directory is not None:
-                self._save_state(fingerprint, parts, draw_seed, events, records)
-
-        def ask(tuner_id):
-            """A new RUNNING trial and its record, or None (sets ``stopped``)."""
-            nonlocal stopped
-            if self.max_trials is not None and len(records) >= self.max_trials:
-                stopped = True
-                return None
-            with warnings.catch_warnings():
-                # The Bayesian oracle's GP fit warns about length scales.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                trial = oracle.create_trial(tuner_id)
-            if trial.status == "STOPPED":
-                stopped = True
-                return None
-            if trial.status != "RUNNING":  # IDLE: waits for running trials
-                return None
-            return trial, new_record(trial, tuner_id)
-
-        executor = None
-        try:
-            if client is not None:
-                executor = DaskTrialExecutor(client, shared, n_splits=n_splits)
-            if streaming:
-                free = list(tuner_ids)
-                running = {}  # future key -> (trial, rec, tuner_id)
-                while True:
-                    while free and not stopped:
-                        got = ask(free[0])
-                        if got is None:
-                            break
-                        tuner_id = free.pop(0)
-                        trial, rec = got
-                        job = make_job(trial, rec)
-                        if job is None:
-                            finish(trial, rec, None)
-                            free.append(tuner_id)
-                            after_results()
-                            continue
-                        key = executor.submit(job, rec["index"])
-                        running[key] = (trial, rec, tuner_id)
-                    if not running:
-                        break
-                    key, out = executor.next_completed()
-                    trial, rec, tuner_id = running.pop(key)
-                    finish(trial, rec, out)
-                    free.append(tuner_id)
-                    after_results()
-            else:
-                while not stopped:
-                    batch = []
-                    for tuner_id in tuner_ids:
-                        got = ask(tuner_id)
-                        if got is None:
-                            break
-                        batch.append(got)
-                    if not batch:
-                        break
-                    jobs = [make_job(trial, rec) for trial, rec in batch]
-                    todo = [j for j in jobs if j is not None]
-                    if executor is not None:
-                        outs = iter(executor.run_batch(todo))
-                    elif batch_size > 1 and len(todo) > 1:
-                        outs = iter(Parallel(n_jobs=batch_size, backend="loky")(
-                            delayed(evaluate_candidate)(**shared, **j) for j in todo))
-                    else:
-                        outs = iter([evaluate_candidate(**shared, **j) for j in todo])
-                    for (trial, rec), job in zip(batch, jobs):
-                        finish(trial, rec, None if job is None else next(outs))
-                    after_results()
-        finally:
-            if executor is not None:
-                executor.close()
-        models.clear()
-        if stop_error is not None:
-            warnings.warn(f"The oracle stopped the search: {stop_error}", RuntimeWarning)
-
-        # ---- results
-        summary = {
-            "class": type(oracle).__module__ + "." + type(oracle).__name__,
-            "seed": getattr(oracle, "seed", None),
-            "n_trials": len(oracle.trials),
-            "max_trials": getattr(oracle, "max_trials", None),
-        }
-        if is_hyperband:
-            summary.update(max_epochs=getattr(oracle, "max_epochs", None),
-                           factor=getattr(oracle, "factor", None))
-        _free_oracle(oracle)
+        # The search loop: ask trials, evaluate them where they run, tell the oracle.
+        execution = plan_execution(self.n_jobs, oracle)
+        self.parallel_backend_ = execution.backend
+        run_trials(session, execution, dict(estimator=base, X=X, y=y, splits=splits,
+                                            scorer=scorer, fit_params=dict(fit_params)))
+        if session.stop_error is not None:
+            warnings.warn(f"The oracle stopped the search: {session.stop_error}",
+                          RuntimeWarning)
+        summary = session.close()
         del oracle
 
+        best_rec = self._store_search_results(session, summary, scorer, len(splits), t_start)
+        if self.refit:
+            self._refit_best(base, best_rec, plan, X, y, fit_params)
+        if is_classifier(base) and y is not None:
+            if self.refit and hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
+            else:
+                self.classes_ = np.unique(np.asarray(y))
+        if self.verbose >= 1:
+            n_failed = sum(s != "COMPLETED" for s in self.cv_results_["status"])
+            print_search_done(self.n_trials_, n_failed, self.best_score_, self.best_params_)
+        return self
+
+    # --------------------------------------------------------------- results
+    def _store_search_results(self, session, summary, scorer, n_splits, t_start):
+        """Set the fitted search attributes; returns the best trial's record.
+
+        Raises ``ValueError`` if there was no trial or every trial failed.
+        """
+        records = session.records
         if not records:
             raise ValueError("The oracle proposed no trial (empty search space?).")
-        completed = [r for r in records if r["status"] == "COMPLETED"]
-        if not completed:
+        if not any(r["status"] == "COMPLETED" for r in records):
             errors = "\n".join(f"  trial {r['trial_id']}: {r['error']}" for r in records)
             raise ValueError(f"All {len(records)} trials failed:\n{errors}")
 
@@ -974,38 +543,27 @@ keras_tuner.Oracle, default="random"
         self.n_epochs_spent_ = int(sum(r["epochs_trained"] for r in records))
         self.search_time_ = time.perf_counter() - t_start
         self.oracle_summary_ = summary
-        self.tuner_name_ = name
-        self.resumed_trials_ = resumed
+        self.tuner_name_ = session.plan.name
+        self.resumed_trials_ = session.resumed
         self.searched_params_ = self._varied_params(records)
         self.best_budget_ = best_rec["budget"]
         self.multimetric_ = False
+        return best_rec
 
-        if self.refit:
-            params = dict(best_rec["params"])
-            if best_rec["seed"] is not None:
-                params.update({n: best_rec["seed"] for n in seed_names})
-            if best_rec["budget"] is not None and budget_param is not None and (
-                    is_hyperband or max_epochs is not None):
-                params[budget_param] = int(best_rec["budget"])
-            est = clone(base).set_params(**params)
-            t0 = time.perf_counter()
-            est.fit(X, y, **fit_params)
-            self.refit_time_ = time.perf_counter() - t0
-            self.best_estimator_ = est
-            for attr in ("n_features_in_", "feature_names_in_"):
-                if hasattr(est, attr):
-                    setattr(self, attr, getattr(est, attr))
-        if is_classifier(base) and y is not None:
-            if self.refit and hasattr(self.best_estimator_, "classes_"):
-                self.classes_ = self.best_estimator_.classes_
-            else:
-                self.classes_ = np.unique(np.asarray(y))
-        if self.verbose >= 1:
-            print(f"[TunedGRU] done: {len(records)} trials "
-                  f"({len(records) - len(completed)} failed), best score "
-                  f"{self.best_score_:.4f} with {self.best_params_}",
-                  file=sys.stderr, flush=True)
-        return self
+    def _refit_best(self, base, best_rec, plan, X, y, fit_params):
+        """Fit the best configuration on all the data (``best_estimator_``)."""
+        params = trial_params(best_rec, plan.seed_names)
+        if best_rec["budget"] is not None and plan.budget_param is not None and (
+                plan.is_hyperband or plan.max_epochs is not None):
+            params[plan.budget_param] = int(best_rec["budget"])
+        est = clone(base).set_params(**params)
+        t0 = time.perf_counter()
+        est.fit(X, y, **fit_params)
+        self.refit_time_ = time.perf_counter() - t0
+        self.best_estimator_ = est
+        for attr in ("n_features_in_", "feature_names_in_"):
+            if hasattr(est, attr):
+                setattr(self, attr, getattr(est, attr))
 
     @staticmethod
     def _varied_params(records):

@@ -1,0 +1,314 @@
+"""One search of TunedGRU: the oracle's ask/tell protocol and the trial records.
+
+A :class:`SearchSession` asks the oracle for trials, turns each into a record
+(the row it becomes in ``cv_results_``) and a job for
+:func:`~skgru.tuning._trial_runner.evaluate_candidate`, tells the oracle the
+result, keeps Hyperband's parent models for promotion, and saves the state
+after every trial.  It does not decide where the jobs run (see
+:mod:`skgru.tuning._execution`).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from skgru.tuning._oracles import OBJECTIVE, free_oracle, oracle_summary, promotable_ids
+from skgru.tuning._progress import print_trial_progress
+from skgru.tuning._state import json_values
+
+__all__ = ["SearchPlan", "SearchSession", "trial_params", "trial_seed"]
+
+
+@dataclass
+class SearchPlan:
+    """What a search needs to know about its estimator and space.
+
+    Attributes
+    ----------
+    name : str
+        The tuner name (``"random"``..., or the Oracle's class name).
+    is_hyperband : bool
+    budget_param : str or None
+        The estimator parameter holding the number of epochs.
+    max_epochs : int or None
+        Hyperband's largest budget, or the fixed budget of every trial.
+    space : SearchSpace
+    space_names : list of str
+        Parameters the space sets (empty for a callable space).
+    base_params : dict
+        ``estimator.get_params(deep=True)``.
+    warm_start_param : str or None
+        The warm-start switch Hyperband promotions continue their parent with.
+    seed_names : list of str
+        Unseeded ``random_state`` parameters that get one seed per trial.
+    """
+
+    name: str
+    is_hyperband: bool
+    budget_param: str | None
+    max_epochs: int | None
+    space: object
+    space_names: list
+    base_params: dict
+    warm_start_param: str | None
+    seed_names: list
+
+
+def trial_seed(base_seed, index):
+    """The seed of trial ``index`` of a search seeded with ``base_seed``."""
+    ss = np.random.SeedSequence([int(base_seed), int(index)])
+    return int(ss.generate_state(1)[0] % (2**31 - 1))
+
+
+def trial_params(rec, seed_names):
+    """The estimator parameters of a trial record, its seed included."""
+    params = dict(rec["params"])
+    if rec["seed"] is not None:
+        params.update({n: rec["seed"] for n in seed_names})
+    return params
+
+
+class SearchSession:
+    """The state of one running search.
+
+    Parameters
+    ----------
+    oracle : keras_tuner.Oracle
+        A diskless oracle with its space populated; the session owns it and
+        frees it in :meth:`close`.
+    plan : SearchPlan
+    n_splits : int
+    trial_seed_base : int or None
+        Base of the per-trial seeds (None: trials are not seeded).
+    max_trials : int or None
+    verbose : int
+    t_start : float
+        ``time.perf_counter()`` when the search started (progress lines).
+    state_file : SearchStateFile or None
+        Where the state is saved after every trial.
+    state_seed : int or None
+        The seed saved in the state (restored on resume).
+
+    Attributes
+    ----------
+    records : list of dict
+        One record per trial, in creation order.
+    events : list
+        ``["create", tuner_id, trial_id]`` and ``["end", trial_id]``, the
+        order in which the oracle was called (replayed on resume).
+    best : float or None
+        The best mean score so far.
+    stopped : bool
+        The search ended (``max_trials`` reached or the oracle stopped).
+    stop_error : Exception or None
+        The error that made the oracle stop, if any.
+    resumed : int
+        Trials restored from the saved state.
+    """
+
+    def __init__(self, oracle, plan, *, n_splits, trial_seed_base, max_trials, verbose,
+                 t_start, state_file=None, state_seed=None):
+        self.oracle = oracle
+        self.plan = plan
+        self.n_splits = n_splits
+        self.trial_seed_base = trial_seed_base
+        self.max_trials = max_trials
+        self.verbose = verbose
+        self.t_start = t_start
+        self.state_file = state_file
+        self.state_seed = state_seed
+        self.records = []
+        self.events = []
+        self._by_id = {}
+        self._models = {}  # trial_id -> (list of fitted estimators per split, budget)
+        self.best = None
+        self.stopped = False
+        self.stop_error = None
+        self.resumed = 0
+
+    # ------------------------------------------------------------- records
+    def _new_record(self, trial, tuner_id):
+        plan, n_splits = self.plan, self.n_splits
+        values = dict(trial.hyperparameters.values)
+        created = json_values(values)
+        index = len(self.records)
+        rec = {"trial_id": trial.trial_id, "tuner_id": tuner_id, "index": index,
+               "created_values": created, "params": None, "status": None,
+               "error": None, "scores": [np.nan] * n_splits,
+               "fit_times": [0.0] * n_splits, "score_times": [0.0] * n_splits,
+               "budget": None, "epochs_trained": 0,
+               "parent_id": values.get("tuner/trial_id"),
+               "bracket": values.get("tuner/bracket"),
+               "round": values.get("tuner/round"),
+               "seed": None, "continued": False, "mean": np.nan}
+        try:
+            rec["params"] = plan.space.declare(trial.hyperparameters)
+            bad = [p for p in rec["params"] if p not in plan.base_params]
+            if bad:
+                raise ValueError(f"unknown parameters {bad}")
+        except Exception as exc:  # noqa: BLE001
+            rec["params"] = rec["params"] or {}
+            rec["status"], rec["error"] = "FAILED", (
+                f"search space: {type(exc).__name__}: {exc}")
+        budget_param = plan.budget_param
+        if "tuner/epochs" in values and budget_param is not None:
+            rec["budget"] = int(values["tuner/epochs"])
+        elif plan.max_epochs is not None and budget_param is not None:
+            rec["budget"] = int(plan.max_epochs)
+        elif budget_param is not None:
+            b = rec["params"].get(budget_param, plan.base_params.get(budget_param))
+            rec["budget"] = int(b) if isinstance(b, numbers.Integral) else None
+        if self.trial_seed_base is not None and plan.seed_names:
+            rec["seed"] = trial_seed(self.trial_seed_base, index)
+        self.records.append(rec)
+        self._by_id[trial.trial_id] = rec
+        self.events.append(["create", tuner_id, trial.trial_id])
+        return rec
+
+    def _create_trial(self, tuner_id):
+        with warnings.catch_warnings():
+            # The Bayesian oracle's GP fit warns about length scales.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self.oracle.create_trial(tuner_id)
+
+    def _tell(self, trial, rec):
+        """Tell the oracle how ``trial`` ended; the error if it stops the search."""
+        if rec["status"] == "COMPLETED":
+            self.oracle.update_trial(trial.trial_id, {OBJECTIVE: rec["mean"]})
+            trial.status = "COMPLETED"
+        else:
+            trial.status = "FAILED"
+            trial.message = rec["error"]
+        self.events.append(["end", trial.trial_id])
+        try:
+            self.oracle.end_trial(trial)
+        except RuntimeError as exc:  # a user oracle's failure limit
+            return exc
+        return None
+
+    # -------------------------------------------------------------- resume
+    def replay(self, state):
+        """Replay a saved history through the (fresh) oracle.
+
+        The oracle must propose exactly the saved trials again; their saved
+        results are told to it instead of being evaluated.
+        """
+        pending = {}
+        saved = state["trials"]
+        for event in state["events"]:
+            if event[0] == "create":
+                _, tuner_id, trial_id = event
+                trial = self._create_trial(tuner_id)
+                got = json_values(dict(trial.hyperparameters.values))
+                if (trial.status != "RUNNING" or trial.trial_id != trial_id
+                        or got != saved[trial_id]["created_values"]):
+                    raise ValueError(
+                        "Cannot resume the search in "
+                        f"{os.fspath(self.state_file.directory)!r}: "
+                        f"the oracle proposed {got} for trial {trial.trial_id}, the "
+                        f"saved history has {saved[trial_id]['created_values']}. "
+                        "Use another directory or delete the state file.")
+                rec = self._new_record(trial, tuner_id)
+                s = saved[trial_id]
+                rec.update(
+                    status=s["status"], error=s["error"],
+                    scores=[np.nan if v is None else float(v) for v in s["scores"]],
+                    fit_times=s["fit_times"], score_times=s["score_times"],
+                    budget=s["budget"], epochs_trained=s["epochs_trained"],
+                    seed=s["seed"], continued=s["continued"])
+                rec["mean"] = (float(np.mean(rec["scores"]))
+                               if rec["status"] == "COMPLETED" else np.nan)
+                pending[trial_id] = trial
+            else:
+                trial = pending.pop(event[1])
+                self._tell(trial, self._by_id[trial.trial_id])
+                self.resumed += 1
+        self.events = [list(e) for e in state["events"]]
+        self.best = max((r["mean"] for r in self.records if r["status"] == "COMPLETED"),
+                        default=None)
+
+    # ------------------------------------------------------------ the loop
+    def ask(self, tuner_id):
+        """A new RUNNING trial and its record, or None (sets ``stopped``)."""
+        if self.max_trials is not None and len(self.records) >= self.max_trials:
+            self.stopped = True
+            return None
+        trial = self._create_trial(tuner_id)
+        if trial.status == "STOPPED":
+            self.stopped = True
+            return None
+        if trial.status != "RUNNING":  # IDLE: waits for running trials
+            return None
+        return trial, self._new_record(trial, tuner_id)
+
+    def job(self, rec):
+        """Keyword arguments of ``evaluate_candidate`` for a trial, or None
+        when there is nothing to evaluate (the search space rejected it)."""
+        if rec["status"] == "FAILED":
+            return None
+        plan = self.plan
+        warm_start_param = plan.warm_start_param
+        parents = None
+        parent_id = rec["parent_id"]
+        if parent_id is not None and parent_id in self._models and warm_start_param:
+            parent_models, parent_budget = self._models.pop(parent_id)
+            parents = [(m, parent_budget) for m in parent_models]
+        keep = bool(plan.is_hyperband and warm_start_param
+                    and rec["round"] is not None and rec["bracket"] is not None
+                    and rec["round"] < rec["bracket"])
+        return dict(
+            params=trial_params(rec, plan.seed_names),
+            budget_param=plan.budget_param if rec["budget"] is not None else None,
+            budget=rec["budget"], warm_start_param=warm_start_param,
+            parents=parents, keep_models=keep)
+
+    def finish(self, trial, rec, out):
+        """Record a trial's result (None: not evaluated) and tell the oracle."""
+        if out is not None:
+            rec.update(scores=out["scores"], fit_times=out["fit_times"],
+                       score_times=out["score_times"],
+                       epochs_trained=out["epochs_trained"],
+                       continued=out["continued"])
+            if out["error"] is None:
+                rec["status"] = "COMPLETED"
+                rec["mean"] = float(np.mean(out["scores"]))
+                if out["models"] is not None:
+                    self._models[trial.trial_id] = (out["models"], rec["budget"])
+            else:
+                rec["status"], rec["error"] = "FAILED", out["error"]
+                if self.verbose >= 3 and out["traceback"]:
+                    print(out["traceback"], file=sys.stderr)
+        err = self._tell(trial, rec)
+        if rec["status"] == "COMPLETED":
+            self.best = rec["mean"] if self.best is None else max(self.best, rec["mean"])
+        print_trial_progress(self.verbose, rec, rec["index"] + 1, self.max_trials,
+                             self.best, self.t_start)
+        if err is not None:
+            self.stop_error, self.stopped = err, True
+
+    def checkpoint(self):
+        """After results: drop models no promotion can use, save the state."""
+        if self._models:
+            keep_ids = promotable_ids(self.oracle)
+            if keep_ids is not None:
+                for tid in list(self._models):
+                    if tid not in keep_ids:
+                        del self._models[tid]
+        if self.state_file is not None:
+            self.state_file.save(self.state_seed, self.events, self.records)
+
+    def close(self):
+        """End the search: free the models and the oracle.  Returns the
+        oracle's summary (``TunedGRU.oracle_summary_``)."""
+        self._models.clear()
+        summary = oracle_summary(self.oracle, self.plan.is_hyperband)
+        free_oracle(self.oracle)
+        self.oracle = None
+        return summary
