@@ -58,6 +58,17 @@ def is_sequence_collection(X):
     return 2 in ndims or len(lengths) > 1
 
 
+def common_n_features(seqs):
+    """The one number of features per timestep shared by ``(t_i, f)`` arrays."""
+    n_feat = {s.shape[1] for s in seqs}
+    if len(n_feat) > 1:
+        raise ValueError(
+            "all sequences must have the same number of features per timestep; "
+            f"got {sorted(n_feat)}."
+        )
+    return n_feat.pop()
+
+
 def pad_truncate(seqs, length, n_features, *, padding, truncating, value, dtype):
     """Pad/truncate a list of ``(t_i, f)`` arrays into a ``(n, length, f)`` array."""
     out = np.full((len(seqs), length, n_features), value, dtype=dtype)

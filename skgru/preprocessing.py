@@ -38,6 +38,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted, validate_data
 
 from skgru._sequence_utils import (
+    common_n_features,
     is_pandas,
     is_sequence_collection,
     pad_truncate,
@@ -191,13 +192,7 @@ class SequenceScaler(
                 else:  # pragma: no cover - check_array rejects ndim > 2
                     raise ValueError(f"sequence {i} has {arr.ndim} dimensions, expected 1 or 2.")
                 seqs.append(arr)
-            n_feat = {s.shape[1] for s in seqs}
-            if len(n_feat) > 1:
-                raise ValueError(
-                    "all sequences must have the same number of features per timestep; "
-                    f"got {sorted(n_feat)}."
-                )
-            f = n_feat.pop()
+            f = common_n_features(seqs)
             self._set_or_check_features(f, n_columns=None, reset=reset)
 
             def restore(out):
@@ -509,13 +504,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
                 elif self.input_layout == "nft":
                     arr = arr.T
                 seqs.append(arr)
-            n_feat = {s.shape[1] for s in seqs}
-            if len(n_feat) > 1:
-                raise ValueError(
-                    "all sequences must have the same number of features per timestep; "
-                    f"got {sorted(n_feat)}."
-                )
-            return seqs, n_feat.pop()
+            return seqs, common_n_features(seqs)
         ndim = getattr(X, "ndim", None)
         if ndim is None or not hasattr(X, "shape"):
             ndim = np.asarray(X).ndim
