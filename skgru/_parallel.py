@@ -145,20 +145,8 @@ class DaskTrialExecutor:
         self.retries = retries
         self.prefix = f"skgru-trial-{uuid.uuid4().hex[:10]}"
         self._futures = {}
-        self._jobs = {}  # key -> (job, generation of the scattered data it uses)
         self._done = as_completed(loop=client.loop)
-        self._shared_value = shared
-        self._generation = 0
-        self._scatter()
-
-    def _scatter(self):
-        [self._shared] = self.client.scatter([self._shared_value], broadcast=True, hash=False)
-
-    @staticmethod
-    def _data_lost(exc):
-        # Every worker holding the scattered data died (e.g. a trial that kills
-        # each worker it lands on): trials still referring to it are cancelled.
-        return type(exc).__name__ in ("FutureCancelledError", "CancelledError") or "forgotten" in str(exc)
+        [self._shared] = client.scatter([shared], broadcast=True, hash=False)
 
     def submit(self, job, index, _stream=True):
         """Submit one trial; returns its key."""
@@ -168,7 +156,6 @@ class DaskTrialExecutor:
         fut = self.client.submit(run_trial, self._shared, job, key=key,
                                  pure=False, retries=self.retries)
         self._futures[key] = fut
-        self._jobs[key] = (job, self._generation)
         if _stream:
             self._done.add(fut)
         return key
@@ -176,13 +163,9 @@ class DaskTrialExecutor:
     def _result(self, fut):
         from skgru.tuning._trial_runner import failed_result
 
-        key = fut.key
         try:
             return fut.result()
         except Exception as exc:  # noqa: BLE001 - KilledWorker, lost data...
-            job, generation = self._jobs.get(key, (None, None))
-            if job is not None and generation is not None and self._data_lost(exc):
-                return self._resubmit(key, job, generation)
             lines = str(exc).strip().splitlines()
             msg = lines[0] if lines else ""
             if len(msg) > 300:
@@ -190,22 +173,8 @@ class DaskTrialExecutor:
             return failed_result(self.n_splits, f"{type(exc).__name__}: {msg}",
                                  traceback.format_exc())
         finally:
-            self._futures.pop(key, None)
-            self._jobs.pop(key, None)
+            self._futures.pop(fut.key, None)
             fut.release()
-
-    def _resubmit(self, key, job, generation):
-        """Run a trial again after its scattered data was lost (once per trial)."""
-        from skgru.tuning._trial_runner import run_trial
-
-        if generation == self._generation:  # the first trial to notice: scatter again
-            self._generation += 1
-            self._scatter()
-        retry_key = f"{key}-rescattered"
-        fut = self.client.submit(run_trial, self._shared, job, key=retry_key, pure=False, retries=self.retries)
-        self._futures[retry_key] = fut
-        self._jobs[retry_key] = (job, None)  # no second resubmission
-        return self._result(fut)
 
     def next_completed(self):
         """Block until a submitted trial ends: ``(key, result)``."""
@@ -224,7 +193,6 @@ class DaskTrialExecutor:
         """Cancel what is still running and drop the scattered data."""
         pending = list(self._futures.values())
         self._futures.clear()
-        self._jobs.clear()
         try:
             self._done.clear()
         except Exception:  # noqa: BLE001
