@@ -121,12 +121,17 @@ def dask_worker_slots(client):
         return 1
 
 
+def _shared_data(value):
+    return value
+
+
 class DaskTrialExecutor:
     """Run search trials on a Dask cluster.
 
     The data and everything the trials share (estimator, ``X``, ``y``, CV
-    splits, scorer, fit params) are scattered once, to every worker
-    (``client.scatter(..., broadcast=True)``); each trial is then a small
+    splits, scorer, fit params) are sent once and replicated to every worker
+    (a task, so Dask can recompute it if the workers holding it die); each
+    trial is then a small
     ``client.submit`` holding the trial's parameters and a reference to that
     data.  The oracle never leaves the driver.  A trial whose worker dies is
     rescheduled by the Dask scheduler on another worker (up to
@@ -146,7 +151,11 @@ class DaskTrialExecutor:
         self.prefix = f"skgru-trial-{uuid.uuid4().hex[:10]}"
         self._futures = {}
         self._done = as_completed(loop=client.loop)
-        [self._shared] = client.scatter([shared], broadcast=True, hash=False)
+        # Sent once as a task, not with client.scatter: the scheduler keeps the task,
+        # so when every worker holding the data dies (a trial that kills its workers),
+        # Dask recomputes it on a new worker instead of cancelling the waiting trials.
+        self._shared = client.submit(_shared_data, shared, key=f"{self.prefix}-data", pure=False)
+        client.replicate([self._shared])  # one copy per worker, like broadcast=True
 
     def submit(self, job, index, _stream=True):
         """Submit one trial; returns its key."""
