@@ -118,7 +118,7 @@ keras_tuner.Oracle, default="random"
           (any ``n_jobs`` but 1; ``None``/``-1`` = one trial per worker
           thread), or when a ``distributed.Client`` is current (the default
           client, or ``with client.as_current():``) and ``n_jobs`` is > 1 or
-          negative.  The data are scattered to the workers once; the oracle
+          negative.  The data are sent to the workers once; the oracle
           stays in this process.  Random and grid search keep every worker
           busy (a new trial is sent as soon as one ends); other tuners run
           in batches of ``n_jobs`` trials;
