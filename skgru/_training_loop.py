@@ -188,10 +188,18 @@ def train(
     )
     history: dict = {}
     stepper = _Stepper(model, train=True)
-    whole_epochs = stepper.direct and verbose != 1 and not _wants_batch_hooks(callbacks)
+    whole_epochs = (
+        stepper.direct
+        and verbose != 1
+        and not _wants_batch_hooks(callbacks)
+        and hasattr(model, "_symbolic_build")  # Keras 3 private API; else the per-step loop
+    )
     if whole_epochs:
         import tensorflow as tf
 
+        if not model.optimizer.built:  # a new model: create its variables outside the graph
+            first = slice(0, batch_size)
+            model._symbolic_build(data_batch=(X[first], y[first], _take(sample_weight, first)))
         run_epoch = _tf_epoch_function(model)
         X_t, y_t = tf.convert_to_tensor(X), tf.convert_to_tensor(y)
         sw_t = None if sample_weight is None else tf.convert_to_tensor(sample_weight)
@@ -201,7 +209,9 @@ def train(
 
         # Trace once with the sample dimension left open, so that data sets of other
         # sizes (CV folds, refits) reuse the trace instead of retracing.
-        epoch_specs = (open_batch(X_t), open_batch(y_t), open_batch(sw_t), tf.TensorSpec([None], tf.int32), batch_size)
+        run_epoch.get_concrete_function(
+            open_batch(X_t), open_batch(y_t), open_batch(sw_t), tf.TensorSpec([None], tf.int32), batch_size
+        )
     model.stop_training = False
     cbs.on_train_begin()
     for epoch in range(initial_epoch, epochs):
@@ -209,16 +219,7 @@ def train(
         stepper.start()
         order = rng.permutation(n) if shuffle else np.arange(n)
         if whole_epochs:
-            if not model.optimizer.built:  # a new model: create its variables outside the graph
-                first = order[:batch_size]
-                if hasattr(model, "_symbolic_build"):  # Keras 3: builds without a training step
-                    model._symbolic_build(data_batch=(X[first], y[first], _take(sample_weight, first)))
-                else:  # pragma: no cover - future Keras: the first step builds it
-                    stepper.step(X[first], y[first], _take(sample_weight, first))
-                    order = order[batch_size:]
-            if len(order):
-                run_epoch.get_concrete_function(*epoch_specs)  # traced on first use only
-                run_epoch(X_t, y_t, sw_t, tf.constant(order, dtype="int32"), batch_size)
+            run_epoch(X_t, y_t, sw_t, tf.constant(order, dtype="int32"), batch_size)
         else:
             for step, idx in enumerate(_batches(n, batch_size, order)):
                 cbs.on_train_batch_begin(step)
