@@ -31,7 +31,11 @@ re-ran ItalyPowerDemand and BasicMotions with seeds 0-2 and one extra candidate
 each (more patience), because round 1's test runs showed single seeds stopping
 early; round 3 re-ran ItalyPowerDemand (seeds 0-2) with eight more candidates
 (width, bidirectional, dense head, l2, dropout, learning rate, validation-based
-early stopping) -- see ``benchmarks/README.md``, which records all rounds.
+early stopping); round 4 added two seed ensembles (``n_members=5``: a soft
+``VotingClassifier`` of five networks); rounds 5 and 6 re-scored every
+ItalyPowerDemand candidate with ten seeds (50 CV fits each, ``--candidates`` picks
+which) plus four readings of the series as fewer, wider steps -- see
+``benchmarks/README.md``, which records all rounds.
 ``--tuned`` instead searches GunPoint with ``TunedGRU`` (cross-validation on the
 training split, ``TUNED_SPACES``) inside each seed's run.
 
@@ -63,6 +67,7 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices
 import numpy as np  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.ensemble import VotingClassifier  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
@@ -153,6 +158,18 @@ CANDIDATES = {
         "gru64-lr3e-3": dict(learning_rate=3e-3),
         "gru64-es-patience50": dict(early_stopping=True, validation_fraction=0.2,
                                     n_iter_no_change=50),
+        # added in round 4 (see benchmarks/README.md): the per-seed spread is the problem,
+        # so seed ensembles (soft vote of ``n_members`` networks) of the two best singles
+        "gru64-ens5": dict(n_members=5),
+        "gru64-es-patience50-ens5": dict(early_stopping=True, validation_fraction=0.2,
+                                         n_iter_no_change=50, n_members=5),
+        # added in round 6 (see benchmarks/README.md): shorter sequences of several
+        # consecutive hours per step (n_features=k reads the 24 values as 24/k steps of k),
+        # the reading that made GunPoint work
+        "gru64-12x2": dict(n_features=2),
+        "gru64-8x3": dict(n_features=3),
+        "gru64-6x4": dict(n_features=4),
+        "gru128-12x2": dict(units=128, n_features=2),
     },
     "BasicMotions": {
         "gru64": dict(input_layout="nft"),
@@ -184,7 +201,7 @@ CANDIDATES = {
 
 # The configuration each data set runs with: the --select winner (see benchmarks/README.md).
 CHOSEN = {
-    "ItalyPowerDemand": "gru64-es-patience50",
+    "ItalyPowerDemand": "gru64-drop0.2",
     "BasicMotions": "gru64-lr3e-3-patience50",
     "JapaneseVowels": "bigru64",
     "GunPoint": "bigru32-15x10",
@@ -205,11 +222,24 @@ TUNED_MAX_TRIALS = 10
 
 
 def make_model(params, seed, fast=False):
-    params = {**BASE, **params, "random_state": seed}
+    """``SequenceScaler -> GRUClassifier`` with ``params``; ``n_members=k`` (k > 1) makes a
+    seed ensemble: a soft ``VotingClassifier`` of k such pipelines whose networks differ
+    only in ``random_state`` (``seed * 1000 + member``; ``seed=None`` leaves them random)."""
+    params = {**BASE, **params}
+    n_members = params.pop("n_members", 1)
     if fast:
         params.update(epochs=2, units=min(params["units"], 8))
+    if n_members > 1:
+        members = [(f"member{k}", make_model(params, None if seed is None else seed * 1000 + k))
+                   for k in range(n_members)]
+        return VotingClassifier(members, voting="soft")
     scaler = SequenceScaler(input_layout=params.get("input_layout", "ntf"))
-    return make_pipeline(scaler, GRUClassifier(**params))
+    return make_pipeline(scaler, GRUClassifier(**params, random_state=seed))
+
+
+def _fitted_pipelines(model):
+    """The fitted ``SequenceScaler -> GRUClassifier`` pipeline(s) of a model."""
+    return list(model.estimators_) if isinstance(model, VotingClassifier) else [model]
 
 
 def make_tuned(name, seed, fast=False):
@@ -249,7 +279,7 @@ def load(name, fast=False):
     return X_train, X_test, y_train, y_test
 
 
-def run_select(names, seeds, fast):
+def run_select(names, seeds, fast, only=None):
     print(f"\nConfiguration selection: stratified 5-fold CV accuracy on the TRAIN split, "
           f"repeated for seeds {list(seeds)} (the seed shuffles the folds and seeds the "
           f"network); mean ± std over all folds and seeds\n")
@@ -259,6 +289,8 @@ def run_select(names, seeds, fast):
         X_train, _, y_train, _ = load(name, fast)
         means = {}
         for cand, params in CANDIDATES[name].items():
+            if only and cand not in only:
+                continue
             t0 = time.perf_counter()
             scores = np.concatenate([
                 cross_val_score(
@@ -271,7 +303,10 @@ def run_select(names, seeds, fast):
             print(f"| {name} | {cand} | `{params}` | {scores.mean():.3f} ± "
                   f"{scores.std():.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
         best = max(means, key=means.get)  # ties: the first listed (the cheaper) candidate
-        note = "" if best == CHOSEN[name] else f" (CHOSEN says {CHOSEN[name]!r}: update it)"
+        if CHOSEN[name] not in means:
+            note = f" (of those scored; CHOSEN {CHOSEN[name]!r} was not)"
+        else:
+            note = "" if best == CHOSEN[name] else f" (CHOSEN says {CHOSEN[name]!r}: update it)"
         print(f"| {name} | **best: {best}**{note} | | | |", flush=True)
 
 
@@ -290,15 +325,22 @@ def run_table(names, seeds, fast, tuned):
                     model = make_tuned(name, seed, fast).fit(X_train, y_train)
                     best = {k.replace("gruclassifier__", ""): v for k, v in model.best_params_.items()}
                     details.append(best)
-                    gru = model.best_estimator_[-1]
+                    pipelines = _fitted_pipelines(model.best_estimator_)
                 else:
                     model = make_model(CANDIDATES[name][CHOSEN[name]], seed, fast).fit(X_train, y_train)
-                    gru = model[-1]
+                    pipelines = _fitted_pipelines(model)
                 accs.append(model.score(X_test, y_test))
                 times.append(time.perf_counter() - t0)
-                epochs.append(gru.n_iter_)
-                print(f"  {name} {label} seed {seed}: test accuracy {accs[-1]:.4f}, "
-                      f"{gru.n_iter_} epochs, {times[-1]:.0f} s", flush=True)
+                epochs.append(np.mean([pipeline[-1].n_iter_ for pipeline in pipelines]))
+                member_info = ""
+                if len(pipelines) > 1:
+                    # VotingClassifier fits its members on label-encoded y
+                    y_codes = model.le_.transform(y_test)
+                    member_accs = ", ".join(f"{pipeline.score(X_test, y_codes):.3f}"
+                                            for pipeline in pipelines)
+                    member_info = f" (members alone: {member_accs})"
+                print(f"  {name} {label} seed {seed}: test accuracy {accs[-1]:.4f}{member_info}, "
+                      f"{epochs[-1]:.0f} epochs, {times[-1]:.0f} s", flush=True)
                 for d in details[-1:]:
                     print(f"    TunedGRU best params: {d}", flush=True)
             rows.append((name, label, np.mean(accs), np.std(accs), accs, np.mean(times),
@@ -347,6 +389,8 @@ def main(argv=None):
     parser.add_argument("--select", action="store_true",
                         help="score the CANDIDATES by 5-fold CV on the training split instead "
                              "(repeated for each of --seeds)")
+    parser.add_argument("--candidates", nargs="+", metavar="NAME",
+                        help="with --select: score only these CANDIDATES (default: all)")
     parser.add_argument("--tuned", action="store_true",
                         help="also run TunedGRU on the data sets in TUNED_SPACES (GunPoint)")
     args = parser.parse_args(argv)
@@ -372,7 +416,7 @@ def main(argv=None):
             args.tuned = False
 
     if args.select:
-        run_select(names, args.seeds, fast)
+        run_select(names, args.seeds, fast, only=args.candidates)
     else:
         run_table(names, args.seeds, fast, args.tuned)
 
