@@ -302,6 +302,9 @@ def run_select(names, seeds, fast, only=None):
             means[cand] = scores.mean()
             print(f"| {name} | {cand} | `{params}` | {scores.mean():.3f} ± "
                   f"{scores.std():.3f} | {time.perf_counter() - t0:.0f} |", flush=True)
+        if not means:
+            print(f"| {name} | (none of --candidates is a candidate here) | | | |", flush=True)
+            continue
         best = max(means, key=means.get)  # ties: the first listed (the cheaper) candidate
         if CHOSEN[name] not in means:
             note = f" (of those scored; CHOSEN {CHOSEN[name]!r} was not)"
@@ -395,6 +398,9 @@ def main(argv=None):
                         help="also run TunedGRU on the data sets in TUNED_SPACES (GunPoint)")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("SKGRU_FAST") == "1"
+    unknown = set(args.candidates or ()) - {c for n in args.datasets for c in CANDIDATES[n]}
+    if unknown:
+        parser.error(f"--candidates: no data set of --datasets has {sorted(unknown)}")
 
     print_environment()
     names = []
