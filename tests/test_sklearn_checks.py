@@ -1,13 +1,13 @@
 """scikit-learn's own estimator checks on both estimators.
 
 Expected failures are only those no code of ours can fix; each carries its reason
-(see skgru._sklearn_compat.EXPECTED_FAILED_CHECKS).
+(see skgru.estimators._scikeras.EXPECTED_FAILED_CHECKS).
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgru import GRUClassifier, GRURegressor
-from skgru._sklearn_compat import EXPECTED_FAILED_CHECKS
+from skgru.estimators._scikeras import EXPECTED_FAILED_CHECKS
 
 # Small, fast, but able to learn sklearn's toy problems (its checks require a minimum score).
 CHECKED = [

@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 
-from skgru import GRUClassifier, GRURegressor, _model_cache
+from skgru import GRUClassifier, GRURegressor
+from skgru._keras import engines
 
 FAST = dict(units=8, epochs=3, random_state=0)
 
@@ -130,20 +131,18 @@ def test_random_state_instance_is_not_advanced(seq_data):
     np.testing.assert_array_equal(a, b)
 
 
-def test_reused_model_gives_identical_results(seq_data, monkeypatch):
-    """A fit served from the model pool equals a fit on a newly built model."""
+def test_pooled_engine_gives_identical_results(seq_data, monkeypatch):
+    """A fit trained on a pooled engine equals a fit on a newly built one."""
     X, y = seq_data
     params = dict(units=8, epochs=3, random_state=5, dropout=0.2)
     monkeypatch.setenv("SKGRU_REUSE_MODELS", "0")
     fresh = GRUClassifier(**params).fit(X, y).predict_proba(X)
     monkeypatch.setenv("SKGRU_REUSE_MODELS", "1")
-    _model_cache.clear()
-    first = GRUClassifier(**params).fit(X, y)
-    first_model = first.model_
-    del first  # back to the pool
-    assert _model_cache.pool_size() == 1
+    engines.clear()
+    GRUClassifier(**params).fit(X, y)
+    assert engines.pool_size() == 1  # the engine went back to the pool ...
     second = GRUClassifier(**params).fit(X, y)
-    assert second.model_ is first_model  # served from the pool ...
+    assert engines.pool_size() == 1  # ... was borrowed again and returned
     np.testing.assert_array_equal(second.predict_proba(X), fresh)  # ... in a new model's state
 
 
@@ -188,7 +187,7 @@ def test_digits_as_sequences_reach_95_percent_with_defaults(digits_sequences):
     assert clf.score(X_test, y_test) >= 0.95
 
 
-def test_shallow_copy_does_not_share_the_pooled_model(seq_data):
+def test_shallow_copy_does_not_share_the_model(seq_data):
     import copy
 
     X, y = seq_data
@@ -196,6 +195,6 @@ def test_shallow_copy_does_not_share_the_pooled_model(seq_data):
     expected = clf.predict_proba(X)
     dup = copy.copy(clf)
     assert dup.model_ is not clf.model_
-    del clf  # its model goes back to the pool ...
-    GRUClassifier(**{**FAST, "random_state": 1}).fit(X, y)  # ... and is retrained here
+    del clf
+    GRUClassifier(**{**FAST, "random_state": 1}).fit(X, y)  # another fit of the same architecture
     np.testing.assert_array_equal(dup.predict_proba(X), expected)

@@ -1,4 +1,10 @@
-"""Targets: sklearn ``y`` <-> what the network's output layer is trained on."""
+"""Targets: sklearn ``y`` <-> what the network's output layer is trained on.
+
+Both encoders are sklearn transformers (``fit`` / ``transform`` /
+``inverse_transform``), as SciKeras documents for ``target_encoder``: the
+estimators' ``target_encoder`` property returns a new, unfitted one and
+``target_encoder_`` is the fitted one used by ``fit`` and ``predict``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import assert_all_finite
@@ -33,8 +40,13 @@ def _as_array(y, name="y"):
     return y
 
 
-class ClassTargets:
-    """Label encoding for binary, multiclass (any label type) and multilabel targets."""
+class ClassTargets(TransformerMixin, BaseEstimator):
+    """Label encoding for binary, multiclass (any label type) and multilabel targets.
+
+    ``transform`` gives class indices (int32) or, for multilabel targets, a float32
+    indicator matrix; ``inverse_transform(raw, return_proba=False)`` maps network
+    outputs back to labels (or normalised probabilities).
+    """
 
     def fit(self, y, classes=None):
         y = self._column_or_2d(_as_array(y))
@@ -49,7 +61,17 @@ class ClassTargets:
                 f"Unsupported target type {self.target_type_!r}: GRUClassifier handles "
                 "binary, multiclass and multilabel-indicator targets."
             )
-        self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
+        if classes is None:
+            self.classes_ = np.unique(y)
+        else:
+            self.classes_ = np.unique(np.asarray(classes))
+            missing = np.setdiff1d(np.unique(y), self.classes_)
+            if missing.size:
+                raise ValueError(
+                    f"y contains labels {missing[:5].tolist()} that are not in the classes "
+                    f"passed to partial_fit ({self.classes_.tolist()}); `classes` must list "
+                    "every label y can take."
+                )
         if len(self.classes_) < 2:
             raise ValueError(
                 f"Classifier can't train when only one class is present: y contains "
@@ -88,6 +110,11 @@ class ClassTargets:
             )
         return idx.astype("int32")
 
+    def inverse_transform(self, raw, return_proba=False):
+        """Network outputs -> labels (or probabilities with ``return_proba=True``)."""
+        proba = self.probabilities(raw)
+        return proba if return_proba else self.labels(proba)
+
     def probabilities(self, raw):
         proba = np.asarray(raw, dtype="float64")
         if self.target_type_ == "multilabel-indicator":
@@ -101,8 +128,17 @@ class ClassTargets:
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class RegressionTargets:
-    """Single- or multi-output real targets, optionally standardised for training."""
+_FLOAT32_MAX = float(np.finfo("float32").max)
+
+
+class RegressionTargets(TransformerMixin, BaseEstimator):
+    """Single- or multi-output real targets, optionally standardised for training.
+
+    The network computes in float32, so the targets it is trained on must fit in
+    float32: standardised targets always do (the statistics are computed in a
+    scaled float64 form that cannot overflow, even for y ~ 1e200); raw targets
+    beyond float32's range raise a ValueError.
+    """
 
     def __init__(self, standardize=True):
         self.standardize = standardize
@@ -112,12 +148,25 @@ class RegressionTargets:
         self.ndim_ = y.ndim
         y2 = y.reshape(len(y), -1)
         if self.standardize:
-            self.mean_ = np.average(y2, axis=0, weights=sample_weight)
-            std = np.sqrt(np.average((y2 - self.mean_) ** 2, axis=0, weights=sample_weight))
-            self.scale_ = np.where(std > np.finfo("float64").eps * 10, std, 1.0)
+            # Divide by the largest magnitude first: (y - mean) ** 2 overflows float64
+            # for |y| > 1e154, which made y ~ 1e200 predict inf.
+            magnitude = np.max(np.abs(y2), axis=0)
+            magnitude = np.where(magnitude > 0, magnitude, 1.0)
+            scaled = y2 / magnitude
+            mean = np.average(scaled, axis=0, weights=sample_weight)
+            std = np.sqrt(np.average((scaled - mean) ** 2, axis=0, weights=sample_weight))
+            self.mean_ = mean * magnitude
+            std = std * magnitude
+            self.scale_ = np.where(std > np.finfo("float64").eps * 10 * magnitude, std, 1.0)
         else:
             self.mean_ = np.zeros(y2.shape[1])
             self.scale_ = np.ones(y2.shape[1])
+            if np.any(np.abs(y2) > _FLOAT32_MAX):
+                raise ValueError(
+                    f"y has values up to {np.max(np.abs(y2)):.3g}, beyond float32's range "
+                    f"({_FLOAT32_MAX:.3g}) that the network computes in; set standardize_y=True "
+                    "or rescale y."
+                )
         self.output_ = OutputSpec(y2.shape[1], "linear", "mean_squared_error")
         return self
 
@@ -130,7 +179,12 @@ class RegressionTargets:
             raise ValueError(f"GRURegressor needs numeric targets: {exc}") from exc
         if y.ndim > 2:
             raise ValueError(f"y must be 1D or 2D; got shape {y.shape}.")
-        assert_all_finite(y, input_name="y")
+        # Element-wise: sklearn's assert_all_finite sums y first, which overflows to
+        # inf for finite targets ~1e200 and would reject them.
+        if np.isnan(y).any():
+            raise ValueError("Input y contains NaN.")
+        if np.isinf(y).any():
+            raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
         return y
 
     def transform(self, y):
@@ -138,6 +192,10 @@ class RegressionTargets:
         if y2.shape[1] != self.output_.n_outputs:
             raise ValueError(f"Expected y with {self.output_.n_outputs} outputs; got {y2.shape[1]}.")
         return ((y2 - self.mean_) / self.scale_).astype("float32")
+
+    def inverse_transform(self, raw):
+        """Network outputs -> targets in the units (and shape) of the ``y`` seen in fit."""
+        return self.inverse(raw)
 
     def inverse(self, raw):
         out = np.asarray(raw, dtype="float64") * self.scale_ + self.mean_

@@ -2,7 +2,7 @@
 
 ``build_network`` is a pure function of a hashable :class:`NetworkSpec`, so that
 equal specs give networks of the same architecture (the basis for reusing a
-compiled model across fits, see ``skgru._model_cache``).  Only Keras 3 APIs are
+compiled engine across fits, see ``skgru._keras.engines``).  Only Keras 3 APIs are
 used: the network runs on the TensorFlow, JAX and PyTorch backends.
 """
 

@@ -7,7 +7,7 @@ NumPy and TensorFlow globally (and clears TensorFlow's kernel caches, ~0.1 s).
 
 skgru needs none of that: every random choice of a fit takes its seed from
 :class:`FitSeeds` -- each initializer and dropout layer gets an explicit seed
-(``skgru._network``), the epoch shuffles and the validation split use a local NumPy
+(``skgru._keras.network``), the epoch shuffles and the validation split use a local NumPy
 ``Generator`` -- so a seeded fit is reproducible, an unseeded one is random, fits
 in threads do not disturb each other, and the process's global generators are
 never touched.

@@ -1,0 +1,113 @@
+"""Parameter and attribute documentation shared by GRUClassifier and GRURegressor."""
+
+SHARED_PARAMS_DOC = """
+    units : int or tuple of int, default=64
+        Hidden units of each GRU layer; a tuple gives one size per layer (then
+        ``n_layers`` must be 1 or equal its length).
+    n_layers : int, default=1
+        Number of stacked GRU layers when ``units`` is an int.
+    dropout : float in [0, 1), default=0.0
+        Fraction of each GRU layer's inputs dropped during training; also applied
+        after the recurrent stack, before the head.
+    recurrent_dropout : float in [0, 1), default=0.0
+        Dropout on the recurrent state. Any value > 0 leaves the cuDNN kernel.
+    bidirectional : bool, default=False
+        Wrap each GRU layer in ``keras.layers.Bidirectional``.
+    activation : str, default="tanh"
+        Candidate-state activation, a Keras activation name (``"tanh"`` keeps
+        cuDNN eligible); an unknown name raises a ValueError listing the valid ones.
+    recurrent_activation : str, default="sigmoid"
+        Gate activation (``"sigmoid"`` keeps cuDNN eligible).
+    dense_units : None, int or tuple of int, default=None
+        Hidden ReLU layers of the head between the GRU and the output layer.
+    l2 : float >= 0, default=0.0
+        L2 penalty on all kernels (input, recurrent, dense, embedding).
+    embedding_dim : int or None, default=None
+        When set, ``X`` holds integer token ids (0 = padding, masked) and an
+        ``Embedding(vocab_size, embedding_dim)`` layer comes first.
+    vocab_size : int or None, default=None
+        Size of the token vocabulary; inferred as ``max(X) + 1`` in ``fit`` when None.
+    mask_value : float or None, default=None
+        Timesteps whose features all equal this value are skipped (padding). With
+        None, arrays are not masked and variable-length lists are padded and
+        masked internally.
+    n_features : int or None, default=None
+        Features per timestep of a flattened 2D ``X`` of shape
+        ``(n_samples, n_timesteps * n_features)``, timestep-major. None: 2D input
+        is one feature per timestep.
+    input_layout : {"ntf", "nft"}, default="ntf"
+        Axis order of 3D input: ``(samples, timesteps, features)`` or
+        channels-first ``(samples, features, timesteps)`` as aeon/sktime use.
+    optimizer : str, keras Optimizer class or instance, default="adam"
+        A Keras optimizer name ("adam", "adamw", "sgd", "rmsprop", "nadam", ...;
+        an unknown name raises a ValueError listing them), class or instance.
+        Routed ``optimizer__<name>`` parameters are passed to its constructor,
+        e.g. ``optimizer="sgd", optimizer__momentum=0.9, optimizer__nesterov=True``.
+    learning_rate : float > 0, default=0.001
+        Ignored when ``optimizer`` is an instance (its own rate is used).
+    clipnorm : float or None, default=None
+        Clip each gradient to this norm.
+    batch_size : int, default=32
+        Minibatch size.
+    epochs : int, default=100
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classifiers), stop when the validation loss has not improved by ``tol``
+        for ``n_iter_no_change`` epochs, and restore the best weights. When False,
+        training stops when the *training* loss stops improving, as in
+        :class:`~sklearn.neural_network.MLPClassifier`.
+    validation_fraction : float in (0, 1), default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience, in epochs.
+    tol : float >= 0, default=1e-4
+        Minimum loss improvement that counts.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation split.
+        The same seed gives the same predictions on CPU; the seed does not leak
+        into the process's global random state.
+    verbose : int, default=0
+        Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
+    callbacks : None, keras Callback or list, default=None
+        Extra Keras callbacks for ``fit``.
+    warm_start : bool, default=False
+        When True and already fitted, ``fit`` continues training the current
+        network for ``epochs`` more epochs instead of starting over.
+    loss : str, callable or None, default=None
+        Keras loss; None picks the right one for the target. Names are checked
+        against the losses that fit the target encoding (see each estimator).
+    metrics : list or None, default=None
+        Keras metrics recorded in ``history_``.
+"""
+
+FITTED_ATTRS_DOC = """
+    model_ : keras.Model
+        The trained network.
+    history_ : dict of list
+        Per-epoch Keras logs (``loss``, ``val_loss`` with early stopping, metrics).
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int
+        1-based epoch whose weights the model holds (the best validation epoch with
+        early stopping, else the last).
+    n_features_in_ : int
+        Number of columns of a 2D ``X`` (sklearn's meaning, what pipelines check);
+        features per timestep for 3D or list input.
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
+    n_timesteps_ : int or None
+        Sequence length seen in ``fit`` (None for variable-length input).
+    n_features_per_step_ : int
+        Features per timestep.
+    feature_encoder_ : SequenceEncoder
+        Fitted transformer from ``X`` to the network's input array.
+    target_encoder_ : transformer
+        Fitted transformer from ``y`` to the network's targets (and back).
+    n_outputs_expected_ : int
+        Number of network outputs (SciKeras' meaning: always 1 here).
+    X_dtype_, X_shape_, y_dtype_, y_ndim_
+        Dtype/shape of the training data seen in ``fit`` (as in SciKeras).
+"""
+
+

@@ -1,0 +1,263 @@
+"""Estimator parameters: their constraints, closed option sets, and what they derive.
+
+Everything here is a pure function of parameter values (and of what ``fit`` learned
+about the data): the sklearn-style ``_parameter_constraints`` of both estimators,
+the network architecture (:func:`network_spec`), the optimizer and compile
+configuration (:func:`compile_config`) and the SciKeras-style routed parameters
+(``optimizer__*``, ``fit__*``, ``predict__*``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from skgru._keras.engines import CompileConfig
+from skgru._keras.network import NetworkSpec
+from skgru._sequences import RAGGED_PAD_VALUE
+
+# Short fixed-length sequences on CPU are unrolled into a straight-line graph: at 8
+# steps x 8 features (digits), GRU(16), an epoch is ~2.4x faster than TensorFlow's
+# while loop.  But every unrolled length is its own trace (0.8-1.7 s and ~5-20 MB of
+# RSS that TensorFlow never returns), so only ONE bucket is unrolled: sequences of
+# at most 8 steps, the shorter ones post-padded to 8 and masked (a masked step keeps
+# the GRU state, so the result is the same).  Longer sequences share one engine whose
+# time axis is open: no new trace for a new length.
+UNROLL_BUCKET = 8
+
+# Rows per predict step. Fixed, so that predictions do not depend on batch composition.
+PREDICT_BATCH_SIZE = 256
+
+# Closed option sets: a name outside them is a ValueError that lists the valid values.
+ACTIVATIONS = frozenset({
+    "tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "elu", "selu", "celu", "gelu",
+    "silu", "swish", "hard_silu", "hard_swish", "mish", "softplus", "softsign",
+    "leaky_relu", "linear", "exponential", "log_sigmoid", "squareplus", "sparse_plus",
+    "hard_tanh",
+})
+OPTIMIZERS = frozenset(
+    name.lower()
+    for name in dir(keras.optimizers)
+    if isinstance(getattr(keras.optimizers, name), type)
+    and issubclass(getattr(keras.optimizers, name), keras.optimizers.Optimizer)
+    and name not in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer")
+)
+CLASSIFIER_LOSSES = {
+    # target kind -> losses that fit how skgru encodes it
+    "single": frozenset({"sparse_categorical_crossentropy", "categorical_crossentropy",
+                         "categorical_focal_crossentropy"}),
+    "multilabel": frozenset({"binary_crossentropy", "binary_focal_crossentropy"}),
+}
+REGRESSOR_LOSSES = frozenset({"mean_squared_error", "mse", "mean_absolute_error", "mae", "huber", "log_cosh"})
+
+# SciKeras-style routed parameters that skgru honours; others would be silently
+# ignored, so they are rejected in fit.  None: any argument name.
+ROUTED = {"optimizer__": None, "fit__": {"batch_size", "shuffle"}, "predict__": {"batch_size"}}
+ROUTED_PREFIXES = tuple(ROUTED)
+
+
+class _PositiveInt(Interval):
+    """``Interval(Integral, 1, None)`` that also refuses ``True``/``False``."""
+
+    def __init__(self):
+        super().__init__(numbers.Integral, 1, None, closed="left")
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return "an int in the range [1, inf) (not a bool)"
+
+
+class _SizeTuple:
+    """Marker for constraint messages: a non-empty tuple/list of positive ints."""
+
+
+def _sizes_constraint():
+    # sklearn validates types; the contents of a tuple are checked by layer_sizes().
+    return [tuple, list]
+
+
+_positive_int = _PositiveInt()
+_unit_interval = Interval(numbers.Real, 0, 1, closed="left")
+
+COMMON_CONSTRAINTS = {
+    "units": [_positive_int, *_sizes_constraint()],
+    "n_layers": [_positive_int],
+    "dropout": [_unit_interval],
+    "recurrent_dropout": [_unit_interval],
+    "bidirectional": ["boolean"],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "recurrent_activation": [StrOptions(set(ACTIVATIONS))],
+    "dense_units": [None, _positive_int, *_sizes_constraint()],
+    "l2": [Interval(numbers.Real, 0, None, closed="left")],
+    "embedding_dim": [None, _positive_int],
+    "vocab_size": [None, Interval(numbers.Integral, 2, None, closed="left")],
+    "mask_value": [None, Interval(numbers.Real, None, None, closed="neither")],
+    "n_features": [None, _positive_int],
+    "input_layout": [StrOptions({"ntf", "nft"})],
+    "optimizer": [StrOptions(set(OPTIMIZERS)), keras.optimizers.Optimizer, type],
+    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+    "clipnorm": [None, Interval(numbers.Real, 0, None, closed="neither")],
+    "batch_size": [_positive_int],
+    "epochs": [_positive_int],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [_positive_int],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [None, list, tuple, keras.callbacks.Callback],
+    "warm_start": ["boolean"],
+    "metrics": [None, list, tuple],
+}
+CLASSIFIER_CONSTRAINTS = {
+    **COMMON_CONSTRAINTS,
+    "class_weight": [None, dict, StrOptions({"balanced"})],
+    "loss": [None, StrOptions(set().union(*CLASSIFIER_LOSSES.values())), callable],
+}
+REGRESSOR_CONSTRAINTS = {
+    **COMMON_CONSTRAINTS,
+    "standardize_y": ["boolean"],
+    "loss": [None, StrOptions(set(REGRESSOR_LOSSES)), callable],
+}
+
+
+# --------------------------------------------------------------------- derived
+
+
+def layer_sizes(units, n_layers) -> tuple:
+    """``units``/``n_layers`` -> one size per recurrent layer."""
+    if isinstance(units, (tuple, list)):
+        sizes = tuple(units)
+        if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
+            raise ValueError(f"units must be a positive int or a non-empty tuple of positive ints; got {units!r}.")
+        if n_layers not in (1, len(sizes)):
+            raise ValueError(
+                f"units={units!r} gives one size per layer ({len(sizes)} layers) but "
+                f"n_layers={n_layers}; leave n_layers=1 or make them agree."
+            )
+        return tuple(int(u) for u in sizes)
+    return (int(units),) * int(n_layers)
+
+
+def dense_sizes(dense_units) -> tuple:
+    if dense_units is None:
+        return ()
+    if isinstance(dense_units, numbers.Integral):
+        return (int(dense_units),)
+    sizes = tuple(dense_units)
+    if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
+        raise ValueError(f"dense_units must be None, a positive int or a tuple of positive ints; got {dense_units!r}.")
+    return tuple(int(u) for u in sizes)
+
+
+def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) -> NetworkSpec:
+    """The architecture for these parameters and this data (hashable, see NetworkSpec)."""
+    tokens = input_spec.tokens
+    mask_value = None
+    if not tokens:
+        if params["mask_value"] is not None:
+            mask_value = float(params["mask_value"])
+        elif input_spec.ragged:
+            mask_value = RAGGED_PAD_VALUE
+    n_timesteps = None
+    unroll = (
+        not on_gpu  # cuDNN needs the loop form
+        and not input_spec.ragged
+        and input_spec.n_timesteps is not None
+        and input_spec.n_timesteps <= UNROLL_BUCKET
+    )
+    if unroll:
+        n_timesteps = UNROLL_BUCKET
+        if input_spec.n_timesteps < UNROLL_BUCKET and mask_value is None and not tokens:
+            mask_value = RAGGED_PAD_VALUE  # the padded tail of the bucket is masked
+    return NetworkSpec(
+        n_timesteps=n_timesteps,
+        unroll=unroll,
+        n_step_features=input_spec.n_step_features,
+        n_outputs=output.n_outputs,
+        output_activation=output.activation,
+        units=layer_sizes(params["units"], params["n_layers"]),
+        dropout=float(params["dropout"]),
+        recurrent_dropout=float(params["recurrent_dropout"]),
+        bidirectional=bool(params["bidirectional"]),
+        activation=params["activation"],
+        recurrent_activation=params["recurrent_activation"],
+        dense_units=dense_sizes(params["dense_units"]),
+        l2=float(params["l2"]),
+        embedding_dim=params["embedding_dim"],
+        vocab_size=vocab_size if tokens else None,
+        mask_value=mask_value,
+    )
+
+
+def routed(params: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def check_routed(params: dict) -> None:
+    for name in params:
+        if "__" not in name:
+            continue
+        prefix, _, arg = name.partition("__")
+        allowed = ROUTED.get(prefix + "__", set())
+        if allowed is not None and arg not in allowed:
+            raise ValueError(
+                f"Unsupported routed parameter {name!r}: skgru builds and compiles the network "
+                "itself and routes optimizer__<arg>, fit__batch_size, fit__shuffle and "
+                "predict__batch_size only. Use the estimator's own parameters instead."
+            )
+
+
+def split_constructor_kwargs(cls_name: str, kwargs: dict) -> dict:
+    """Routed ``**kwargs`` of ``__init__``; any other unknown keyword is a TypeError."""
+    unknown = [k for k in kwargs if not k.startswith(ROUTED_PREFIXES)]
+    if unknown:
+        raise TypeError(
+            f"{cls_name}.__init__() got an unexpected keyword argument {unknown[0]!r}. "
+            f"Routed parameters must start with one of {', '.join(ROUTED_PREFIXES)}."
+        )
+    return kwargs
+
+
+def optimizer_class_and_kwargs(params: dict):
+    """(optimizer class, constructor kwargs), honouring ``optimizer__*`` routing."""
+    extra = routed(params, "optimizer__")
+    opt = params["optimizer"]
+    if isinstance(opt, keras.optimizers.Optimizer):
+        return type(opt), {**opt.get_config(), **extra}
+    if isinstance(opt, str):
+        opt = type(keras.optimizers.get(opt))
+    if not (isinstance(opt, type) and issubclass(opt, keras.optimizers.Optimizer)):
+        raise ValueError(
+            f"optimizer must be one of {sorted(OPTIMIZERS)}, a keras Optimizer class or instance; "
+            f"got {params['optimizer']!r}."
+        )
+    kwargs = {"learning_rate": float(params["learning_rate"])}
+    if params["clipnorm"] is not None:
+        kwargs["clipnorm"] = float(params["clipnorm"])
+    kwargs.update(extra)
+    return opt, kwargs
+
+
+def compile_config(params: dict, loss) -> CompileConfig:
+    opt_cls, opt_kwargs = optimizer_class_and_kwargs(params)
+    return CompileConfig(opt_cls, opt_kwargs, loss, params["metrics"])
+
+
+def callbacks_list(callbacks) -> list:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback):
+        return [callbacks]
+    out = []
+    for cb in callbacks:
+        if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
+            cb = cb()
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise TypeError(f"callbacks must be Keras Callback instances or classes; got {cb!r}.")
+        out.append(cb)
+    return out

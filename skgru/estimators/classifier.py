@@ -1,0 +1,315 @@
+"""GRUClassifier: a GRU network classifier with a scikit-learn interface, on SciKeras."""
+
+from __future__ import annotations
+
+import numpy as np
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted
+
+from skgru.estimators import _params
+from skgru.estimators._base import GRUEstimatorBase
+from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
+from skgru.estimators._scikeras import classifier_tags
+from skgru.estimators._targets import ClassTargets
+
+
+class GRUClassifier(GRUEstimatorBase, KerasClassifier):
+    __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
+
+    Binary, multiclass (any label type) and multilabel targets; ``predict_proba``
+    rows sum to 1. ``X`` may be 3D, 2D univariate, flattened 2D with
+    ``n_features``, a list of variable-length sequences, channels-first with
+    ``input_layout="nft"``, or token ids with ``embedding_dim``.
+
+    Parameters
+    ----------{SHARED_PARAMS_DOC}    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (column indices for multilabel targets).{FITTED_ATTRS_DOC}
+    See Also
+    --------
+    GRURegressor : The regression counterpart.
+    skgru.TunedGRU : Hyperparameter search around either estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgru import GRUClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 5, 2))
+    >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    >>> clf = GRUClassifier(units=8, epochs=3, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = dict(_params.CLASSIFIER_CONSTRAINTS)
+
+    def __init__(
+        self,
+        units=64,
+        n_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        bidirectional=False,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        dense_units=None,
+        l2=0.0,
+        embedding_dim=None,
+        vocab_size=None,
+        mask_value=None,
+        n_features=None,
+        input_layout="ntf",
+        optimizer="adam",
+        learning_rate=0.001,
+        clipnorm=None,
+        batch_size=32,
+        epochs=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        loss=None,
+        metrics=None,
+        **kwargs,
+    ):
+        self.units = units
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.recurrent_activation = recurrent_activation
+        self.dense_units = dense_units
+        self.l2 = l2
+        self.embedding_dim = embedding_dim
+        self.vocab_size = vocab_size
+        self.mask_value = mask_value
+        self.n_features = n_features
+        self.input_layout = input_layout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.clipnorm = clipnorm
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.loss = loss
+        self.metrics = metrics
+        # SciKeras-style routed parameters (optimizer__beta_1=..., fit__shuffle=...);
+        # any other unknown keyword is a TypeError, as for any Python function.
+        vars(self).update(_params.split_constructor_kwargs(type(self).__name__, kwargs))
+
+    # -- hooks for GRUEstimatorBase
+    def _make_targets(self, y, sample_weight, classes):
+        targets = ClassTargets().fit(y, classes=classes)
+        kind = "multilabel" if targets.target_type_ == "multilabel-indicator" else "single"
+        if isinstance(self.loss, str) and self.loss not in _params.CLASSIFIER_LOSSES[kind]:
+            raise ValueError(
+                f"loss={self.loss!r} does not fit {targets.target_type_} targets; use one of "
+                f"{sorted(_params.CLASSIFIER_LOSSES[kind])} (or None for the default)."
+            )
+        return targets
+
+    def _encode_for_loss(self, targets, y_enc):
+        if isinstance(self.loss, str) and self.loss.startswith("categorical_"):
+            return np.eye(len(targets.classes_), dtype="float32")[y_enc]  # one-hot labels
+        return y_enc
+
+    def _combined_weights(self, y, sample_weight, targets):
+        if self.class_weight is None:
+            return sample_weight
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr.ravel()
+        if isinstance(self.class_weight, dict):
+            _check_class_weight_dict(self.class_weight, targets.classes_)
+        cw = compute_sample_weight(self.class_weight, y_arr)
+        return cw if sample_weight is None else sample_weight * cw
+
+    @staticmethod
+    def _stratify(y_enc):
+        if y_enc.ndim == 1:
+            return y_enc
+        return None
+
+    # -- SciKeras surface
+    @property
+    def target_encoder(self):
+        """A new, unfitted label encoder for ``y`` (the fitted one is ``target_encoder_``)."""
+        return ClassTargets()
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs) -> float:
+        """Accuracy, the scoring function ``score`` uses (SciKeras' ``scorer``).
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like
+            True and predicted labels.
+        **kwargs : dict
+            Passed to :func:`sklearn.metrics.accuracy_score`.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(accuracy_score(y_true, y_pred, **kwargs))
+
+    @property
+    def classes_(self):
+        """Class labels (column indices for multilabel targets)."""
+        check_is_fitted(self, "target_encoder_")
+        return self.target_encoder_.classes_
+
+    @property
+    def n_classes_(self):
+        """Number of classes (labels for multilabel targets)."""
+        return len(self.classes_)
+
+    @property
+    def target_type_(self):
+        """sklearn's ``type_of_target`` of the ``y`` seen in ``fit``."""
+        check_is_fitted(self, "target_encoder_")
+        return self.target_encoder_.target_type_
+
+    # -- public API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the GRU network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps[, n_features]) or list of arrays
+            Training sequences (see the class docstring for accepted layouts).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a binary indicator matrix for multilabel targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; zero weight is the same as leaving the sample out.
+
+        Returns
+        -------
+        self : GRUClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, continue_training=self.warm_start)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one more epoch on ``(X, y)``, keeping the current weights.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Training sequences.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like, default=None
+            All classes, needed on the first call if ``y`` may not show them all.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : GRUClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, epochs=1, classes=classes, continue_training=True)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, in the layout used in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1 (independent label probabilities for multilabel targets).
+        """
+        raw = self._raw_predict(X)
+        return self.target_encoder_.inverse_transform(raw, return_proba=True)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, in the layout used in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels of the type seen in ``fit``.
+        """
+        proba = self.predict_proba(X)
+        return self.target_encoder_.labels(proba)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy (subset accuracy for multilabel targets).
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Test sequences.
+        y : array-like
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy of ``self.predict(X)`` against ``y``.
+        """
+        return self.scorer(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        return classifier_tags(super().__sklearn_tags__())
+
+
+
+
+def _check_class_weight_dict(class_weight: dict, classes) -> None:
+    """Negative or NaN weights used to drop a class silently; unknown keys were ignored."""
+    known = set(np.asarray(classes).tolist())
+    unknown = [k for k in class_weight if k not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has entries for classes not in y: {unknown[:5]!r}; the classes are "
+            f"{sorted(known, key=str)!r}."
+        )
+    for label, weight in class_weight.items():
+        try:
+            w = float(weight)
+        except (TypeError, ValueError):
+            raise TypeError(f"class_weight[{label!r}] must be a number; got {weight!r}.") from None
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(
+                f"class_weight[{label!r}] = {weight!r}: class weights must be finite and >= 0 "
+                "(0 drops the class's samples explicitly)."
+            )

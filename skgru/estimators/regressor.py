@@ -1,0 +1,226 @@
+"""GRURegressor: a GRU network regressor with a scikit-learn interface, on SciKeras."""
+
+from __future__ import annotations
+
+from scikeras.wrappers import KerasRegressor
+from sklearn.base import _fit_context
+from sklearn.metrics import r2_score
+
+from skgru.estimators import _params
+from skgru.estimators._base import GRUEstimatorBase
+from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
+from skgru.estimators._scikeras import regressor_tags
+from skgru.estimators._targets import RegressionTargets
+
+
+class GRURegressor(GRUEstimatorBase, KerasRegressor):
+    __doc__ = f"""GRU recurrent network regressor with a scikit-learn interface.
+
+    Single- and multi-output targets. ``X`` conventions as for
+    :class:`GRUClassifier`.
+
+    Parameters
+    ----------{SHARED_PARAMS_DOC}    standardize_y : bool, default=True
+        Train on standardised targets (predictions are mapped back), which makes
+        the default learning rate work for targets of any scale.
+
+    Attributes
+    ----------{FITTED_ATTRS_DOC}
+    See Also
+    --------
+    GRUClassifier : The classification counterpart.
+
+    Examples
+    --------
+    >>>     >>> from skgru import GRURegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 6))          # 40 univariate sequences of 6 steps
+    >>> y = X.sum(axis=1)
+    >>> reg = GRURegressor(units=8, epochs=3, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = dict(_params.REGRESSOR_CONSTRAINTS)
+
+    def __init__(
+        self,
+        units=64,
+        n_layers=1,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        bidirectional=False,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        dense_units=None,
+        l2=0.0,
+        embedding_dim=None,
+        vocab_size=None,
+        mask_value=None,
+        n_features=None,
+        input_layout="ntf",
+        optimizer="adam",
+        learning_rate=0.001,
+        clipnorm=None,
+        batch_size=32,
+        epochs=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        standardize_y=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        loss=None,
+        metrics=None,
+        **kwargs,
+    ):
+        self.units = units
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.recurrent_activation = recurrent_activation
+        self.dense_units = dense_units
+        self.l2 = l2
+        self.embedding_dim = embedding_dim
+        self.vocab_size = vocab_size
+        self.mask_value = mask_value
+        self.n_features = n_features
+        self.input_layout = input_layout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.clipnorm = clipnorm
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.standardize_y = standardize_y
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.loss = loss
+        self.metrics = metrics
+        # SciKeras-style routed parameters; any other unknown keyword is a TypeError.
+        vars(self).update(_params.split_constructor_kwargs(type(self).__name__, kwargs))
+
+    # -- hooks for GRUEstimatorBase
+    def _make_targets(self, y, sample_weight, classes):
+        return RegressionTargets(standardize=self.standardize_y).fit(y, sample_weight)
+
+    def _encode_for_loss(self, targets, y_enc):
+        return y_enc
+
+    def _combined_weights(self, y, sample_weight, targets):
+        return sample_weight
+
+    @staticmethod
+    def _stratify(y_enc):
+        return None
+
+    # -- SciKeras surface
+    @property
+    def target_encoder(self):
+        """A new, unfitted target scaler for ``y`` (the fitted one is ``target_encoder_``)."""
+        return RegressionTargets(standardize=self.standardize_y)
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs) -> float:
+        """R^2, the scoring function ``score`` uses (SciKeras' ``scorer``).
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like
+            True and predicted targets.
+        **kwargs : dict
+            Passed to :func:`sklearn.metrics.r2_score`.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(r2_score(y_true, y_pred, **kwargs))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the GRU network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps[, n_features]) or list of arrays
+            Training sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; zero weight is the same as leaving the sample out.
+
+        Returns
+        -------
+        self : GRURegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, continue_training=self.warm_start)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one more epoch on ``(X, y)``, keeping the current weights.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Training sequences.
+        y : array-like
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : GRURegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, epochs=1, continue_training=True)
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, in the layout used in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, in the shape of the ``y`` seen in ``fit``.
+        """
+        raw = self._raw_predict(X)
+        return self.target_encoder_.inverse(raw)
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of the prediction.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Test sequences.
+        y : array-like
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against ``y``.
+        """
+        return self.scorer(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        return regressor_tags(super().__sklearn_tags__())
