@@ -6,7 +6,11 @@ is its own):
 * overhead: tiny data (64 sequences of 8x8), 1 epoch, ``fit`` + ``predict``; median
   seconds over 20 fits after the first fit of the architecture;
 * memory: RSS growth per fit over a 40-fit grid (4 candidates x 10, 500 digits
-  sequences, 2 epochs) after one warm-up fit of each candidate.
+  sequences, 2 epochs) after one warm-up fit of each candidate;
+* varying lengths: 30 fits (fit + predict, 64 random sequences x 8 features, 2
+  epochs) whose length is drawn from 4..59 after a warm-up of three fits (lengths
+  5, 8, 30): RSS growth per fit, and the largest extra time a fit of a length
+  spends over an immediate second fit of the same length (= tracing for it).
 
     python benchmarks/bench_fit_overhead.py
 """
@@ -78,7 +82,39 @@ def worker(library):
         est.predict(Xm[:10])
         del est
     after = rss_mb()
-    return {"first fit s": times[0], "overhead s": float(np.median(times[1:])), "rss per fit MB": (after - before) / 40, "rss MB": after}
+    varying_rss, varying_trace = _varying_lengths(library)
+    return {"first fit s": times[0], "overhead s": float(np.median(times[1:])), "rss per fit MB": (after - before) / 40,
+            "rss MB": after, "varying rss per fit MB": varying_rss, "varying max trace s": varying_trace}
+
+
+def _varying_lengths(library):
+    import gc
+    import time
+
+    import numpy as np
+    from _references import rss_mb
+
+    rng = np.random.RandomState(0)
+
+    def fit(t):
+        X = rng.normal(size=(64, t, 8)).astype("float32")
+        y = (X[:, :, 0].sum(axis=1) > 0).astype("int64")
+        start = time.perf_counter()
+        est = make_estimator(library, 16, 1e-3, 2).fit(X, y)
+        est.predict(X)
+        return time.perf_counter() - start
+
+    for t in (5, 8, 30):
+        fit(t)
+    gc.collect()
+    before = rss_mb()
+    lengths = rng.randint(4, 60, size=30)
+    extra = []
+    for t in lengths:
+        first = fit(int(t))
+        extra.append(first - fit(int(t)))
+    gc.collect()
+    return (rss_mb() - before) / 30, max(extra)  # per drawn length (conservative: 60 fits ran)
 
 
 def main():
@@ -110,6 +146,8 @@ def main():
                 "overhead per later fit s": f"{res['overhead s']:.3f}",
                 "RSS growth per fit MB": f"{res['rss per fit MB']:.2f}",
                 "RSS after MB": f"{res['rss MB']:.0f}",
+                "varying-length RSS per fit MB": f"{res['varying rss per fit MB']:.2f}",
+                "max trace s of a new length": f"{res['varying max trace s']:.2f}",
                 "_overhead": res["overhead s"],
             }
         )
@@ -118,7 +156,8 @@ def main():
         if base:
             r["overhead vs skgru"] = f"{r['_overhead'] / base:.1f}x"
     print("\nFixed cost per fit (64 sequences, 1 epoch, fit+predict) and RSS growth over a 40-fit grid")
-    print_table(rows, ["library", "first fit s", "overhead per later fit s", "overhead vs skgru", "RSS growth per fit MB", "RSS after MB"])
+    print_table(rows, ["library", "first fit s", "overhead per later fit s", "overhead vs skgru", "RSS growth per fit MB",
+                       "RSS after MB", "varying-length RSS per fit MB", "max trace s of a new length"])
 
 
 if __name__ == "__main__":

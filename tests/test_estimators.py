@@ -286,8 +286,8 @@ def test_nothing_written_to_working_directory(seq_data, tmp_path, monkeypatch):
 
 def test_unsupported_routed_parameters_are_rejected_not_ignored(seq_data):
     X, y = seq_data
-    with pytest.raises(ValueError, match="model__units"):
-        GRUClassifier(model__units=3, **FAST).fit(X, y)
+    with pytest.raises(TypeError, match="model__units"):  # not a routed prefix skgru knows
+        GRUClassifier(model__units=3, **FAST)
     with pytest.raises(ValueError, match="fit__class_weight"):
         GRUClassifier(fit__class_weight={0: 1}, **FAST).fit(X, y)
     clf = GRUClassifier(fit__batch_size=7, fit__shuffle=False, predict__batch_size=5, **FAST).fit(X, y)

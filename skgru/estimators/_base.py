@@ -37,7 +37,7 @@ from skgru._keras import engines, training
 from skgru._keras.devices import visible_gpus
 from skgru._keras.network import NetworkSpec, build_network, cudnn_eligible
 from skgru._keras.stopping import EpochTracker
-from skgru.estimators import _params
+from skgru.estimators import _params, _persistence
 from skgru.estimators._features import SequenceEncoder
 from skgru.estimators._seeding import FitSeeds
 
@@ -373,27 +373,10 @@ class GRUEstimatorBase:
 
     # ---------------------------------------------------------- persistence
     def __getstate__(self):
-        state = self.__dict__.copy()
-        model = state.pop("model_", None)
-        if model is not None:
-            state["_pickled_weights"] = [np.asarray(v) for v in model.variables]
-            opt = model.optimizer
-            state["_pickled_optimizer"] = [np.asarray(v) for v in opt.variables] if opt is not None and opt.built else None
-        return state
+        return _persistence.get_state(self)
 
     def __setstate__(self, state):
-        weights = state.pop("_pickled_weights", None)
-        optimizer_state = state.pop("_pickled_optimizer", None)
-        self.__dict__.update(state)
-        if weights is not None:
-            model = self._compile_config_.compile(build_network(self.network_spec_))
-            for var, value in zip(model.variables, weights):
-                var.assign(value)
-            if optimizer_state is not None:
-                model.optimizer.build(model.trainable_variables)
-                for var, value in zip(model.optimizer.variables, optimizer_state):
-                    var.assign(value)
-            self.model_ = model
+        _persistence.set_state(self, state)
 
     def __copy__(self):
         # A shallow copy gets its own model: no two estimators ever share one.
@@ -405,16 +388,5 @@ class GRUEstimatorBase:
         return BaseEstimator.__repr__(self, N_CHAR_MAX=N_CHAR_MAX)
 
 
-def _snapshot(model):
-    opt = model.optimizer
-    return ([np.asarray(v) for v in model.variables],
-            [np.asarray(v) for v in opt.variables] if opt is not None and opt.built else None)
-
-
-def _restore(model, snapshot):
-    weights, optimizer_state = snapshot
-    for var, value in zip(model.variables, weights):
-        var.assign(value)
-    if optimizer_state is not None:
-        for var, value in zip(model.optimizer.variables, optimizer_state):
-            var.assign(value)
+_snapshot = _persistence.snapshot_model
+_restore = _persistence.restore_model

@@ -1,22 +1,41 @@
-"""Repairs for SciKeras 0.13 on scikit-learn >= 1.6, in one place, each with its reason.
+"""The SciKeras dependency, in one place: what SciKeras provides and what skgru replaces.
 
-SciKeras (last released 2024) predates scikit-learn's ``__sklearn_tags__``:
+skgru's estimators are ``scikeras.wrappers.KerasClassifier`` / ``KerasRegressor``
+subclasses (``isinstance`` holds, so code written for SciKeras accepts them).
 
-* ``KerasClassifier(BaseWrapper, ClassifierMixin)`` puts ``BaseEstimator``
-  before ``ClassifierMixin`` in the MRO, so ``ClassifierMixin.__sklearn_tags__``
-  never runs: ``is_classifier()`` is False, ``cross_val_score`` does not
-  stratify, ``VotingClassifier`` refuses the estimator, ``CalibratedClassifierCV``
-  fails and sklearn runs none of its classifier checks.  The same holds for
-  ``KerasRegressor``.  The functions below build the right tags explicitly.
-* Its ``_more_tags`` is ignored by scikit-learn >= 1.6; the tags it meant to set
-  (3D input, multi-output) are set here instead.
-* SciKeras' ``random_state`` turns on process-wide op determinism; our estimators
-  seed through :mod:`skgru._seeding` instead (see there).
-* ``KerasClassifier.fit`` multiplies the user's ``sample_weight`` in place when
-  ``class_weight`` is set; our ``fit`` never calls it (see ``skgru._base``).
-* SciKeras pickles the whole Keras model through a ``.keras`` archive; our
-  estimators pickle only the weights and the network spec (``__getstate__`` in
-  ``skgru._base``), which also works for pooled models.
+What SciKeras provides and skgru keeps
+    * the base classes and the public interface SciKeras documents: ``fit``,
+      ``partial_fit``, ``initialize``, ``predict``, ``predict_proba``, ``score``,
+      ``scorer``, ``current_epoch``, ``initialized_``, ``target_encoder`` /
+      ``feature_encoder`` (unfitted sklearn transformers) and the fitted
+      ``model_``, ``history_``, ``target_encoder_``, ``feature_encoder_``,
+      ``n_outputs_expected_``, ``classes_``, ``n_classes_``, ``target_type_``,
+      ``X_dtype_``, ``X_shape_``, ``y_dtype_``, ``y_ndim_``;
+    * the routed-parameter convention ``optimizer__<arg>``, ``fit__<arg>``,
+      ``predict__<arg>`` (the subset skgru honours is in ``_params.ROUTED``).
+
+What skgru replaces (every public member above is implemented in skgru, which
+``tests/test_scikeras_surface.py`` enumerates)
+    * ``__init__`` (SciKeras' takes ``model``/``build_fn``; skgru's takes flat GRU
+      parameters and raises TypeError for unknown keywords), ``_get_param_names``
+      (SciKeras' counted every public attribute as a parameter) and
+      ``set_params`` (its error message pointed at SciKeras' constructor);
+    * ``fit`` and ``predict``: SciKeras' go through ``Model.fit``/``predict`` with
+      tf.data (~0.1 s per call) and build a new model per fit (~0.8 s of tracing,
+      ~15 MB never returned); skgru trains on borrowed engines
+      (``skgru._keras.engines``) in its own loop (``skgru._keras.training``);
+    * seeding: SciKeras' ``random_state`` turns on process-wide op determinism
+      (later unseeded fits then fail); skgru seeds locally (``_seeding``);
+    * ``class_weight``: ``KerasClassifier.fit`` multiplies the user's
+      ``sample_weight`` in place; skgru never mutates it;
+    * pickling: SciKeras saves a whole ``.keras`` archive; skgru saves the weights,
+      the optimizer state and the network spec;
+    * tags: SciKeras (last released 2024) predates ``__sklearn_tags__``.
+      ``KerasClassifier(BaseWrapper, ClassifierMixin)`` puts ``BaseEstimator``
+      before ``ClassifierMixin`` in the MRO, so ``is_classifier()`` is False,
+      ``cross_val_score`` does not stratify, ``VotingClassifier`` refuses the
+      estimator and sklearn runs none of its classifier checks; its ``_more_tags``
+      is ignored by scikit-learn >= 1.6.  The functions below build the right tags.
 
 Checks that cannot pass while SciKeras' ``BaseWrapper`` is a base class are listed
 in :data:`EXPECTED_FAILED_CHECKS` with the reason, for ``parametrize_with_checks``.
