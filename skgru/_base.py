@@ -27,7 +27,7 @@ from sklearn.utils.validation import _check_feature_names, _check_sample_weight,
 
 from skgru import _model_cache, _training_loop
 from skgru._callbacks import EpochTracker
-from skgru._input import RAGGED_PAD_VALUE, convert_X
+from skgru._sequences import RAGGED_PAD_VALUE, convert_X
 from skgru._network import NetworkSpec, cudnn_eligible
 from skgru._seeding import FitSeeds
 
