@@ -148,7 +148,7 @@ def check_fits_dtype(arr: np.ndarray, dtype, what: str = "X") -> None:
             if arr.dtype.kind == "f":
                 ok &= arr == np.round(arr)
         if not np.all(ok):
-            bad = arr[~ok].ravel()[0]
+            bad = arr[~ok].ravel()[0].item()
             limits = "0 or 1" if dtype.kind == "b" else f"integers in [{info.min}, {info.max}]"
             raise ValueError(
                 f"{what} holds {bad!r}, which dtype={dtype.name!r} cannot represent (it holds "

@@ -32,8 +32,8 @@ def _name(func):
 def _describe(value):
     if isinstance(value, (list, tuple)):
         bad = next(tok for tok in value if not isinstance(tok, str))
-        return f"a {type(value).__name__} holding a {type(bad).__name__} ({bad!r})"
-    return f"a {type(value).__name__} ({value!r})"[:120]
+        return f"a {type(value).__name__} holding {type(bad).__name__} {bad!r}"
+    return f"{type(value).__name__} {value!r}"[:120]
 
 
 def _strip_punctuation(text):
