@@ -43,6 +43,7 @@ from skgru._sequences._numeric import (
     check_float32_range,
     check_no_strings,
     check_token_ids,
+    check_values_of,
     reject_strings,
     to_numeric,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "check_min_size",
     "check_no_strings",
     "check_token_ids",
+    "check_values_of",
     "container_items",
     "convert_X",
     "is_pandas",

@@ -42,14 +42,15 @@ def _from_collection(seqs, *, tokens: bool, pad_value: float):
     if tokens and not all(seqs.was_1d):
         raise ValueError("Token sequences must be 1D lists of token ids.")
     dtype = np.float64 if tokens else np.float32
-    if not seqs.ragged:
+    ragged = seqs.ragged
+    if not ragged:
         arr = np.stack(seqs.arrays).astype(dtype, copy=False)
     else:
         arr = pad_truncate(
             seqs.arrays, max(seqs.lengths), seqs.n_features,
             padding="post", truncating="post", value=pad_value, dtype=dtype,
         )
-    return (arr[:, :, 0] if tokens else arr), seqs.ragged
+    return (arr[:, :, 0] if tokens else arr), ragged
 
 
 def _check_shape(arr: np.ndarray) -> None:
