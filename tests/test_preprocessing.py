@@ -785,3 +785,8 @@ def test_text_standardize_must_return_strings(standardize, match):
         TextSequencer(standardize=standardize).fit(CORPUS)
     ok = TextSequencer(standardize=lambda s: tuple(s.split())).fit(["a b"])
     assert ok.vocabulary_ == {"a": 2, "b": 3}
+
+
+def test_make_windows_rejects_numeric_strings():
+    with pytest.raises(ValueError, match="bytes/strings"):
+        make_windows(pd.Series(["1", "2", "3", "4"], dtype=object), window=2)

@@ -21,8 +21,14 @@ Data conventions (the same as the estimators'): a 3D array is
 ``(n_samples, n_timesteps, n_features)``; a 2D array is ``(n_samples, n_timesteps)``
 (one feature) unless ``n_features=k`` says it is flattened row-major
 ``(n_samples, n_timesteps * k)`` (column ``j`` is timestep ``j // k``, feature
-``j % k``); a list of ``(t_i, n_features)`` or ``(t_i,)`` arrays is a set of
-variable-length sequences.
+``j % k``); a list (or tuple, 1D object array, pandas Series) of
+``(t_i, n_features)`` or ``(t_i,)`` arrays is a set of variable-length sequences;
+``input_layout="nft"`` reads channels-first arrays and aeon's ``(n_features, t_i)``
+items.  Every transformer reads ``X`` through the estimators' own parser
+(``skgru._sequences``), so what a transformer accepts the estimators accept too.
+
+One module per transformer: ``_scaler``, ``_padder``, ``_text``, ``_windows``
+(and ``_output``, the ``set_output`` helper for 2D outputs).
 """
 
 from skgru.preprocessing._padder import SequencePadder

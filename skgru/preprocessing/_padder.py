@@ -24,7 +24,8 @@ from skgru._sequences import (
 class SequencePadder(TransformerMixin, BaseEstimator):
     """Pad (and truncate) variable-length sequences into one 3D array.
 
-    Takes a list of sequences, each ``(t_i, n_features)`` or ``(t_i,)``, and
+    Takes a collection of sequences (a list or tuple, a 1D object ndarray or a
+    pandas Series), each ``(t_i, n_features)`` or ``(t_i,)``, and
     returns an array ``(n_samples, max_length, n_features)`` (always 3D; ``(t_i,)``
     sequences give ``n_features=1``).  Shorter sequences are filled with
     ``value``; longer ones are cut.  A 2D array ``(n_samples, n_timesteps)`` is

@@ -45,8 +45,10 @@ class SequenceScaler(
       when ``n_features=k`` -> a 2D array of the same shape.  Only here do
       ``get_feature_names_out`` and ``set_output(transform="pandas")`` apply, and a
       DataFrame records ``feature_names_in_``;
-    * a list of variable-length sequences, each ``(t_i, n_features)`` or ``(t_i,)``
-      -> a list of arrays of the same shapes.  Scale such lists *before*
+    * a collection of variable-length sequences -- a list or tuple, a 1D object
+      ndarray or a pandas Series -- each ``(t_i, n_features)`` or ``(t_i,)``
+      (``(n_features, t_i)`` with ``input_layout="nft"``, as aeon's unequal-length
+      data) -> a list of arrays of the same shapes.  Scale such lists *before*
       :class:`SequencePadder`, so padding values do not enter the statistics.
 
     Parameters

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_array
 
-from skgru._sequences import is_pandas
+from skgru._sequences import is_pandas, reject_strings
 
 
 def _resolve_targets(target, names, n_columns):
@@ -130,6 +130,7 @@ or (n_windows, horizon * n_targets)
         raise ValueError(
             f"series must be 1D (n_timesteps,) or 2D (n_timesteps, n_columns), got {values.ndim}D."
         )
+    reject_strings(values, "series")  # check_array would parse "1" in object arrays
     values = check_array(values, dtype="numeric", ensure_min_samples=1, input_name="series")
     if values.dtype.kind != "f":
         values = values.astype(np.float64)
