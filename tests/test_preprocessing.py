@@ -1,6 +1,7 @@
 """Tests for skgru.preprocessing (no Keras model is trained here: fast)."""
 
 import doctest
+import importlib
 import math
 import pickle
 
@@ -88,10 +89,21 @@ def test_text_sequencer_tags():
     assert not tags.input_tags.two_d_array
 
 
-def test_doctests():
-    result = doctest.testmod(preprocessing, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", ["_scaler", "_padder", "_text", "_windows"])
+def test_doctests(module):
+    # one module per transformer: each documents its public name with an example
+    result = doctest.testmod(
+        importlib.import_module(f"skgru.preprocessing.{module}"),
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_public_names_are_the_submodules_classes():
+    # the import path users know stays skgru.preprocessing; the home is one module each
+    for name in preprocessing.__all__:
+        assert getattr(preprocessing, name).__module__.startswith("skgru.preprocessing._")
 
 
 # ---------------------------------------------------------------------------
@@ -265,9 +277,12 @@ def test_scaler_transform_rejects_wrong_shape(fit_X, bad_X, error, match):
         (np.empty((0, 3, 2)), {}, ValueError, "0 sample"),
         (np.ones((3, 5)), {"n_features": 2}, ValueError, "not a multiple of n_features=2"),
         ([np.ones((2, 2)), np.ones((3, 3))], {}, ValueError, "same number of features"),
-        (np.ones((2, 2, 2, 2)), {}, ValueError, "dim 4|4D"),
+        (np.ones((2, 2, 2, 2)), {}, ValueError, r"4D input of shape \(2, 2, 2, 2\); it accepts a 3D"),
         ("abc", {}, TypeError, "string"),
-        (np.array([["a", "b"]]), {}, ValueError, "convert|could not"),
+        (np.array([["a", "b"]]), {}, ValueError, "bytes/strings"),
+        (np.array([["1", "2"]]), {}, ValueError, "bytes/strings"),
+        ([["1", "2"], ["3", "4"]], {}, ValueError, "bytes/strings"),
+        (np.array([[1.0, "2"]], dtype=object), {}, ValueError, "bytes/strings"),
         (np.ones((3, 2)), {"n_features": 0}, InvalidParameterError, "n_features"),
         (np.ones((3, 2)), {"with_mean": "yes"}, InvalidParameterError, "with_mean"),
     ],
@@ -675,3 +690,103 @@ def test_global_pandas_output_leaves_3d_and_token_outputs_alone():
     assert isinstance(padded, np.ndarray) and padded.shape == (2, 2, 1)
     assert isinstance(ids, np.ndarray) and ids.dtype == np.int32
     assert isinstance(scaled3d, np.ndarray)
+
+
+# ---------------------------------------------------------------------------
+# one input layer: the transformers read collections like the estimators do
+# ---------------------------------------------------------------------------
+
+
+def _object_array(items):
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+@pytest.mark.parametrize("wrap", [_object_array, pd.Series, tuple], ids=["object-ndarray", "Series", "tuple"])
+def test_collections_read_like_the_list(wrap):
+    rng = np.random.RandomState(0)
+    seqs = [rng.normal(size=(t, 2)) for t in (3, 5, 4)]
+    scaler = SequenceScaler().fit(seqs)
+    other = SequenceScaler().fit(wrap(seqs))
+    assert_allclose(other.mean_, scaler.mean_)
+    for a, b in zip(other.transform(wrap(seqs)), scaler.transform(seqs)):
+        assert_allclose(a, b)
+    assert_array_equal(SequencePadder().fit_transform(wrap(seqs)), SequencePadder().fit_transform(seqs))
+
+
+def test_aeon_unequal_length_list_in_both_transformers():
+    rng = np.random.RandomState(0)
+    aeon = [rng.normal(size=(3, t)) for t in (4, 6, 5)]  # 3 channels: first axes all equal
+    ntf = [a.T for a in aeon]
+    scaler = SequenceScaler(input_layout="nft").fit(aeon)
+    assert scaler.n_sequence_features_ == 3
+    assert_allclose(scaler.mean_, SequenceScaler().fit(ntf).mean_)
+    assert [s.shape for s in scaler.transform(aeon)] == [(3, 4), (3, 6), (3, 5)]
+    padded = SequencePadder(input_layout="nft").fit_transform(aeon)
+    assert padded.shape == (3, 3, 6)
+    assert_array_equal(padded, SequencePadder().fit_transform(ntf).transpose(0, 2, 1))
+
+
+def test_scaler_4d_input_names_the_accepted_shapes():
+    with pytest.raises(ValueError, match=r"got 4D input.*3D array.*2D array.*list of"):
+        SequenceScaler().fit(np.ones((2, 3, 4, 5)))
+    scaler = SequenceScaler().fit(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match="got 4D input"):
+        scaler.transform(np.ones((2, 3, 4, 5)))
+
+
+@pytest.mark.parametrize(
+    "X, kwargs, match",
+    [
+        ([[300.0, 1.0], [2.0]], {"dtype": "int8"}, r"300.*int8.*\[-128, 127\]"),
+        (np.array([[300, 1]]), {"dtype": "int8"}, "int8"),
+        ([[1.5, 2.0]], {"dtype": "int32"}, "1.5"),
+        ([[np.nan, 2.0]], {"dtype": "int32"}, "nan"),
+        ([[1e39, 2.0]], {"dtype": "float32"}, "float32"),
+        ([[1.0, 2.0], [3.0]], {"dtype": "uint8", "value": -1}, "value holds"),
+    ],
+)
+def test_padder_refuses_a_dtype_that_cannot_hold_the_values(X, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SequencePadder(**kwargs).fit_transform(X)
+
+
+def test_padder_integer_dtype_that_fits_is_exact():
+    out = SequencePadder(dtype="int8").fit_transform([[-128, 127], [5]])
+    assert out.dtype == np.int8
+    assert_array_equal(out[..., 0], [[-128, 127], [5, 0]])
+
+
+def test_padder_rejects_numeric_strings():
+    with pytest.raises(ValueError, match="bytes/strings"):
+        SequencePadder().fit([["1", "2"], ["3"]])
+    with pytest.raises(ValueError, match="bytes/strings"):
+        SequencePadder().fit(np.array([["1", "2"]]))
+
+
+@pytest.mark.parametrize("X", [{"a": "good movie", "b": "bad"}, {}])
+def test_text_rejects_a_dict(X):
+    with pytest.raises(TypeError, match="collection of documents.*got a dict"):
+        TextSequencer().fit(X)
+
+
+@pytest.mark.parametrize(
+    "standardize, match",
+    [
+        (lambda s: None, "returned NoneType"),
+        (len, "standardize=len must return a string.*returned int 3"),
+        (lambda s: [1, 2], "list holding int 1"),
+        (lambda s: s.encode(), "returned bytes"),
+    ],
+)
+def test_text_standardize_must_return_strings(standardize, match):
+    with pytest.raises(TypeError, match=match):
+        TextSequencer(standardize=standardize).fit(CORPUS)
+    ok = TextSequencer(standardize=lambda s: tuple(s.split())).fit(["a b"])
+    assert ok.vocabulary_ == {"a": 2, "b": 3}
+
+
+def test_make_windows_rejects_numeric_strings():
+    with pytest.raises(ValueError, match="bytes/strings"):
+        make_windows(pd.Series(["1", "2", "3", "4"], dtype=object), window=2)
