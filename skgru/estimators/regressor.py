@@ -32,7 +32,8 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
 
     Examples
     --------
-    >>>     >>> from skgru import GRURegressor
+    >>> import numpy as np
+    >>> from skgru import GRURegressor
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(40, 6))          # 40 univariate sequences of 6 steps
     >>> y = X.sum(axis=1)
