@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skgru._sequences._collection import sequence_list
-from skgru._sequences._detect import container_items, is_pandas, is_sparse
+from skgru._sequences._detect import container_items, is_pandas, is_sparse, reject_empty
 from skgru._sequences._numeric import check_token_ids, to_numeric
 from skgru._sequences._pad import pad_truncate
 from skgru._sequences._shape import check_min_size
@@ -114,6 +114,7 @@ def convert_X(
             f"{estimator_name} expects an array-like or a list of sequences as X; got a dict."
         )
 
+    reject_empty(X)
     feature_names = None
     if is_pandas(X, ("DataFrame",)):
         cols = np.asarray(X.columns, dtype=object)
