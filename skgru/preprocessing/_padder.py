@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skgru._sequences import (
     array_ndim,
+    as_table,
     check_min_size,
     check_fits_dtype,
     pad_truncate,
@@ -132,6 +133,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
         )
         if seqs is not None:
             return seqs.arrays, seqs.n_features, None
+        X = as_table(X)  # an object array of equal-length rows: its rows
         ndim = array_ndim(X)
         if ndim == 1:
             raise ValueError(

@@ -11,6 +11,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted,
 
 from skgru._sequences import (
     array_ndim,
+    as_table,
     check_min_size,
     check_no_strings,
     reject_empty,
@@ -141,6 +142,7 @@ class SequenceScaler(
             self._set_or_check_features(seqs.n_features, n_columns=None, reset=reset)
             return seqs.arrays, seqs.restore
 
+        X = as_table(X)  # an object array of equal-length rows: its rows
         ndim = array_ndim(X)
         if ndim == 3:
             arr = to_numeric(X, dtype="float")
