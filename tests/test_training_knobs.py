@@ -325,3 +325,16 @@ def test_tuned_gru_searches_the_new_params():
     search = TunedGRU(_clf(epochs=2), space, max_trials=2, random_state=0).fit(X, y)
     assert set(space) <= set(search.best_params_)
     assert len(search.best_estimator_.history_["learning_rate"]) == search.best_estimator_.n_iter_
+
+
+def test_the_traced_epoch_trains_with_the_assigned_rate():
+    """A rate assigned between epochs must reach the (already traced, pooled) epoch function."""
+    X, y = _data()
+    engines.clear()
+    sgd = dict(optimizer="sgd", learning_rate=0.1)
+    one = _clf(epochs=1, **sgd).fit(X, y)  # also traces the pooled engine's epoch
+    # rates 0.1, 1e-10, 1e-19: epochs 2 and 3 change (next to) nothing
+    frozen = _clf(epochs=3, lr_schedule="exponential", lr_decay=1e-9, **sgd).fit(X, y)
+    moving = _clf(epochs=3, **sgd).fit(X, y)
+    np.testing.assert_allclose(frozen.predict_proba(X), one.predict_proba(X), atol=1e-6)
+    assert not np.allclose(moving.predict_proba(X), one.predict_proba(X), atol=1e-3)
