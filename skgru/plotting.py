@@ -78,7 +78,8 @@ def plot_history(estimator, ax=None):
             f"{type(final).__name__} has no training history (history_); fit it first."
         )
     plt = _pyplot()
-    names = [k for k in history if not k.startswith("val_")]
+    # the recorded learning rate (issue 18) is not a loss or a metric: not plotted here
+    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
     losses = [k for k in names if "loss" in k]
     metrics = [k for k in names if k not in losses]

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skgru._keras.engines import CompileConfig
 from skgru._keras.network import NetworkSpec
 from skgru._sequences import RAGGED_PAD_VALUE
+from skgru.estimators import _training_knobs
 
 # Short fixed-length sequences on CPU are unrolled into a straight-line graph: at 8
 # steps x 8 features (digits), GRU(16), an epoch is ~2.4x faster than TensorFlow's
@@ -84,6 +85,7 @@ _positive_int = _PositiveInt()
 _unit_interval = Interval(numbers.Real, 0, 1, closed="left")
 
 COMMON_CONSTRAINTS = {
+    **_training_knobs.CONSTRAINTS,  # l1, lr_schedule, lr_decay, lr_patience, weight_decay (issue 18)
     "units": [_positive_int, *_sizes_constraint()],
     "n_layers": [_positive_int],
     "dropout": [_unit_interval],
@@ -188,6 +190,7 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         recurrent_activation=params["recurrent_activation"],
         dense_units=dense_sizes(params["dense_units"]),
         l2=float(params["l2"]),
+        l1=float(params["l1"]),
         embedding_dim=params["embedding_dim"],
         vocab_size=vocab_size if tokens else None,
         mask_value=mask_value,
@@ -245,6 +248,7 @@ def optimizer_class_and_kwargs(params: dict):
 
 def compile_config(params: dict, loss) -> CompileConfig:
     opt_cls, opt_kwargs = optimizer_class_and_kwargs(params)
+    opt_kwargs = _training_knobs.with_weight_decay(opt_cls, opt_kwargs, params)
     return CompileConfig(opt_cls, opt_kwargs, loss, params["metrics"])
 
 

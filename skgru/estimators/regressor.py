@@ -76,6 +76,11 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
         warm_start=False,
         loss=None,
         metrics=None,
+        l1=0.0,
+        lr_schedule=None,
+        lr_decay=None,
+        lr_patience=5,
+        weight_decay=None,
         **kwargs,
     ):
         self.units = units
@@ -108,6 +113,11 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
         self.warm_start = warm_start
         self.loss = loss
         self.metrics = metrics
+        self.l1 = l1
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.weight_decay = weight_decay
         # SciKeras-style routed parameters; any other unknown keyword is a TypeError.
         vars(self).update(_params.split_constructor_kwargs(type(self).__name__, kwargs))
 
