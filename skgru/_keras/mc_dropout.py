@@ -56,7 +56,7 @@ def mc_dropout_predict(spec, weights, X, n_samples, seed, batch_size):
 
     network = build_network(spec, seed)
     network.set_weights(weights)
-    sampler = _AlwaysTraining(network)
+    sampler = _AlwaysTraining(network, name="mc_dropout")
     n = len(X)
     chunk = max(1, _MAX_ROWS // n_samples)
     parts = []
