@@ -127,6 +127,22 @@ def test_conformalised_quantile_regression_covers_90_percent(method, ar2_test):
     assert 0.87 <= coverage(intervals, y_test) <= 0.93
 
 
+def test_cqr_with_a_quantile_gru_pipeline_covers_90_percent(ar2_test):
+    X, y = ar2_windows(2000, seed=8)
+    X_test, y_test = ar2_test
+    qgru = make_pipeline(SequenceScaler(), small_gru(quantiles=(0.05, 0.5, 0.95)))
+    cr = ConformalRegressor(qgru, calibration_fraction=0.5, random_state=0).fit(X, y)
+    assert cr.conformity_score_ == "quantile_band"
+    intervals = cr.predict_interval(X_test)
+    assert 0.87 <= coverage(intervals, y_test) <= 0.93
+    # the CQR band is the network's 5-95% band moved by one calibrated constant
+    band = cr.estimator_[-1].predict_quantiles(cr.estimator_[:-1].transform(X_test))
+    shift = intervals[:, 1] - band[:, 2]
+    np.testing.assert_allclose(shift, shift[0], atol=1e-6)
+    np.testing.assert_allclose(band[:, 0] - intervals[:, 0], shift[0], atol=1e-6)
+    np.testing.assert_allclose(cr.predict(X_test), band[:, 1], rtol=1e-6)
+
+
 def test_smaller_alpha_gives_wider_intervals(ar2_test):
     X, y = ar2_windows(400, seed=5)
     cr = ConformalRegressor(make_pipeline(flatten(), Ridge()), random_state=0).fit(X, y)
