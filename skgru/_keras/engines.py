@@ -38,7 +38,12 @@ from collections import OrderedDict
 
 import keras
 
+from skgru._keras.losses import PinballLoss
 from skgru._keras.network import NetworkSpec, build_network
+
+# skgru's own loss classes, equal (and hashing alike) when their configs are: an
+# engine traced with one computes exactly what an equal one would, so it may be shared.
+VALUE_LOSSES = (PinballLoss,)
 
 MAX_FREE_ENGINES = 8  # idle engines kept per process, least recently used dropped first
 
@@ -86,7 +91,7 @@ class CompileConfig:
         The learning rate is a variable in Keras 3 (assigned, not traced), so it is
         left out: candidates of a learning-rate grid share one engine.
         """
-        if not isinstance(self.loss, str):
+        if not isinstance(self.loss, str) and not isinstance(self.loss, VALUE_LOSSES):
             return None  # a custom loss object: identity is unclear, never share
         if self.metrics is not None and not all(isinstance(m, str) for m in self.metrics):
             return None

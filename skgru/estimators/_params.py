@@ -123,6 +123,9 @@ CLASSIFIER_CONSTRAINTS = {
 REGRESSOR_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
     "standardize_y": ["boolean"],
+    # uncertainty (issue 16): quantile levels are checked in fit by _quantiles.check_quantiles
+    "quantiles": [None, "array-like"],
+    "mc_samples": [Interval(numbers.Integral, 2, None, closed="left")],
     "loss": [None, StrOptions(set(REGRESSOR_LOSSES)), callable],
 }
 

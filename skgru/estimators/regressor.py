@@ -5,11 +5,13 @@ from __future__ import annotations
 from scikeras.wrappers import KerasRegressor
 from sklearn.base import _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
-from skgru.estimators import _params
+from skgru.estimators import _mc_dropout, _params
 from skgru.estimators._base import GRUEstimatorBase
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import regressor_tags
+from skgru.estimators._quantiles import QuantileTargets
 from skgru.estimators._targets import RegressionTargets
 
 
@@ -23,6 +25,17 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
     ----------{SHARED_PARAMS_DOC}    standardize_y : bool, default=True
         Train on standardised targets (predictions are mapped back), which makes
         the default learning rate work for targets of any scale.
+    quantiles : None or tuple of float in (0, 1), default=None
+        Quantile regression: one network trained with the pinball loss on every
+        level of every output (output layer ``n_outputs * n_levels`` units).
+        :meth:`predict_quantiles` returns the levels (sorted, never crossing);
+        ``predict`` returns the 0.5 level if given, else the middle one.
+        Requires ``loss=None``. :class:`~skgru.conformal.ConformalRegressor`
+        turns such an estimator's band into calibrated CQR intervals.
+    mc_samples : int >= 2, default=30
+        Forward passes with dropout kept on for ``predict(X, return_std=True)``
+        (Monte Carlo dropout; needs ``dropout`` or ``recurrent_dropout`` > 0).
+        The masks are seeded by ``random_state``.
 
     Attributes
     ----------{FITTED_ATTRS_DOC}
@@ -70,6 +83,8 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
         n_iter_no_change=10,
         tol=1e-4,
         standardize_y=True,
+        quantiles=None,
+        mc_samples=30,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -107,6 +122,8 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.standardize_y = standardize_y
+        self.quantiles = quantiles
+        self.mc_samples = mc_samples
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -123,7 +140,7 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
 
     # -- hooks for GRUEstimatorBase
     def _make_targets(self, y, sample_weight, classes):
-        return RegressionTargets(standardize=self.standardize_y).fit(y, sample_weight)
+        return self.target_encoder.fit(y, sample_weight)
 
     def _encode_for_loss(self, targets, y_enc):
         return y_enc
@@ -139,6 +156,8 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
     @property
     def target_encoder(self):
         """A new, unfitted target scaler for ``y`` (the fitted one is ``target_encoder_``)."""
+        if self.quantiles is not None:
+            return _quantile_targets(self)
         return RegressionTargets(standardize=self.standardize_y)
 
     @staticmethod
@@ -198,8 +217,34 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
         """
         return self._fit(X, y, sample_weight, epochs=1, continue_training=True)
 
-    def predict(self, X):
-        """Predicted targets.
+    def predict(self, X, return_std=False):
+        """Predicted targets, optionally with a Monte Carlo dropout standard deviation.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, in the layout used in ``fit``.
+        return_std : bool, default=False
+            Also return the std of the prediction over ``mc_samples`` passes with
+            dropout kept on (as :class:`~sklearn.gaussian_process.GaussianProcessRegressor`
+            does); the mean of those passes is then returned instead of the
+            deterministic prediction. Needs ``dropout`` or ``recurrent_dropout`` > 0.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, in the shape of the ``y`` seen in ``fit`` (the point level
+            for a quantile regressor).
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``.
+        """
+        if return_std:
+            return _mc_dropout.predict_mean_std(self, X)
+        raw = self._raw_predict(X)
+        return self.target_encoder_.inverse(raw)
+
+    def predict_quantiles(self, X):
+        """Predicted quantiles at the levels of ``quantiles`` (sorted, non-crossing).
 
         Parameters
         ----------
@@ -208,11 +253,16 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the shape of the ``y`` seen in ``fit``.
+        y_quantiles : ndarray of shape (n_samples, n_levels) or (n_samples, n_outputs, n_levels)
+            The second shape when ``y`` was 2D in ``fit``; levels in increasing order.
         """
-        raw = self._raw_predict(X)
-        return self.target_encoder_.inverse(raw)
+        check_is_fitted(self, "target_encoder_")
+        if not hasattr(self.target_encoder_, "quantiles_from_raw"):
+            raise ValueError(
+                "predict_quantiles needs a quantile regressor: this GRURegressor was fitted with "
+                "quantiles=None. Set quantiles=(0.1, 0.5, 0.9), for example, and refit."
+            )
+        return self.target_encoder_.quantiles_from_raw(self._raw_predict(X))
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the prediction.
@@ -235,3 +285,12 @@ class GRURegressor(GRUEstimatorBase, KerasRegressor):
 
     def __sklearn_tags__(self):
         return regressor_tags(super().__sklearn_tags__())
+
+
+def _quantile_targets(estimator):
+    if estimator.loss is not None:
+        raise ValueError(
+            f"quantiles={estimator.quantiles!r} trains with the pinball loss; leave loss=None "
+            f"(got loss={estimator.loss!r})."
+        )
+    return QuantileTargets(estimator.quantiles, standardize=estimator.standardize_y)
