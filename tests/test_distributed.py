@@ -25,8 +25,8 @@ import joblib  # noqa: E402
 from scipy.stats import loguniform  # noqa: E402
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV  # noqa: E402
 
-from skgru import _parallel  # noqa: E402
-from skgru._parallel import active_dask_client, configure_worker_gpu  # noqa: E402
+from skgru.tuning import _dask as _parallel  # noqa: E402
+from skgru.parallel import active_dask_client, configure_worker_gpu  # noqa: E402
 
 # Workers unpickle the estimators defined here: ship them by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -334,7 +334,7 @@ def test_skgru_imports_and_searches_without_dask():
     code = (
         "import sys\n"
         "sys.modules['dask'] = None; sys.modules['distributed'] = None\n"
-        "import skgru, skgru._parallel as p\n"
+        "import skgru, skgru.parallel as p\n"
         "from skgru import TunedGRU\n"
         "from sklearn.linear_model import LogisticRegression\n"
         "import numpy as np\n"

@@ -25,6 +25,7 @@ from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 import keras_tuner as kt  # noqa: E402
 
+from skgru._keras.private import kt_disable_trial_saving  # noqa: E402
 from skgru.tuning import EvolutionOracle, TunedGRU  # noqa: E402
 from skgru.tuning._search_space import SearchSpace, default_search_space  # noqa: E402
 
@@ -428,8 +429,7 @@ def test_evolution_oracle_populate_space():
     oracle = EvolutionOracle(objective=kt.Objective("score", "max"), max_trials=30,
                              population_size=5, seed=11, hyperparameters=hps,
                              max_consecutive_failed_trials=100)
-    oracle.save = lambda: None
-    oracle._save_trial = lambda t: None
+    kt_disable_trial_saving(oracle, lambda *a: None)
     oracle.verbose = 0
     seen = []
     for i in range(30):

@@ -1,6 +1,6 @@
 """Where TunedGRU's trials run: in this process, in loky processes, or on Dask.
 
-The rule (``skgru._parallel.active_dask_client``): a Dask cluster when a dask
+The rule (``skgru.tuning._dask.active_dask_client``): a Dask cluster when a dask
 joblib backend or a current ``distributed.Client`` is active, else loky
 processes when ``n_jobs > 1``, else this process.  Two loops drive a
 :class:`~skgru.tuning._session.SearchSession`:
@@ -56,7 +56,7 @@ def plan_execution(n_jobs, oracle):
     """Choose where and how many trials run at once for ``n_jobs``."""
     from joblib import effective_n_jobs
 
-    from skgru._parallel import active_dask_client, dask_worker_slots
+    from skgru.tuning._dask import active_dask_client, dask_worker_slots
 
     kt = import_kt()
     client = active_dask_client(n_jobs)
@@ -86,7 +86,7 @@ def run_trials(session, plan, shared):
         What every trial uses: ``estimator``, ``X``, ``y``, ``splits``,
         ``scorer``, ``fit_params``.
     """
-    from skgru._parallel import DaskTrialExecutor
+    from skgru.tuning._dask import DaskTrialExecutor
 
     executor = None
     try:

@@ -1,4 +1,8 @@
-"""Parallel and distributed execution helpers (Dask is optional).
+"""Dask and GPU execution for TunedGRU's trials (Dask is optional).
+
+Moved here from ``skgru/_parallel.py`` so that the tuning layer owns its executor
+(nothing below ``skgru.tuning`` imports it); :mod:`skgru.parallel` re-exports the
+public helpers under their old names.
 
 Nothing here imports ``dask``/``distributed`` at module import time: a Dask
 client can only exist if the user imported ``distributed`` already, so the
@@ -236,12 +240,11 @@ def _tf_module():
 
 
 def _tf_context_initialized(tf):
-    try:
-        from tensorflow.python.eager import context
+    """Whether TensorFlow's devices are already fixed in this process (see
+    :func:`skgru._keras.private.tf_context_initialized`)."""
+    from skgru._keras.private import tf_context_initialized
 
-        return context.context()._context_handle is not None  # noqa: SLF001
-    except Exception:  # noqa: BLE001 - private API moved: assume not
-        return False
+    return tf_context_initialized()
 
 
 def configure_worker_gpu(worker_index=None, devices=None, memory_growth=True,
