@@ -146,10 +146,11 @@ class DaskTrialExecutor:
     every trial (``client.submit`` merges the active annotations).
     """
 
-    def __init__(self, client, shared, n_splits, retries=1):
+    def __init__(self, client, shared, n_splits, retries=1, raise_errors=False):
         from distributed import as_completed
 
         self.client = client
+        self.raise_errors = raise_errors  # error_score="raise": errors propagate
         self.n_splits = n_splits
         self.retries = retries
         self.prefix = f"skgru-trial-{uuid.uuid4().hex[:10]}"
@@ -179,6 +180,8 @@ class DaskTrialExecutor:
         try:
             return fut.result()
         except Exception as exc:  # noqa: BLE001 - KilledWorker, lost data...
+            if self.raise_errors:
+                raise
             lines = str(exc).strip().splitlines()
             msg = lines[0] if lines else ""
             if len(msg) > 300:
@@ -195,12 +198,22 @@ class DaskTrialExecutor:
         key = fut.key
         return key, self._result(fut)
 
-    def run_batch(self, jobs):
-        """Run trials and return their results in order."""
+    def run_batch(self, jobs, arrived=None):
+        """Run trials and return their results in order; ``arrived(pos)`` is
+        called as each one finishes (progress display)."""
+        from distributed import as_completed
+
         keys = [self.submit(job, f"b{i}-{uuid.uuid4().hex[:6]}", _stream=False)
                 for i, job in enumerate(jobs)]
         futs = [self._futures[k] for k in keys]
-        return [self._result(f) for f in futs]
+        pos_of = {f.key: i for i, f in enumerate(futs)}
+        out = [None] * len(futs)
+        for fut in as_completed(futs, loop=self.client.loop):
+            pos = pos_of[fut.key]
+            out[pos] = self._result(fut)
+            if arrived is not None:
+                arrived(pos)
+        return out
 
     def close(self):
         """Cancel what is still running and drop the scattered data."""
