@@ -180,7 +180,9 @@ class DaskTrialExecutor:
         try:
             return fut.result()
         except Exception as exc:  # noqa: BLE001 - KilledWorker, lost data...
-            if self.raise_errors:
+            from skgru.tuning._scoring import SearchConfigError
+
+            if self.raise_errors or isinstance(exc, SearchConfigError):
                 raise
             lines = str(exc).strip().splitlines()
             msg = lines[0] if lines else ""

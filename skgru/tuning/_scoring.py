@@ -28,8 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import check_scoring
 
-__all__ = ["Scoring", "resolve_scoring", "check_refit_for_multimetric",
-           "score_split", "SINGLE"]
+__all__ = ["Scoring", "SearchConfigError", "resolve_scoring",
+           "check_refit_for_multimetric", "score_split", "SINGLE"]
+
+
+class SearchConfigError(ValueError):
+    """A mistake in the search's settings found while a trial ran (e.g. ``refit``
+    names a metric the scoring callable does not return): it stops the search
+    instead of failing every trial."""
 
 SINGLE = "score"  # the metric name of a single-metric search (sklearn's)
 
@@ -140,7 +146,10 @@ def score_split(scorer, estimator, X, y, score_params, error_score, objective):
     names = list(raw)
     obj = objective if objective is not None else names[0]
     if obj not in raw:
-        raise ValueError(f"scoring returned no {obj!r} metric (got {names})")
+        try:
+            check_refit_for_multimetric(obj, names)
+        except ValueError as exc:
+            raise SearchConfigError(str(exc)) from None
     scores = {}
     for name, value in raw.items():
         if isinstance(value, str):  # _MultimetricScorer's traceback of a failed scorer

@@ -116,7 +116,7 @@ def evaluate_candidate(
     ``epochs_trained`` (new epochs trained, summed over splits) and
     ``continued`` (whether parents were continued).
     """
-    from skgru.tuning._scoring import score_split
+    from skgru.tuning._scoring import SearchConfigError, score_split
 
     fit_params = fit_params or {}
     score_params = score_params or {}
@@ -162,7 +162,8 @@ def evaluate_candidate(
                     scorer, est, X_train, y_train,
                     index_fit_params(score_params, train, n_samples), error_score, objective)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded
-            if isinstance(error_score, str) and error_score == "raise":
+            if (isinstance(error_score, str) and error_score == "raise") or isinstance(
+                    exc, SearchConfigError):
                 raise
             res["error"] = (f"split {k}: " if len(splits) > 1 else "") + _short_error(exc)
             res["traceback"] = traceback.format_exc()
