@@ -261,6 +261,26 @@ def test_bayesian_on_dask_uses_batches_and_matches_loky_semantics(client, small_
     _same_search(dsk, loc)
 
 
+@pytest.mark.timeout(120)
+def test_progress_bar_on_dask(client, small_xy, capsys):
+    """Streaming (grid) and batched (bayesian) Dask runs move the bar per trial."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skgru import TunedGRU
+
+    X, y = small_xy
+    _ready(client)
+    with client.as_current():
+        TunedGRU(LogisticRegression(), {"C": [0.01, 0.1, 1.0, 10.0]}, tuner="grid",
+                 max_trials=4, n_jobs=2, refit=False, verbose=1).fit(X, y)
+        err = capsys.readouterr().err
+        assert "4/4" in err and "best score=" in err and "failed=0" in err
+        TunedGRU(LogisticRegression(), {"C": loguniform(1e-3, 1e2)}, tuner="bayesian",
+                 max_trials=4, n_jobs=2, refit=False, verbose=1, random_state=0,
+                 tuner_params={"num_initial_points": 2}).fit(X, y)
+        assert "4/4" in capsys.readouterr().err
+
+
 class EpochsEstimator(ClassifierMixin, BaseEstimator):
     """Fast stand-in with an ``epochs`` budget and ``warm_start`` (Hyperband)."""
 
