@@ -195,7 +195,22 @@ def _lineages(results):
     return chains
 
 
-def plot_search(tuned, ax=None):
+def _score_key(tuned, results, metric):
+    """The ``mean_test_*`` column to draw."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    names = [k[len("mean_test_"):] for k in results if k.startswith("mean_test_")]
+    if metric is None:
+        refit = getattr(tuned, "refit", None)
+        metric = refit if isinstance(refit, str) and refit in names else (
+            names[0] if names else None)
+    if metric not in names:
+        raise ValueError(f"metric={metric!r} is not a metric of this search; "
+                         f"choose one of {names}.")
+    return f"mean_test_{metric}"
+
+
+def plot_search(tuned, ax=None, metric=None):
     """Plot a fitted ``TunedGRU`` search.
 
     Draws the score of every trial in order (with the running best), then one
@@ -210,6 +225,9 @@ def plot_search(tuned, ax=None):
         keys works, e.g. a fitted ``RandomizedSearchCV``).
     ax : matplotlib Axes, optional
         If given, only the score-per-trial panel is drawn, on this Axes.
+    metric : str or None, default=None
+        With several metrics (``scoring=[...]``), the one to draw; None: the
+        ``refit`` metric, else the first.  Single-metric searches ignore it.
 
     Returns
     -------
@@ -235,7 +253,8 @@ def plot_search(tuned, ax=None):
     if results is None:
         raise ValueError(f"{type(tuned).__name__} is not fitted (no cv_results_).")
     plt = _pyplot()
-    scores = np.asarray(results["mean_test_score"], dtype=float)
+    key = _score_key(tuned, results, metric)
+    scores = np.asarray(results[key], dtype=float)
     n = scores.size
     status = results.get("status")
     ok = (np.array([s == "COMPLETED" for s in status]) if status is not None
@@ -280,8 +299,9 @@ def plot_search(tuned, ax=None):
     if best is not None and 0 <= best < n:
         ax0.scatter([best], [scores[best]], s=120, facecolors="none", edgecolors="C3",
                     linewidths=1.5, label="best", zorder=4)
+    ylabel = "mean test score" if key == "mean_test_score" else key.replace("_", " ")
     ax0.set_xlabel("trial")
-    ax0.set_ylabel("mean test score")
+    ax0.set_ylabel(ylabel)
     tuner = getattr(tuned, "tuner_name_", type(tuned).__name__)
     ax0.set_title(f"{tuner}: score per trial")
     ax0.grid(alpha=0.3)
@@ -293,7 +313,7 @@ def plot_search(tuned, ax=None):
     for k, name in enumerate(names, start=1):
         values = [p.get(name, _MISSING) for p in params]
         _scatter_param(axes[k], values, scores, ok, name)
-        axes[k].set_ylabel("mean test score")
+        axes[k].set_ylabel(ylabel)
 
     # Hyperband learning curves.
     if hyperband:
@@ -308,7 +328,7 @@ def plot_search(tuned, ax=None):
         for b in sorted(set(brackets[brackets >= 0].astype(int))):
             axh.plot([], [], "-o", color=f"C{b % 10}", label=f"bracket {b}")
         axh.set_xlabel("budget (epochs)")
-        axh.set_ylabel("mean test score")
+        axh.set_ylabel(ylabel)
         axh.set_title("Hyperband learning curves")
         axh.grid(alpha=0.3)
         if axh.get_legend_handles_labels()[0]:
