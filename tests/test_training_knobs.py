@@ -338,3 +338,20 @@ def test_the_traced_epoch_trains_with_the_assigned_rate():
     moving = _clf(epochs=3, **sgd).fit(X, y)
     np.testing.assert_allclose(frozen.predict_proba(X), one.predict_proba(X), atol=1e-6)
     assert not np.allclose(moving.predict_proba(X), one.predict_proba(X), atol=1e-3)
+
+
+def test_user_callbacks_see_the_scheduled_rate():
+    class Recorder(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.rates = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.rates.append(logs.get("learning_rate"))
+
+    X, y = _data()
+    plain, scheduled = Recorder(), Recorder()
+    _clf(epochs=2, callbacks=[plain]).fit(X, y)
+    est = _clf(epochs=3, lr_schedule="exponential", lr_decay=0.5, callbacks=[scheduled]).fit(X, y)
+    assert plain.rates == [None, None]  # no schedule: the logs are Keras' own
+    assert scheduled.rates == est.history_["learning_rate"]
+    np.testing.assert_allclose(scheduled.rates, BASE * 0.5 ** np.arange(3), rtol=1e-6)

@@ -141,6 +141,10 @@ class EpochLearningRate(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.rates.append(self._rate)
-        if logs is not None:
-            logs["learning_rate"] = self._rate  # later callbacks see it, as with Keras' schedulers
-            self.schedule.observe(logs)
+        if logs is None:
+            return
+        if self.schedule.kind is not None:
+            # as Keras' own LearningRateScheduler / ReduceLROnPlateau do, later callbacks
+            # (CSVLogger, TensorBoard, ...) see the rate; without a schedule the logs stay as Keras makes them
+            logs["learning_rate"] = self._rate
+        self.schedule.observe(logs)
