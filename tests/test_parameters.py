@@ -91,3 +91,16 @@ def test_partial_fit_classes_message_does_not_contradict_itself():
         GRUClassifier(units=4).partial_fit(X, y + 1, classes=[0, 1])
     clf = GRUClassifier(units=4, random_state=0).partial_fit(X[:5], np.zeros(5, int), classes=[0, 1])
     assert list(clf.classes_) == [0, 1]
+
+
+def test_every_listed_optimizer_name_resolves_to_its_class():
+    import keras
+
+    from skgru.estimators import _params
+
+    assert {"adam", "adamw", "sgd", "rmsprop", "lamb"} <= _params.OPTIMIZERS
+    for name in _params.OPTIMIZERS:  # keras.optimizers.get("lamb") fails: skgru must not rely on it
+        params = dict(optimizer=name, learning_rate=0.01, clipnorm=None)
+        cls, kwargs = _params.optimizer_class_and_kwargs(params)
+        assert issubclass(cls, keras.optimizers.Optimizer) and cls.__name__.lower() == name
+        cls(**kwargs)  # the constructor accepts what skgru passes

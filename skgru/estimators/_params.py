@@ -38,13 +38,16 @@ ACTIVATIONS = frozenset({
     "leaky_relu", "linear", "exponential", "log_sigmoid", "squareplus", "sparse_plus",
     "hard_tanh",
 })
-OPTIMIZERS = frozenset(
-    name.lower()
+# name -> class, from keras.optimizers' public classes (keras.optimizers.get cannot
+# resolve some of them, e.g. "lamb", so the class is looked up here directly).
+OPTIMIZER_CLASSES = {
+    name.lower(): getattr(keras.optimizers, name)
     for name in dir(keras.optimizers)
     if isinstance(getattr(keras.optimizers, name), type)
     and issubclass(getattr(keras.optimizers, name), keras.optimizers.Optimizer)
     and name not in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer")
-)
+}
+OPTIMIZERS = frozenset(OPTIMIZER_CLASSES)
 CLASSIFIER_LOSSES = {
     # target kind -> losses that fit how skgru encodes it
     "single": frozenset({"sparse_categorical_crossentropy", "categorical_crossentropy",
@@ -236,7 +239,7 @@ def optimizer_class_and_kwargs(params: dict):
     if isinstance(opt, keras.optimizers.Optimizer):
         return type(opt), {**opt.get_config(), **extra}
     if isinstance(opt, str):
-        opt = type(keras.optimizers.get(opt))
+        opt = OPTIMIZER_CLASSES.get(opt.lower(), opt)
     if not (isinstance(opt, type) and issubclass(opt, keras.optimizers.Optimizer)):
         raise ValueError(
             f"optimizer must be one of {sorted(OPTIMIZERS)}, a keras Optimizer class or instance; "
