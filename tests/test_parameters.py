@@ -104,3 +104,14 @@ def test_every_listed_optimizer_name_resolves_to_its_class():
         cls, kwargs = _params.optimizer_class_and_kwargs(params)
         assert issubclass(cls, keras.optimizers.Optimizer) and cls.__name__.lower() == name
         cls(**kwargs)  # the constructor accepts what skgru passes
+
+
+def test_an_optimizer_instance_with_a_learning_rate_schedule_trains():
+    import keras
+
+    X, y = _data()
+    sched = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=2, decay_rate=0.5)
+    opt = keras.optimizers.Adam(learning_rate=sched)
+    est = GRUClassifier(units=4, epochs=2, optimizer=opt, random_state=0).fit(X, y)
+    assert est.predict(X).shape == (40,)
+    assert not opt.built  # the user's optimizer instance is a template, never trained itself

@@ -79,7 +79,9 @@ class CompileConfig:
         self.metrics = None if metrics is None else list(metrics)
 
     def new_optimizer(self):
-        return self.optimizer_class(**self.optimizer_kwargs)
+        # from_config deserialises what get_config serialised (a learning-rate
+        # schedule, for instance) and takes plain values as they are.
+        return self.optimizer_class.from_config(dict(self.optimizer_kwargs))
 
     def compile(self, model) -> keras.Model:
         model.compile(optimizer=self.new_optimizer(), loss=self.loss, metrics=self.metrics)
@@ -126,7 +128,8 @@ class Engine:
             elif optimizer in ("reset", "copy") and optimizer_obj.built:
                 for var in optimizer_obj.variables:
                     var.assign(keras.ops.zeros(var.shape, dtype=var.dtype))
-        if learning_rate is not None and optimizer != "skip":
+        if isinstance(learning_rate, (int, float)) and optimizer != "skip":
+            # a schedule (not a number) lives inside the optimizer and is not assigned
             optimizer_obj.learning_rate = float(learning_rate)
 
     def store(self, target: keras.Model) -> None:
