@@ -117,7 +117,7 @@ templates_path = ["_templates"]
 
 autosummary_generate = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False  # the class template lists the methods
 numpydoc_validation_checks = set()
 
@@ -206,10 +206,16 @@ html_sidebars = {"changelog": [], "index": []}
 
 
 # ------------------------------------------------------------------ docstring hooks
-# scikit-learn's generated ``set_*_request`` methods document metadata routing with
-# references into scikit-learn's own site; they are inherited unchanged, so the API
-# pages leave them out (scikit-learn documents them).
-_SKIPPED_MEMBERS = re.compile(r"^set_\w+_request$")
+# Class pages list every public member skgru defines, also those inherited from skgru's
+# private bases (so moving a method into a base class keeps it documented), and none
+# inherited unchanged from scikit-learn, SciKeras or Keras: those document themselves,
+# and their docstrings cross-reference their own sites (scikit-learn's generated
+# ``set_*_request`` methods, for instance).
+def _defined_in_skgru(obj):
+    func = getattr(obj, "fget", obj)  # properties: their getter
+    func = getattr(func, "__func__", func)  # classmethods
+    module = getattr(func, "__module__", None) or ""
+    return module == "skgru" or module.startswith("skgru.")
 
 # A bare fitted-attribute name such as ``max_length_`` in a docstring (common in type
 # lines: "ndarray of shape (n_samples, max_length_)") is rst for "link to target
@@ -232,8 +238,8 @@ def _process_docstring(app, what, name, obj, options, lines):
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    if _SKIPPED_MEMBERS.match(name):
-        return True
+    if what == "class" and not skip and callable(getattr(obj, "fget", obj)):
+        return not _defined_in_skgru(obj)
     return None
 
 
