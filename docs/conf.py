@@ -91,6 +91,7 @@ def _write_api_page():
         raise RuntimeError(f"API names that do not import (add to PENDING_API only if "
                            f"their code has not landed): {missing}")
     page = DOCS / "api" / "index.rst"
+    page.parent.mkdir(exist_ok=True)  # api/ holds only generated files (not in git)
     text = "\n".join(lines)
     if not page.exists() or page.read_text() != text:  # unchanged: no rebuild
         page.write_text(text)
@@ -197,7 +198,6 @@ sphinx_gallery_conf = {
 # ------------------------------------------------------------------ HTML
 html_theme = "pydata_sphinx_theme"
 html_title = f"skgru {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
