@@ -84,5 +84,27 @@ def test_html_repr_links_to_the_api_page():
     url = _doc_links.DOCS_URL + "api/generated/skgru.GRUClassifier.html"
     assert est._get_doc_link() == url
     assert f'href="{url}"' in est._repr_html_()
-    # without the mixin scikit-learn gives skgru classes no link
-    assert skgru.GRUClassifier(units=8)._get_doc_link() == ""
+
+
+def _public_estimator_classes():
+    from sklearn.base import BaseEstimator
+
+    import skgru.preprocessing
+
+    classes = [skgru.GRUClassifier, skgru.GRURegressor]
+    try:
+        classes.append(skgru.TunedGRU)
+    except ImportError:  # keras-tuner missing
+        pass
+    classes += [getattr(skgru.preprocessing, n) for n in skgru.preprocessing.__all__]
+    return [c for c in classes if isinstance(c, type) and issubclass(c, BaseEstimator)]
+
+
+@pytest.mark.parametrize("cls", _public_estimator_classes(), ids=lambda c: c.__name__)
+def test_public_estimators_link_to_their_page(cls):
+    if not issubclass(cls, _doc_links.DocLinkMixin):
+        pytest.xfail(f"{cls.__name__} does not have skgru._doc_links.DocLinkMixin as a base yet")
+    assert cls.__mro__.index(_doc_links.DocLinkMixin) < cls.__mro__.index(
+        __import__("sklearn.base", fromlist=["BaseEstimator"]).BaseEstimator)
+    est = cls()
+    assert est._get_doc_link() == _doc_links.doc_url(cls)
