@@ -64,7 +64,7 @@ def worker(repeats, epochs):
                       "accuracy": acc}))
 
 
-def run_config(name, repeats, epochs):
+def run_config(name, repeats, epochs, timeout):
     backend, extra_env = CONFIGS[name]
     probe = subprocess.run([sys.executable, "-c", f"import {MODULE[backend]}"],
                            capture_output=True, text=True)
@@ -73,8 +73,12 @@ def run_config(name, repeats, epochs):
     env = {**os.environ, "KERAS_BACKEND": backend, **extra_env}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    out = subprocess.run([sys.executable, __file__, "--worker", "--repeats", str(repeats),
-                          "--epochs", str(epochs)], env=env, capture_output=True, text=True)
+    try:
+        out = subprocess.run([sys.executable, __file__, "--worker", "--repeats", str(repeats),
+                              "--epochs", str(epochs)], env=env, capture_output=True, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"name": name, "error": f"not done after {timeout:.0f} s (timed out)"}
     if out.returncode != 0:
         return {"name": name, "error": out.stderr.strip().splitlines()[-1][:120]}
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -88,6 +92,8 @@ def main():
                         metavar="NAME", help=f"configurations to run, from {list(CONFIGS)}")
     parser.add_argument("--repeats", type=int, default=5, help="warm fits per configuration")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="seconds per configuration (first fit + repeats) before giving up")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.repeats < 1 or args.epochs < 1:
@@ -96,7 +102,10 @@ def main():
         worker(args.repeats, args.epochs)
         return
 
-    results = [run_config(name, args.repeats, args.epochs) for name in args.backends]
+    results = []
+    for name in args.backends:
+        results.append(run_config(name, args.repeats, args.epochs, args.timeout))
+        print(f"done: {results[-1]}", file=sys.stderr, flush=True)  # progress
     tf_warm = next((statistics.median(r["warm"]) for r in results
                     if r["name"] == "tensorflow" and "warm" in r), None)
     tf_first = next((r["first"] for r in results if r["name"] == "tensorflow" and "first" in r),
