@@ -11,8 +11,14 @@ skgru.preprocessing
     SequenceScaler, SequencePadder, TextSequencer, make_windows.
 """
 
-from skgru._version import __version__
-from skgru.estimators import GRUClassifier, GRURegressor
+# Before anything imports TensorFlow: keep its native logging quiet unless the user set
+# TF_CPP_MIN_LOG_LEVEL or SKGRU_TF_LOGGING=1 (see skgru/_quiet.py for why and how).
+from skgru import _quiet
+
+_quiet.configure()
+
+from skgru._version import __version__  # noqa: E402
+from skgru.estimators import GRUClassifier, GRURegressor  # noqa: E402
 
 __all__ = ["GRUClassifier", "GRURegressor", "TunedGRU", "__version__"]
 
