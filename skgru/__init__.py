@@ -7,6 +7,9 @@ GRUClassifier, GRURegressor
 TunedGRU
     A KerasTuner-backed hyperparameter search that is itself an estimator
     (needs the ``tuner`` extra; imported lazily).
+ConformalRegressor
+    Prediction intervals (split conformal, CV+, conformalised quantiles) around
+    any skgru regressor.
 skgru.preprocessing
     SequenceScaler, SequencePadder, TextSequencer, make_windows.
 """
@@ -18,9 +21,10 @@ from skgru import _quiet
 _quiet.configure()
 
 from skgru._version import __version__  # noqa: E402
+from skgru.conformal import ConformalRegressor  # noqa: E402
 from skgru.estimators import GRUClassifier, GRURegressor  # noqa: E402
 
-__all__ = ["GRUClassifier", "GRURegressor", "TunedGRU", "__version__"]
+__all__ = ["ConformalRegressor", "GRUClassifier", "GRURegressor", "TunedGRU", "__version__"]
 
 
 def __getattr__(name):

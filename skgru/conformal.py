@@ -38,6 +38,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_array, check_consistent_length, check_is_fitted
+from skgru._doc_links import DocLinkMixin
 
 __all__ = ["ConformalRegressor"]
 
@@ -106,7 +107,7 @@ def _predict_quantiles(estimator, X):
     )
 
 
-class ConformalRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class ConformalRegressor(DocLinkMixin, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Conformal prediction intervals for a sequence regressor.
 
     Wraps a regressor and calibrates intervals ``[lower, upper]`` that contain

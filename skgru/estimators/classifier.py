@@ -14,9 +14,10 @@ from skgru.estimators._base import GRUEstimatorBase
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import classifier_tags
 from skgru.estimators._targets import ClassTargets
+from skgru._doc_links import DocLinkMixin
 
 
-class GRUClassifier(GRUEstimatorBase, KerasClassifier):
+class GRUClassifier(DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
     Binary, multiclass (any label type) and multilabel targets; ``predict_proba``

@@ -13,9 +13,10 @@ from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import regressor_tags
 from skgru.estimators._quantiles import QuantileTargets
 from skgru.estimators._targets import RegressionTargets
+from skgru._doc_links import DocLinkMixin
 
 
-class GRURegressor(GRUEstimatorBase, KerasRegressor):
+class GRURegressor(DocLinkMixin, GRUEstimatorBase, KerasRegressor):
     __doc__ = f"""GRU recurrent network regressor with a scikit-learn interface.
 
     Single- and multi-output targets. ``X`` conventions as for

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skgru._doc_links import DocLinkMixin
 from skgru._sequences import (
     array_ndim,
     as_table,
@@ -22,7 +23,7 @@ from skgru._sequences import (
 )
 
 
-class SequencePadder(TransformerMixin, BaseEstimator):
+class SequencePadder(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Pad (and truncate) variable-length sequences into one 3D array.
 
     Takes a collection of sequences (a list or tuple, a 1D object ndarray or a

@@ -20,6 +20,7 @@ from skgru._sequences import (
     to_numeric,
 )
 from skgru.preprocessing._output import validate_output_container, wrap_2d_output
+from skgru._doc_links import DocLinkMixin
 
 
 def _shape_of(X):
@@ -28,6 +29,7 @@ def _shape_of(X):
 
 
 class SequenceScaler(
+    DocLinkMixin,
     OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
 ):
     """Standardise sequence features over all samples and timesteps.

@@ -53,6 +53,7 @@ from skgru.tuning._search_space import (
 from skgru.tuning._session import SearchPlan, SearchSession, trial_params
 from skgru.tuning._state import SearchStateFile, check_directory, search_fingerprint
 from skgru.tuning._validation import validate_search_data
+from skgru._doc_links import DocLinkMixin
 
 __all__ = ["TunedGRU"]
 
@@ -82,7 +83,7 @@ def _search_estimator_has(attr):
     return check
 
 
-class TunedGRU(MetaEstimatorMixin, BaseEstimator):
+class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     """Hyperparameter search driven by KerasTuner oracles, as an estimator.
 
     ``TunedGRU`` asks a KerasTuner ``Oracle`` (random search, Bayesian
