@@ -1,6 +1,6 @@
 """Public helpers for running skgru searches on Dask clusters and GPUs.
 
-See the README section "Scaling out". Nothing here imports dask at load time;
+See the user guide page "Scaling out" (docs/user_guide/scaling.md). Nothing here imports dask at load time;
 the implementation lives in :mod:`skgru.tuning._dask` (the tuning layer owns its
 executor).
 

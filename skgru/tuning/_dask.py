@@ -12,7 +12,7 @@ Public helpers
 --------------
 active_dask_client(n_jobs)
     The Dask client TunedGRU should submit trials to, or None (the rule is
-    documented in the function and in the README, "Scaling out").
+    documented in the function and in the user guide, docs/user_guide/scaling.md).
 configure_worker_gpu(worker_index=None, devices=None, memory_growth=True)
     Pin a worker process to one GPU (``CUDA_VISIBLE_DEVICES``) and switch on
     TensorFlow memory growth, so that several workers can share a machine.
@@ -94,7 +94,7 @@ def _inside_dask_task():
 def active_dask_client(n_jobs):
     """The Dask client that a search with ``n_jobs`` should use, or None.
 
-    The rule (documented in the README, "Scaling out"):
+    The rule (documented in the user guide, docs/user_guide/scaling.md):
 
     1. ``n_jobs == 1`` never uses Dask (explicitly sequential).
     2. Inside ``joblib.parallel_config(backend="dask")`` (or

@@ -152,7 +152,7 @@ keras_tuner.Oracle, default="random"
 
         For random and grid search the trials and scores are the same as
         sequentially, wherever they run; for the other tuners they are the
-        same for the same ``n_jobs``.  See the README, "Scaling out".
+        same for the same ``n_jobs``.  See the user guide, "Scaling out" (docs/user_guide/scaling.md).
     random_state : int, RandomState instance or None, default=None
         Seeds the oracle, the hold-out split and, for estimators whose
         ``random_state`` is ``None``, one derived seed per trial (so two fits
