@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["plot_history", "plot_search"]
+__all__ = ["plot_history", "plot_importances", "plot_search"]
 
 
 def _pyplot():
@@ -333,5 +333,63 @@ def plot_search(tuned, ax=None, metric=None):
         axh.grid(alpha=0.3)
         if axh.get_legend_handles_labels()[0]:
             axh.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_importances(tuned, ax=None):
+    """Bar chart of a search's hyperparameter importances (``param_importances_``).
+
+    Parameters
+    ----------
+    tuned : fitted TunedGRU
+        Its ``param_importances_`` (Optuna's fANOVA over the completed trials;
+        needs the ``optuna`` extra) are drawn, the most important on top.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure if ``ax`` is None, else ``ax``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skgru import TunedGRU
+    >>> from skgru.plotting import plot_importances
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.normal(size=(60, 3)), np.arange(60) % 2
+    >>> tuned = TunedGRU(LogisticRegression(), {"C": [0.01, 0.1, 1.0],
+    ...                  "fit_intercept": [True, False]}, tuner="grid",
+    ...                  max_trials=None, random_state=0).fit(X, y)
+    >>> fig = plot_importances(tuned)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(
+    ...     tuned.param_importances_)[::-1]
+    True
+    """
+    importances = getattr(tuned, "param_importances_", None)
+    if importances is None:
+        raise ValueError(f"{type(tuned).__name__} has no param_importances_ "
+                         "(fit a TunedGRU first).")
+    plt = _pyplot()
+    created = ax is None
+    names = list(importances)[::-1]  # barh draws bottom-up: most important on top
+    values = [importances[n] for n in names]
+    if created:
+        fig, ax = plt.subplots(figsize=(5.5, 0.45 * len(names) + 1.2))
+    ax.barh(np.arange(len(names)), values, color="C0")
+    ax.set_yticks(np.arange(len(names)))
+    ax.set_yticklabels(names)
+    ax.set_xlabel("importance (fANOVA, share of score variance)")
+    ax.set_xlim(0, max(1.0, max(values) * 1.05))
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize="small")
+    ax.set_title(f"{getattr(tuned, 'tuner_name_', type(tuned).__name__)}: "
+                 "hyperparameter importances")
+    if not created:
+        return ax
     fig.tight_layout()
     return fig

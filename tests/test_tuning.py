@@ -29,7 +29,7 @@ from skgru._keras.private import kt_disable_trial_saving  # noqa: E402
 from skgru.tuning import EvolutionOracle, TunedGRU  # noqa: E402
 from skgru.tuning._search_space import SearchSpace, default_search_space  # noqa: E402
 
-ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution"]
+ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution", "tpe"]
 
 # Set by a test to make BudgetEstimator raise KeyboardInterrupt (a simulated
 # crash of the search) once this many fits happened.  Not a parameter, so it
@@ -1320,3 +1320,69 @@ def test_no_tensorflow_retracing_during_a_search(seq_data, capfd):
         tf_logger.removeHandler(handler)
     text = "\n".join(records + [str(w.message) for w in caught] + list(capfd.readouterr()))
     assert "retracing" not in text.lower(), text[-3000:]
+
+
+
+# ----------------------------------------------------------------------------
+# issue 14: tuner="tpe" (Optuna ask/tell) and param_importances_
+# ----------------------------------------------------------------------------
+def test_tpe_is_reproducible_and_concentrates_near_the_optimum(small_xy):
+    pytest.importorskip("optuna")
+    X, y = small_xy
+    space = {"lr": uniform(0, 0.6), "choice": [None, "a", (1, 2)]}
+    kw = dict(tuner="tpe", max_trials=24, random_state=0, refit=False)
+    a = TunedGRU(BudgetEstimator(), space, **kw).fit(X, y)
+    b = TunedGRU(BudgetEstimator(), space, **kw).fit(X, y)
+    assert a.cv_results_["params"] == b.cv_results_["params"]
+    assert a.oracle_summary_["class"].endswith("TPEOracle")
+    c = TunedGRU(BudgetEstimator(), space, **{**kw, "random_state": 1}).fit(X, y)
+    assert c.cv_results_["params"] != a.cv_results_["params"]
+    lrs = np.asarray(a.cv_results_["param_lr"], dtype=float)
+    startup = 24 // 3  # random trials before TPE models the history
+    assert np.mean(np.abs(lrs[startup:] - 0.3)) < np.mean(np.abs(lrs[:startup] - 0.3))
+    assert abs(a.best_params_["lr"] - 0.3) < 0.1
+
+
+def test_tpe_handles_failures_and_conditional_spaces(small_xy):
+    pytest.importorskip("optuna")
+    X, y = small_xy
+
+    def space(hp):
+        kind = hp.Choice("kind", ["low", "high"])
+        with hp.conditional_scope("kind", ["low"]):
+            lo = hp.Float("lo", 0.0, 0.2)
+        with hp.conditional_scope("kind", ["high"]):
+            hi = hp.Int("hi", 25, 35)
+        mode = hp.Choice("mode", ["ok", "raise"])
+        return {"lr": lo if kind == "low" else hi / 100, "mode": mode}
+
+    tuned = TunedGRU(BudgetEstimator(), space, tuner="tpe", max_trials=12,
+                     random_state=0, tuner_params={"n_startup_trials": 4}).fit(X, y)
+    res = tuned.cv_results_
+    assert set(res["status"]) == {"COMPLETED", "FAILED"}
+    assert tuned.best_params_["mode"] == "ok"
+    with pytest.raises(ValueError, match="max_trials=None"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2]}, tuner="tpe",
+                 max_trials=None).fit(X, y)
+
+
+def test_param_importances(small_xy):
+    pytest.importorskip("optuna")
+    X, y = small_xy
+    space = {"lr": uniform(0, 0.6), "choice": [None, "a", (1, 2)], "epochs": [3]}
+    tuned = TunedGRU(BudgetEstimator(), space, tuner="random", max_trials=16,
+                     random_state=0).fit(X, y)
+    imp = tuned.param_importances_
+    assert list(imp) == ["lr", "choice"]  # descending; epochs never varied
+    assert sum(imp.values()) == pytest.approx(1.0)
+    assert imp["lr"] > 0.8  # the score depends on lr only
+    assert tuned.param_importances_ == imp  # cached, same answer
+    # Multi-metric: the refit metric is explained.
+    multi = TunedGRU(BudgetEstimator(), space, tuner="tpe", max_trials=10,
+                     random_state=0, scoring={"s": lambda e, X_, y_: e.score(X_, y_),
+                                              "neg": lambda e, X_, y_: -e.score(X_, y_)},
+                     refit="s").fit(X, y)
+    assert max(multi.param_importances_, key=multi.param_importances_.get) == "lr"
+    assert not hasattr(TunedGRU(BudgetEstimator()), "param_importances_")
+    one = TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1).fit(X, y)
+    assert not hasattr(one, "param_importances_")  # nothing varied

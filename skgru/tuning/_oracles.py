@@ -25,7 +25,7 @@ __all__ = [
     "promotable_ids",
 ]
 
-TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution")
+TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution", "tpe")
 OBJECTIVE = "score"
 MAX_FAILS = 2**31 - 1  # never let KerasTuner stop the search on failures
 
@@ -109,6 +109,12 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
             oracle = kt.oracles.HyperbandOracle(
                 max_epochs=max_epochs, factor=hyperband_factor, **common, **tp)
             oracle.max_trials = max_trials
+        elif name == "tpe":
+            from skgru.tuning._tpe import TPEOracle, import_optuna
+
+            import_optuna()  # the install hint before anything else
+            tp.setdefault("n_startup_trials", max(1, min(10, max_trials // 3)))
+            oracle = TPEOracle(max_trials=max_trials, **common, **tp)
         else:
             from skgru.tuning._evolution import EvolutionOracle
 

@@ -108,9 +108,12 @@ class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         ``None``: units {16, 32, 64}, n_layers {1, 2}, dropout U(0, 0.4),
         recurrent_dropout {0, 0.2}, learning_rate logU(1e-4, 1e-2),
         batch_size {16, 32, 64} (lists only for ``tuner="grid"``).
-    tuner : {"random", "bayesian", "hyperband", "grid", "evolution"} or \
+    tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe"} or \
 keras_tuner.Oracle, default="random"
-        The search algorithm.  An ``Oracle`` instance is deep-copied before
+        The search algorithm.  ``"tpe"`` is Optuna's Tree-structured Parzen
+        Estimator (``TPESampler``, multivariate, driven by ask/tell; the
+        ``optuna`` extra); its first ``min(10, max_trials // 3)`` trials are
+        random (``tuner_params={"n_startup_trials": k}`` to change).  An ``Oracle`` instance is deep-copied before
         use (the parameter itself is never modified); its objective is set to
         maximise the sklearn score.
     max_trials : int or None, default=10
@@ -248,6 +251,12 @@ keras_tuner.Oracle, default="random"
         Trials restored from ``directory`` rather than evaluated.
     classes_ : ndarray
         Classifiers only.
+    param_importances_ : dict
+        ``{parameter: importance}`` (descending, summing to 1): how much each
+        searched parameter explains the refit metric over the completed
+        trials, by Optuna's fANOVA evaluator (any tuner; needs the ``optuna``
+        extra and two completed trials; computed on first access).  See
+        :func:`skgru.plotting.plot_importances`.
 
     Examples
     --------
@@ -351,7 +360,7 @@ keras_tuner.Oracle, default="random"
         if mt is not None and (not isinstance(mt, numbers.Integral)
                                or isinstance(mt, bool) or mt < 1):
             raise ValueError(f"max_trials must be a positive int or None, got {mt!r}.")
-        if mt is None and name in ("random", "bayesian", "evolution"):
+        if mt is None and name in ("random", "bayesian", "evolution", "tpe"):
             raise ValueError(f"max_trials=None is only allowed for grid and "
                              f"hyperband tuners, not {name!r}.")
         vf = self.validation_fraction
@@ -761,6 +770,31 @@ keras_tuner.Oracle, default="random"
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(est, attr):
                 setattr(self, attr, getattr(est, attr))
+
+    @property
+    def param_importances_(self):
+        """``{parameter: importance}`` by fANOVA (see the class docstring)."""
+        if not hasattr(self, "cv_results_"):
+            raise AttributeError("param_importances_ is available after fit.")
+        cache = self.__dict__.get("_importances_cache")
+        if cache is not None and cache[0] is self.cv_results_:
+            return dict(cache[1])
+        from skgru.tuning._importance import param_importances
+
+        if "mean_test_score" in self.cv_results_:
+            key = "mean_test_score"
+        else:
+            metric = self.refit if isinstance(self.refit, str) else next(
+                k[len("mean_test_"):] for k in self.cv_results_ if k.startswith("mean_test_"))
+            key = f"mean_test_{metric}"
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
+        try:
+            imp = param_importances(self.cv_results_, key, self.searched_params_,
+                                    seed=int(seed))
+        except ValueError as exc:
+            raise AttributeError(str(exc)) from None
+        self.__dict__["_importances_cache"] = (self.cv_results_, imp)
+        return dict(imp)
 
     @staticmethod
     def _varied_params(records):

@@ -33,11 +33,9 @@ _INPUT_PARAMS = ("n_features", "input_layout", "embedding_dim", "mask_value")
 
 
 def _parser():
-    """skgru's one input parser (``skgru._sequences`` after the core redesign)."""
-    try:
-        from skgru._sequences import convert_X as parse
-    except ImportError:
-        from skgru._input import convert_X as parse
+    """skgru's one input parser, :func:`skgru._sequences.convert_X`."""
+    from skgru._sequences import convert_X as parse
+
     return parse
 
 
