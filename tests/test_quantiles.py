@@ -233,6 +233,7 @@ def test_mc_dropout_recurrent_only_quantile_and_multi_output():
     assert np.all(std > 0)
 
 
+@pytest.mark.slow  # ~50 checks x 60 epochs; the plain GRURegressor's checks run in the quick subset
 @parametrize_with_checks(
     [GRURegressor(units=16, epochs=60, learning_rate=0.01, quantiles=LEVELS, random_state=0)],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
