@@ -95,7 +95,7 @@ def test_flattened_2d_and_channels_first_inputs(data, tmp_path):
 def test_ragged_input_exports_with_a_dynamic_time_axis(tmp_path):
     rng = np.random.RandomState(1)
     X = [(rng.normal(size=(n, 2)) * 2 + 1).astype("float32") for n in rng.randint(3, 14, size=20)]
-    y = np.array([x[:, 0].sum() > 0 for x in X]).astype(int)
+    y = np.arange(20) % 2  # labels need not be learnable here: outputs are compared
     pipe = make_pipeline(SequenceScaler(), GRUClassifier(**SMALL)).fit(X, y)
     # callers post-pad with the value the network masks (stored in the model's metadata)
     padded = SequencePadder(value=-1.0e9).fit_transform(X).astype("float32")
