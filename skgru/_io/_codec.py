@@ -63,10 +63,8 @@ class Encoder:
         return name
 
     def encode(self, value, path="estimator"):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if type(value) is int:
-            return value
+        if value is None or type(value) in (bool, int, str):
+            return value  # exact types: np.str_ (a str subclass) is stored as a NumPy scalar
         if type(value) is float:
             if math.isfinite(value):
                 return value
