@@ -366,13 +366,21 @@ def test_skops_round_trip_with_trusted_types(fitted, name, tmp_path):
 # ------------------------------------------------------------------ MLflow
 
 
-def test_mlflow_log_and_load_model(fitted, tmp_path):
+def test_mlflow_log_and_load_model(fitted, tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     est, X, method = fitted["scaler_pipeline"]
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_experiment("skgru-io-test")
-    with mlflow.start_run():
+    # artifacts default to ./mlruns in the cwd: keep them in tmp_path
+    experiment = mlflow.create_experiment("skgru-io-test", artifact_location=(tmp_path / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
+        # pip_requirements given: MLflow otherwise infers them by loading the model in a
+        # subprocess (~90 s here), which this test does not need
         info = mlflow.sklearn.log_model(est, name="model", serialization_format="skops",
-                                        skops_trusted_types=skgru.io.trusted_types())
+                                        skops_trusted_types=skgru.io.trusted_types(),
+                                        pip_requirements=["skgru"])
     again = mlflow.sklearn.load_model(info.model_uri)
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    assert not any(cwd.iterdir()), "MLflow wrote into the working directory"
