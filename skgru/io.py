@@ -29,7 +29,8 @@ A zip file (any name; ``.skgru`` is a good suffix) with
     labels), read with ``np.load(allow_pickle=False)``.
 
 What it can hold: :class:`~skgru.GRUClassifier`, :class:`~skgru.GRURegressor`,
-a fitted :class:`~skgru.TunedGRU` (its parameters, ``best_estimator_``,
+``skgru.conformal.ConformalRegressor``, a fitted :class:`~skgru.TunedGRU`
+(its parameters, ``best_estimator_``,
 ``cv_results_`` and other public fitted attributes; ``scorer_`` is rebuilt from
 ``scoring``), :class:`~skgru.preprocessing.SequenceScaler`,
 :class:`~skgru.preprocessing.SequencePadder`,
@@ -133,7 +134,7 @@ def trusted_types() -> list:
     -------
     names : list of str
         ``"<module>.<class>"`` for GRUClassifier, GRURegressor, TunedGRU,
-        SequenceScaler, SequencePadder and TextSequencer, sorted.
+        ConformalRegressor, SequenceScaler, SequencePadder and TextSequencer, sorted.
     """
     from skgru._io import _registry
 
@@ -159,7 +160,8 @@ def to_onnx(estimator, path, *, opset=None):
       ``predict_proba`` (labels: ``classes_[argmax]``; the classes are stored
       in the model's metadata as ``skgru_classes``);
     * ``predictions`` ``(n_samples,)`` or ``(n_samples, n_outputs)`` for a
-      regressor, equal to ``predict``.
+      regressor, equal to ``predict`` (for a quantile regressor: the point
+      level ``predict`` returns).
 
     A ``SequenceScaler`` in front is folded into the graph, and short sequences
     are padded inside it to the network's fixed unrolled length, so callers pass

@@ -16,6 +16,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardSca
 
 import skgru.io
 from skgru import GRUClassifier, GRURegressor
+from skgru.conformal import ConformalRegressor
 from skgru.preprocessing import SequencePadder, SequenceScaler, TextSequencer
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -73,6 +74,11 @@ def fitted(data, ragged):
                           GRURegressor(n_features=2, **SMALL)).fit(X2, X.sum((1, 2))),
             X2, "predict"),
         "scaler_pipeline": (make_pipeline(SequenceScaler(), GRUClassifier(**SMALL)).fit(X, y), X, "predict_proba"),
+        "regressor_quantiles": (
+            GRURegressor(quantiles=(0.1, 0.5, 0.9), lr_schedule="cosine", **SMALL).fit(X, X.sum((1, 2))),
+            X, "predict_quantiles"),
+        "conformal": (ConformalRegressor(GRURegressor(**SMALL), calibration_fraction=0.5).fit(X, X.sum((1, 2))),
+                      X, "predict_interval"),
         "sequence_scaler": (SequenceScaler().fit(Xr), Xr, "transform"),
         "sequence_padder": (SequencePadder(max_length=8, value=-1.0).fit(Xr), Xr, "transform"),
         "text_sequencer": (TextSequencer(max_length=3).fit(TEXTS), TEXTS, "transform"),
@@ -88,7 +94,7 @@ def _output(est, X, method):
 
 
 ALL = ["classifier_str_labels", "regressor_multioutput", "regressor_ragged", "classifier_long_dropout",
-       "text_pipeline", "sklearn_pipeline", "scaler_pipeline", "sequence_scaler", "sequence_padder",
+       "regressor_quantiles", "conformal", "text_pipeline", "sklearn_pipeline", "scaler_pipeline", "sequence_scaler", "sequence_padder",
        "text_sequencer"]
 
 
@@ -118,6 +124,16 @@ def test_file_is_a_zip_of_json_and_npy(fitted, tmp_path):
             np.load(io.BytesIO(zf.read(n)), allow_pickle=False)
     assert manifest["format"] == "skgru.io" and manifest["format_version"] == 1
     assert manifest["estimator"]["$estimator"]["class"] == "skgru.GRUClassifier"
+
+
+def test_an_estimator_held_twice_is_stored_once(fitted, tmp_path):
+    conformal = fitted["conformal"][0]
+    assert conformal.estimator_ is conformal.estimators_[0]
+    skgru.io.save(conformal, tmp_path / "c.skgru")
+    again = skgru.io.load(tmp_path / "c.skgru")
+    assert again.estimator_ is again.estimators_[0]  # as after pickle
+    with zipfile.ZipFile(tmp_path / "c.skgru") as zf:
+        assert zf.read("skgru.json").count(b'"skgru.GRURegressor"') == 1
 
 
 def test_unfitted_estimator_round_trips_its_params(tmp_path):
@@ -342,6 +358,7 @@ def test_tuned_gru_round_trip(data, tmp_path):
 
 def test_trusted_types_is_the_exact_list_of_skgru_classes():
     assert skgru.io.trusted_types() == [
+        "skgru.conformal.ConformalRegressor",
         "skgru.estimators.classifier.GRUClassifier",
         "skgru.estimators.regressor.GRURegressor",
         "skgru.preprocessing._padder.SequencePadder",

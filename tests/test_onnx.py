@@ -74,6 +74,12 @@ def test_regressor_long_sequences_multioutput(data, tmp_path):
     assert session.get_outputs()[0].name == "predictions"
 
 
+def test_quantile_regressor_exports_its_point_prediction(data, tmp_path):
+    X, _ = data
+    reg = GRURegressor(quantiles=(0.1, 0.5, 0.9), **SMALL).fit(X, X.sum((1, 2)))
+    _check(reg, X, X, "predict", tmp_path)
+
+
 def test_pipeline_sequence_scaler_and_estimator(data, tmp_path):
     X, y = data
     pipe = make_pipeline(SequenceScaler(), GRURegressor(**SMALL)).fit(X, X.sum((1, 2)))

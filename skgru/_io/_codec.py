@@ -51,6 +51,8 @@ def _what(value):
 class Encoder:
     def __init__(self):
         self.arrays: dict[str, bytes] = {}
+        self._ids: dict[int, int] = {}  # id(estimator) -> its number in the file
+        self._keep = []  # keeps encoded objects alive, so their ids stay unique
 
     def _store(self, arr: np.ndarray, path: str) -> str:
         name = f"arrays/{len(self.arrays)}.npy"
@@ -98,7 +100,13 @@ class Encoder:
             return {"$ufunc": value.__name__}
         name = _registry.name_of(value)
         if name is not None:
-            return {"$estimator": self._estimator(value, name, path)}
+            # the same estimator twice (ConformalRegressor's estimator_ is estimators_[0]):
+            # stored once, referenced after, so identity survives as with pickle
+            if id(value) in self._ids:
+                return {"$ref": self._ids[id(value)]}
+            number = self._ids[id(value)] = len(self._ids)
+            self._keep.append(value)
+            return {"$estimator": {"id": number, **self._estimator(value, name, path)}}
         optimizer = _keras_optimizer_name(value)
         if optimizer is not None:
             return {"$keras_optimizer": optimizer}
@@ -184,6 +192,7 @@ def _refusal(value, path):
 class Decoder:
     def __init__(self, read_array):
         self._read_array = read_array  # name -> bytes (raises ValueError if absent)
+        self._objects: dict[int, object] = {}  # estimator number -> decoded estimator
 
     def _array(self, name):
         if not isinstance(name, str) or not ARRAY_NAME.match(name):
@@ -275,18 +284,26 @@ class Decoder:
 
     def _estimator(self, body):
         cls = _registry.resolve(body["class"])
+        number = body["id"]
+        if type(number) is not int or number in self._objects:
+            raise ValueError(f"Invalid or repeated estimator id {number!r} in the file.")
         if body["class"] == "skgru.TunedGRU":
-            return self._tuned(cls, body)
-        state = self.decode(body["state"])
-        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-            raise ValueError(f"The state of {body['class']} in the file is not a dict of attributes.")
-        obj = cls.__new__(cls)
-        obj.__setstate__(state)
+            obj = self._tuned(cls, body)
+        else:
+            state = self.decode(body["state"])
+            if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+                raise ValueError(f"The state of {body['class']} in the file is not a dict of attributes.")
+            obj = cls.__new__(cls)
+            obj.__setstate__(state)
+        self._objects[number] = obj
         return obj
 
-    def _tuned(self, cls, body):
-        from sklearn.metrics import check_scoring
+    def _ref(self, body):
+        if type(body) is not int or body not in self._objects:
+            raise ValueError(f"Reference to unknown estimator {body!r} in the file.")
+        return self._objects[body]
 
+    def _tuned(self, cls, body):
         params, fitted = self.decode(body["params"]), self.decode(body["fitted"])
         if not isinstance(params, dict) or not isinstance(fitted, dict):
             raise ValueError("A TunedGRU entry needs 'params' and 'fitted' dicts.")
@@ -296,8 +313,21 @@ class Decoder:
                 raise ValueError(f"Invalid fitted attribute name {name!r} for TunedGRU in the file.")
             setattr(obj, name, value)
         if "cv_results_" in fitted:
-            obj.scorer_ = check_scoring(fitted.get("best_estimator_", obj._base_estimator()), scoring=obj.scoring)
+            obj.scorer_ = _tuned_scorer(fitted.get("best_estimator_", obj._base_estimator()), obj.scoring)
         return obj
+
+
+def _tuned_scorer(estimator, scoring):
+    """TunedGRU's ``scorer_`` from its ``scoring`` (as GridSearchCV: a scorer, or a dict of them)."""
+    from sklearn.metrics import check_scoring
+
+    if scoring is None or isinstance(scoring, str):
+        return check_scoring(estimator, scoring=scoring)
+    if isinstance(scoring, dict):
+        return {name: check_scoring(estimator, scoring=s) for name, s in scoring.items()}
+    if isinstance(scoring, (list, tuple, set)):
+        return {name: check_scoring(estimator, scoring=name) for name in scoring}
+    raise ValueError(f"Invalid TunedGRU scoring {scoring!r} in the file.")
 
 
 _TAGS = {
@@ -314,4 +344,5 @@ _TAGS = {
     "$keras_optimizer": Decoder._keras_optimizer,
     "$distribution": Decoder._distribution,
     "$estimator": Decoder._estimator,
+    "$ref": Decoder._ref,
 }

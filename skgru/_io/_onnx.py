@@ -134,7 +134,12 @@ def _graph(steps, est):
         name = "probabilities"
     else:
         te = est.target_encoder_
-        out = raw * np.asarray(te.scale_, dtype="float32") + np.asarray(te.mean_, dtype="float32")
+        scale, mean = np.asarray(te.scale_, dtype="float32"), np.asarray(te.mean_, dtype="float32")
+        if hasattr(te, "levels_"):  # quantile network: predict = the point level of the sorted levels
+            q = ops.sort(ops.reshape(raw, (-1, te.n_targets_, len(te.levels_))), axis=-1)
+            out = q[:, :, te.point_index_] * scale + mean
+        else:
+            out = raw * scale + mean
         if te.ndim_ == 1:
             out = ops.reshape(out, (-1,))
         name = "predictions"

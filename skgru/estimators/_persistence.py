@@ -7,7 +7,7 @@ warm start continues Adam's moments where they were.
 
 Every *private* object of the fitted state (``NetworkSpec``, ``InputSpec``,
 ``OutputSpec``, ``CompileConfig``, ``ClassTargets``, ``RegressionTargets``,
-``SequenceEncoder``, and ``numpy.dtype``, which skops does not trust) is turned into a plain dict ``{"__skgru__": <kind>, ...}`` of
+``SequenceEncoder``, ``QuantileTargets``, ``PinballLoss``, and ``numpy.dtype``, which skops does not trust) is turned into a plain dict ``{"__skgru__": <kind>, ...}`` of
 builtins and ndarrays by :func:`get_state` and rebuilt by :func:`set_state`.  The
 kinds are resolved against :data:`_KINDS` (a fixed table, never an import path),
 so what skops or :mod:`skgru.io` see is only builtins, ndarrays and the public
@@ -24,9 +24,11 @@ import keras
 import numpy as np
 
 from skgru._keras.engines import CompileConfig
+from skgru._keras.losses import PinballLoss
 from skgru._keras.network import NetworkSpec, build_network
 from skgru._sequences import InputSpec
 from skgru.estimators._features import SequenceEncoder
+from skgru.estimators._quantiles import QuantileTargets
 from skgru.estimators._targets import ClassTargets, OutputSpec, RegressionTargets
 
 TAG = "__skgru__"  # key that marks a plain dict standing for a private object
@@ -93,7 +95,7 @@ def _compile_config_to_plain(cfg):
         # a custom optimizer class stays an object: pickle keeps it, skops/skgru.io refuse it
         "optimizer": name if name is not None else cfg.optimizer_class,
         "optimizer_kwargs": to_plain(dict(cfg.optimizer_kwargs)),
-        "loss": cfg.loss,
+        "loss": to_plain(cfg.loss),
         "metrics": cfg.metrics,
     }
 
@@ -133,10 +135,22 @@ def _estimator_from_plain(cls):
     return build
 
 
+def _pinball_to_plain(loss):
+    return {"quantiles": list(loss.quantiles), "name": loss.name}
+
+
+def _pinball_from_plain(plain):
+    quantiles = plain.get("quantiles")
+    if not isinstance(quantiles, list) or not all(isinstance(q, float) and 0 < q < 1 for q in quantiles):
+        raise ValueError(f"Invalid stored PinballLoss levels {quantiles!r}.")
+    return PinballLoss(quantiles, name=str(plain.get("name", "pinball_loss")))
+
+
 def _compile_config_from_plain(plain):
     opt = plain.get("optimizer")
     cls = optimizer_class(opt) if isinstance(opt, str) else opt
-    return CompileConfig(cls, from_plain(plain.get("optimizer_kwargs", {})), plain.get("loss"), plain.get("metrics"))
+    return CompileConfig(cls, from_plain(plain.get("optimizer_kwargs", {})), from_plain(plain.get("loss")),
+                         plain.get("metrics"))
 
 
 # kind -> (class, to plain, from plain).  The ONLY names set_state resolves.
@@ -148,6 +162,8 @@ _KINDS = {
     "ClassTargets": (ClassTargets, _estimator_to_plain, _estimator_from_plain(ClassTargets)),
     "RegressionTargets": (RegressionTargets, _estimator_to_plain, _estimator_from_plain(RegressionTargets)),
     "SequenceEncoder": (SequenceEncoder, _estimator_to_plain, _estimator_from_plain(SequenceEncoder)),
+    "QuantileTargets": (QuantileTargets, _estimator_to_plain, _estimator_from_plain(QuantileTargets)),
+    "PinballLoss": (PinballLoss, _pinball_to_plain, _pinball_from_plain),
 }
 _BY_CLASS = {cls: (kind, dump) for kind, (cls, dump, _) in _KINDS.items()}
 # np.dtype too (X_dtype_, y_dtype_): skops lists "numpy.dtype" as an untrusted type.
