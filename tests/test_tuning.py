@@ -928,6 +928,8 @@ def test_scoring_forms_and_return_train_score(imbalanced):
     lowest_t = TunedGRU(Threshold(), T_SPACE, scoring=["accuracy", "f1_macro"],
                         refit=lambda res: int(np.argmin(res["param_t"])), **kw).fit(X, y)
     assert lowest_t.best_params_ == {"t": -0.5} and not hasattr(lowest_t, "best_score_")
+    with pytest.raises(ValueError, match="refit is a callable"):
+        lowest_t.score(X, y)
     with pytest.raises(ValueError, match="refit must be set"):
         TunedGRU(Threshold(), T_SPACE, scoring=as_dict, refit="nope", **kw).fit(X, y)
 

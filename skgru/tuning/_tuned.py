@@ -851,6 +851,10 @@ keras_tuner.Oracle, default="random"
         check_is_fitted(self, "best_estimator_")
         if _routing_enabled():
             params = process_routing(self, "score", **params).scorer["score"]
+        if self.multimetric_ and not isinstance(self.refit, str):
+            raise ValueError(
+                "score() with several metrics scores the refit metric; refit is a "
+                "callable here, so call one of scorer_'s scorers directly.")
         if self.multimetric_ and isinstance(self.scorer_, dict):
             return self.scorer_[self.refit](self.best_estimator_, X, y, **params)
         score = self.scorer_(self.best_estimator_, X, y, **params)
