@@ -1014,6 +1014,8 @@ def test_routing_on_sample_weight_reaches_estimator_and_scorer(small_xy):
         with pytest.raises(UnsetMetadataPassedError):
             TunedGRU(Weighted(), {"lr": [0.1]}, max_trials=1).fit(X, y, sample_weight=w)
         assert isinstance(TunedGRU(Weighted()).get_metadata_routing(), MetadataRouter)
+        # As GridSearchCV: requests are set on the tuned estimator, not on TunedGRU.
+        assert not hasattr(TunedGRU(Weighted()), "set_fit_request")
         # Requested by the estimator only: its fit gets it, the scorer does not.
         _SCORED_WEIGHTS.clear()
         scorer = make_scorer(_weighted_accuracy).set_score_request(sample_weight=False)

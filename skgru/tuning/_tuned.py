@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils import metadata_routing
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -276,6 +277,10 @@ keras_tuner.Oracle, default="random"
     """
 
     _required_parameters = []
+    # ``groups`` is routed to the splitter by get_metadata_routing, as GridSearchCV
+    # does; without this sklearn would also generate a set_fit_request(groups=...)
+    # on TunedGRU itself that routes nothing.
+    __metadata_request__fit = {"groups": metadata_routing.UNUSED}
 
     def __init__(
         self,
