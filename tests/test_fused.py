@@ -134,11 +134,12 @@ def test_early_stopping_per_fold_validation_and_restore():
 def test_stopping_on_training_loss_folds_stop_independently():
     X, y = _data(n=48)
     splits = _uneven_splits(len(X), sizes=(20, 40), seed=3)
-    est = GRUClassifier(units=3, epochs=8, batch_size=8, n_iter_no_change=1, tol=0.02,
-                        learning_rate=0.003, random_state=2)
+    est = GRUClassifier(units=3, epochs=8, batch_size=8, n_iter_no_change=1, tol=0.0095,
+                        learning_rate=0.01, random_state=2)
     fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
     _assert_same(fm, sm, X, atol=1e-4)
-    assert len({m.n_iter_ for m in sm}) == 2, "the folds must stop at different epochs for this test to bite"
+    # per-epoch loss drops: fold 0 0.0115, 0.0087 (< tol: stops after 3); fold 1 >= 0.014 (runs all 8)
+    assert [m.n_iter_ for m in sm] == [3, 8], "the folds must stop at different epochs for this test to bite"
 
 
 @pytest.mark.parametrize("params, reason", [
