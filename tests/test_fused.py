@@ -9,7 +9,7 @@ from sklearn.model_selection import KFold
 from skgru import GRUClassifier, GRURegressor
 from skgru._keras import fused
 from skgru._keras.network import NetworkSpec, build_network
-from skgru.estimators._folds import can_fuse, fit_folds, fuse_problem
+from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_problem
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="fused step is TF-only")
 
@@ -207,3 +207,13 @@ def test_non_gru_estimator_and_input_untouched():
     np.testing.assert_array_equal(X2, X_copy)
     with pytest.raises(ValueError, match="fuse"):
         fit_folds(Ridge(), X2, y, splits, fuse="yes")
+
+
+def test_trial_helper_applies_params_and_only_takes_sample_weight():
+    X, y = _data(n=30)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    base = GRUClassifier(units=3, epochs=1, batch_size=8)
+    assert fit_trial_folds(base, {"random_state": 0}, X, y, splits, {"other": 1}) is None
+    models = fit_trial_folds(base, {"random_state": 0, "learning_rate": 0.01}, X, y, splits)
+    assert [m.learning_rate for m in models] == [0.01, 0.01] and base.learning_rate == 0.001
+    _assert_same(models, _separate(base.set_params(random_state=0, learning_rate=0.01), X, y, splits), X)

@@ -24,8 +24,13 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   as Keras' loss tracker) and ``val_loss`` (the same over the validation rows).
 
 TensorFlow only: the epoch is one ``tf.function`` (traced once per trainer, open
-sample axis) with ``tf.GradientTape``.  Other backends fall back to separate fits
-(see ``skgru.estimators._folds.can_fuse``).
+sample axis) whose step is one XLA cluster (``jit_compile``; ``SKGRU_FUSED_XLA=0``
+turns it off) with ``tf.GradientTape``, and the per-model products are one GEMM
+against block-diagonal weights while these stay small (:data:`BLOCK_MAX_ENTRIES`).
+Measured on digits (5 folds, GRU(16), 2-core VM): 0.08 s per fused epoch; the
+graph executor with batched ``einsum`` took 1.29 s (every tiny op pays ~10 us of
+executor cost, k times the work in XLA's batched dot).  Other backends fall back
+to separate fits (see ``skgru.estimators._folds.can_fuse``).
 """
 
 from __future__ import annotations

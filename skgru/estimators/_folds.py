@@ -214,7 +214,29 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
     prepared = _prepare_folds(estimator, X, y, splits, sample_weight)
     if isinstance(prepared, str):  # a data-dependent reason not to fuse
         return _fit_separately(estimator, X, y, splits, sample_weight)
-    return _train_fused(prepared)
+    import tensorflow as tf
+
+    try:
+        return _train_fused(prepared)
+    except tf.errors.OpError as exc:  # e.g. XLA unavailable on this build: separate fits are still exact
+        warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                      "fitting the folds separately.", RuntimeWarning, stacklevel=2)
+        return _fit_separately(estimator, X, y, splits, sample_weight)
+
+
+def fit_trial_folds(estimator, params, X, y, splits, fit_params=None):
+    """For a search's trial runner: the fitted fold models of one candidate, or None.
+
+    ``clone(estimator).set_params(**params)`` fitted on every split by
+    :func:`fit_folds` (fused when it can be).  None when ``fit_params`` holds
+    anything but ``sample_weight`` (the caller then fits as before).  Each model's
+    ``fit_time_`` is its share of the fused wall time.
+    """
+    fit_params = fit_params or {}
+    if set(fit_params) - {"sample_weight"}:
+        return None
+    est = clone(estimator).set_params(**params)
+    return fit_folds(est, X, y, splits, sample_weight=fit_params.get("sample_weight"))
 
 
 def fuse_problem(estimator, X, y, splits, sample_weight=None) -> str | None:
