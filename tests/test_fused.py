@@ -109,6 +109,16 @@ def test_ragged_input_with_clipnorm_and_class_weight():
     _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
 
 
+def test_lr_schedule_per_fold_and_l1():
+    X, y = _data(n=40)
+    splits = _uneven_splits(len(X), sizes=(24, 34), seed=4)
+    est = GRUClassifier(units=4, epochs=3, batch_size=8, lr_schedule="exponential", lr_decay=0.5,
+                        tol=0.02, learning_rate=0.01, l1=1e-3, l2=1e-3, random_state=8)
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    _assert_same(fm, sm, X)
+    assert [len(set(m.history_["learning_rate"])) for m in sm] == [3, 3], "the schedule must move the rates"
+
+
 def test_clipnorm_is_per_fold_and_sgd_nesterov():
     X, y = _data(n=40)
     splits = _uneven_splits(len(X), sizes=(25, 32), seed=2)

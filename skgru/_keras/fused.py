@@ -113,7 +113,7 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
             return f"layer {name} is not a Dense layer with bias"
     if len(model.trainable_variables) != len(variable_layout(spec)):
         return "the network has trainable variables the fused step does not know"
-    if model.losses and spec.l2 == 0:
+    if model.losses and spec.l2 == 0 and getattr(spec, "l1", 0.0) == 0:
         return "the network has extra losses"
     return None
 
@@ -148,7 +148,9 @@ class FusedTrainer:
         # Hyperparameters are variables (assigned, not traced): a learning-rate grid
         # reuses one trace (a trace costs 1-3 s on this 2-core VM).
         self.hyper = {name: tf.Variable(0.0, trainable=False)
-                      for name in ("learning_rate", "clipnorm", "beta_1", "beta_2", "epsilon", "momentum")}
+                      for name in ("clipnorm", "beta_1", "beta_2", "epsilon", "momentum")}
+        # one rate per fold: an epoch schedule (lr_schedule) moves each fold's rate on its own
+        self.hyper["learning_rate"] = tf.Variable(tf.zeros([k], tf.float32), trainable=False)
         self.iterations = tf.Variable(tf.zeros([k], tf.float32), trainable=False)
         self.has_momentum = rule.kind == "adam" or rule.momentum != 0
         self._epoch_fn = None
@@ -173,7 +175,8 @@ class FusedTrainer:
         self.iterations.assign(tf.zeros([self.k], tf.float32))
         for name, var in self.hyper.items():
             value = getattr(rule, name)
-            var.assign(0.0 if value is None else float(value))
+            value = 0.0 if value is None else float(value)
+            var.assign(np.full(var.shape, value, dtype="float32") if var.shape.rank else value)
 
     # -- state in and out (per fold)
     def fold_weights(self, j: int) -> list[np.ndarray]:
@@ -183,8 +186,15 @@ class FusedTrainer:
         for var, w in zip(self.vars, weights):
             var[j].assign(w)
 
+    def fold_learning_rate(self, j: int) -> float:
+        return float(self.hyper["learning_rate"][j].numpy())
+
+    def set_fold_learning_rate(self, j: int, value) -> None:
+        self.hyper["learning_rate"][j].assign(float(value))
+
     def fold_optimizer_state(self, j: int) -> dict:
         return {
+            "learning_rate": self.fold_learning_rate(j),
             "iterations": int(self.iterations[j].numpy()),
             "m": None if self.m is None else [s[j].numpy() for s in self.m],
             "v": None if self.v is None else [s[j].numpy() for s in self.v],
@@ -291,13 +301,17 @@ class FusedTrainer:
         return ops.mean(ops.square(y - logits), axis=-1)
 
     def _penalty(self, params):
+        """Each fold's kernel penalties, as keras.regularizers L2 / L1 / L1L2 compute them."""
         ops = keras.ops
-        if self.spec.l2 == 0:
-            return 0.0
+        l2, l1 = self.spec.l2, getattr(self.spec, "l1", 0.0)
         total = 0.0
         for var, (_, _, reg) in zip(params, self.layout):
             if reg:
-                total = total + self.spec.l2 * ops.sum(ops.square(var), axis=tuple(range(1, len(var.shape))))
+                axes = tuple(range(1, len(var.shape)))
+                if l1 > 0:
+                    total = total + l1 * ops.sum(ops.abs(var), axis=axes)
+                if l2 > 0:
+                    total = total + l2 * ops.sum(ops.square(var), axis=axes)
         return total
 
     def _fold_losses(self, params, x, y, w, count):
@@ -319,7 +333,7 @@ class FusedTrainer:
                 l2norm = ops.where(pred, ops.sqrt(ops.where(pred, l2sum, ops.ones_like(l2sum))), l2sum)
                 g = g * hp["clipnorm"] / ops.maximum(l2norm, hp["clipnorm"])
             on = ops.reshape(active, bshape) > 0
-            lr = hp["learning_rate"]
+            lr = ops.reshape(hp["learning_rate"], bshape)
             if self.kind == "adam":
                 t = ops.reshape(step, bshape)
                 b1, b2 = hp["beta_1"], hp["beta_2"]

@@ -15,12 +15,14 @@ What fuses (everything else falls back to k separate fits, with the reason):
 * GRUClassifier with single-label targets (binary/multiclass; sparse categorical
   crossentropy, ``class_weight``) and GRURegressor (MSE, ``standardize_y``);
 * unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
-  and ``recurrent_activation``, ``dense_units``, ``l2``, masking and ragged input,
+  and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
 * ``dropout == 0`` and ``recurrent_dropout == 0``;
 * ``optimizer`` Adam (not amsgrad) or SGD (momentum, nesterov), a float
   ``learning_rate``, ``clipnorm``; no weight decay, ``clipvalue``,
   ``global_clipnorm``, EMA or gradient accumulation;
+* ``lr_schedule``/``lr_decay``/``lr_patience`` (each fold's rate follows its own
+  schedule, through the estimator's own epoch callback); ``weight_decay=None``;
 * ``early_stopping`` (per-fold validation split, best-weight restore) and the
   ``n_iter_no_change``/``tol`` rule: a fold that stops is no longer updated;
 * ``verbose=0``, no ``callbacks``, no ``metrics``, default ``loss``, no
@@ -67,6 +69,9 @@ _KNOWN = {
     "random_state": _ANY, "warm_start": _ANY, "class_weight": _ANY, "standardize_y": _ANY,
     "optimizer": _ANY,  # checked through the optimizer it builds
     "vocab_size": _ANY,  # only used with embedding_dim
+    # issue 18's knobs: l1 is a penalty like l2; the epoch schedules set each fold's own rate
+    "l1": _ANY, "lr_schedule": _ANY, "lr_decay": _ANY, "lr_patience": _ANY,
+    "weight_decay": lambda v: v is None or v == 0,
     "dropout": lambda v: v == 0,
     "recurrent_dropout": lambda v: v == 0,
     "bidirectional": lambda v: not v,
@@ -336,12 +341,28 @@ def _stack_data(folds, spec, task, which):
     return X, Y, W, counts
 
 
+class _FoldOptimizer:
+    """The optimizer surface the epoch learning-rate callback uses: fold j's rate."""
+
+    def __init__(self, trainer, j):
+        self.trainer, self.j = trainer, j
+
+    @property
+    def learning_rate(self):
+        return np.float32(self.trainer.fold_learning_rate(self.j))
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.trainer.set_fold_learning_rate(self.j, value)
+
+
 class _FoldView:
-    """What EpochTracker needs of a model, for one fold's slice of the stacked weights."""
+    """What the epoch callbacks need of a model, for one fold's slice of the stacked state."""
 
     def __init__(self, trainer, j):
         self.trainer, self.j = trainer, j
         self.stop_training = False
+        self.optimizer = _FoldOptimizer(trainer, j)
 
     def get_weights(self):
         return self.trainer.fold_weights(self.j)
@@ -379,12 +400,22 @@ def _train_fused(folds):
         tracker.set_model(view)
         tracker.on_train_begin()
         trackers.append(tracker)
+    rate_callbacks = []
+    for f, view in zip(folds, views):
+        callback = _learning_rate_callback(f)
+        if callback is not None:
+            callback.set_model(view)
+            callback.on_train_begin()
+        rate_callbacks.append(callback)
     histories = [{} for _ in range(k)]
     steps = -(-int(n_train.max()) // batch_size)
     for epoch in range(n_epochs):
         on = np.array([not v.stop_training for v in views], dtype="float32")
         if not on.any():
             break
+        for j in range(k):
+            if on[j] and rate_callbacks[j] is not None:
+                rate_callbacks[j].on_epoch_begin(epoch)
         order = np.zeros((k, steps * batch_size), dtype="int32")
         valid = np.zeros((k, steps * batch_size), dtype="float32")
         for j in range(k):
@@ -400,7 +431,9 @@ def _train_fused(folds):
             logs = {"loss": float(losses[j])}
             if val_losses is not None:
                 logs["val_loss"] = float(val_losses[j])
-            trackers[j].on_epoch_end(epoch, logs)
+            trackers[j].on_epoch_end(epoch, dict(logs))  # Keras hands each callback a copy
+            if rate_callbacks[j] is not None:
+                rate_callbacks[j].on_epoch_end(epoch, dict(logs))
             for key, value in logs.items():
                 histories[j].setdefault(key, []).append(value)
     for j, tracker in enumerate(trackers):
@@ -410,6 +443,8 @@ def _train_fused(folds):
                 "Lower learning_rate, set clipnorm, or scale the inputs (SequenceScaler)."
             )
         tracker.on_train_end()
+        if rate_callbacks[j] is not None:
+            histories[j]["learning_rate"] = rate_callbacks[j].rates  # as _train_network records it
     elapsed = time.perf_counter() - start
     out = []
     for j, f in enumerate(folds):
@@ -422,6 +457,15 @@ def _train_fused(folds):
     return out
 
 
+def _learning_rate_callback(fold):
+    """The estimator's per-epoch learning-rate callback for this fit (None before issue 18's knobs)."""
+    try:
+        from skgru.estimators import _training_knobs
+    except ImportError:
+        return None
+    return _training_knobs.epoch_schedule(fold.params, fold.network.compile_config.optimizer_kwargs, {}, 0)
+
+
 def _store(trainer, j, model, spec, rule):
     """Fold j's weights and optimizer state into its own model (as ``engine.store`` does)."""
     for var, w in zip(fused.model_variables(model, spec), trainer.fold_weights(j)):
@@ -432,6 +476,7 @@ def _store(trainer, j, model, spec, rule):
         opt.build(model.trainable_variables)
     state = trainer.fold_optimizer_state(j)
     opt.iterations.assign(state["iterations"])
+    opt.learning_rate = state["learning_rate"]
     slots = {"m": state["m"], "v": state["v"]}
     names = {"m": "momentum", "v": "velocity"}
     for key, values in slots.items():
