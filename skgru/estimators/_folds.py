@@ -1,0 +1,492 @@
+"""Fit one configuration on k cross-validation folds, fused into one computation when exact.
+
+:func:`fit_folds` returns one normal fitted estimator per ``(train, test)`` split,
+with the attributes ``clone(estimator).fit(X[train], y[train])`` would give it
+(``model_``, ``history_``, ``n_iter_``, ``best_epoch_``, encoders, ...), so scoring
+a fold "as if trained alone" is calling its ``predict``.  When :func:`can_fuse`
+accepts the configuration the k networks are trained together by
+:mod:`skgru._keras.fused` (stacked weights, batched matmuls over a model axis);
+otherwise each fold is a separate fit.
+
+What fuses (everything else falls back to k separate fits, with the reason):
+
+* TensorFlow backend, on CPU (with a visible GPU the folds are fitted separately:
+  not yet verified there);
+* GRUClassifier with single-label targets (binary/multiclass; sparse categorical
+  crossentropy, ``class_weight``) and GRURegressor (MSE, ``standardize_y``);
+* unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
+  and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
+  the unrolled short-sequence bucket, ``sample_weight``;
+* ``dropout == 0`` and ``recurrent_dropout == 0``;
+* ``optimizer`` Adam (not amsgrad) or SGD (momentum, nesterov), a float
+  ``learning_rate``, ``clipnorm``; no weight decay, ``clipvalue``,
+  ``global_clipnorm``, EMA or gradient accumulation;
+* ``lr_schedule``/``lr_decay``/``lr_patience`` (each fold's rate follows its own
+  schedule, through the estimator's own epoch callback); ``weight_decay=None``;
+* ``early_stopping`` (per-fold validation split, best-weight restore) and the
+  ``n_iter_no_change``/``tol`` rule: a fold that stops is no longer updated;
+* ``verbose=0``, no ``callbacks``, no ``metrics``, default ``loss``, no
+  ``embedding_dim``, ``bidirectional=False``;
+* every fold has the same network (e.g. a classifier fold that misses a class
+  has fewer outputs: fallback).
+
+A fold whose loss becomes NaN/inf makes ``fit_folds`` raise the ValueError its
+separate fit would raise (the other folds' models are then not usable either:
+the block-diagonal products let a NaN reach every fold).
+
+Any constructor parameter this module does not know (added later) must be at its
+default value, and the built network must be exactly the plain layer stack the
+fused step implements (:func:`skgru._keras.fused.structure_problem`); otherwise
+the folds are fitted separately.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+
+import keras
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing
+
+from skgru._keras import fused
+from skgru._keras.devices import visible_gpus
+from skgru._keras.stopping import EpochTracker
+from skgru.estimators import _params
+from skgru.estimators._base import GRUEstimatorBase, TrainResult
+from skgru.estimators._seeding import FitSeeds
+
+# Parameters the fused step implements, with the values it accepts (None: any value
+# that fit itself accepts).
+_ANY = None
+_KNOWN = {
+    "units": _ANY, "n_layers": _ANY, "activation": _ANY, "recurrent_activation": _ANY,
+    "dense_units": _ANY, "l2": _ANY, "mask_value": _ANY, "n_features": _ANY, "input_layout": _ANY,
+    "learning_rate": _ANY, "clipnorm": _ANY, "batch_size": _ANY, "epochs": _ANY,
+    "early_stopping": _ANY, "validation_fraction": _ANY, "n_iter_no_change": _ANY, "tol": _ANY,
+    "random_state": _ANY, "warm_start": _ANY, "class_weight": _ANY, "standardize_y": _ANY,
+    "optimizer": _ANY,  # checked through the optimizer it builds
+    "vocab_size": _ANY,  # only used with embedding_dim
+    # issue 18's knobs: l1 is a penalty like l2; the epoch schedules set each fold's own rate
+    "l1": _ANY, "lr_schedule": _ANY, "lr_decay": _ANY, "lr_patience": _ANY,
+    "weight_decay": lambda v: v is None or v == 0,
+    "dropout": lambda v: v == 0,
+    "recurrent_dropout": lambda v: v == 0,
+    "bidirectional": lambda v: not v,
+    "embedding_dim": lambda v: v is None,
+    "verbose": lambda v: not v,
+    "callbacks": lambda v: v is None or (isinstance(v, (list, tuple)) and len(v) == 0),
+    "metrics": lambda v: v is None,
+}
+_DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
+                 "regression": {None, "mean_squared_error", "mse"}}
+# Optimizer config entries the fused update implements; any other entry must be at
+# its default value.
+_OPT_HANDLED = {
+    keras.optimizers.Adam: {"name", "learning_rate", "beta_1", "beta_2", "epsilon", "clipnorm"},
+    keras.optimizers.SGD: {"name", "learning_rate", "momentum", "nesterov", "clipnorm"},
+}
+
+
+def _task(estimator):
+    from skgru.estimators.classifier import GRUClassifier
+    from skgru.estimators.regressor import GRURegressor
+
+    if isinstance(estimator, GRUClassifier):
+        return "classification"
+    if isinstance(estimator, GRURegressor):
+        return "regression"
+    return None
+
+
+def _optimizer_rule(params):
+    """The fused update rule for these parameters, or (None, reason)."""
+    try:
+        cls, kwargs = _params.optimizer_class_and_kwargs(params)
+        opt = cls(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - fit reports it; here it only means "do not fuse"
+        return None, f"the optimizer could not be built ({exc})"
+    if cls not in _OPT_HANDLED:
+        return None, f"optimizer {cls.__name__} (only Adam and SGD are fused)"
+    config = opt.get_config()
+    default = cls().get_config()
+    for name, value in config.items():
+        if name not in _OPT_HANDLED[cls] and value != default.get(name):
+            return None, f"optimizer option {name}={value!r} is not implemented by the fused step"
+    if not isinstance(config["learning_rate"], (float, int)):
+        return None, "a learning-rate schedule"
+    rule = fused.OptimizerRule(
+        kind="adam" if cls is keras.optimizers.Adam else "sgd",
+        learning_rate=float(config["learning_rate"]),
+        clipnorm=None if config.get("clipnorm") is None else float(config["clipnorm"]),
+        beta_1=float(config.get("beta_1", 0.9)), beta_2=float(config.get("beta_2", 0.999)),
+        epsilon=float(config.get("epsilon", 1e-7)), momentum=float(config.get("momentum", 0.0)),
+        nesterov=bool(config.get("nesterov", False)),
+    )
+    return rule, None
+
+
+def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
+    """Whether :func:`fit_folds` trains ``estimator``'s folds as one computation.
+
+    Decided from the parameters alone (``X`` and ``y`` are accepted for symmetry
+    with ``fit_folds``; data-dependent reasons, e.g. folds whose networks differ,
+    are found in ``fit_folds`` itself, which then falls back).
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted (or fitted: only its parameters are read) estimator.
+    X, y : ignored
+
+    Returns
+    -------
+    fusable : bool
+    reason : str
+        Why not (or ``"fusable"``).
+    """
+    task = _task(estimator)
+    if task is None:
+        return False, f"{type(estimator).__name__} is not a GRUClassifier or GRURegressor"
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        return False, f"the fused step is implemented for the TensorFlow backend only (this is {backend})"
+    if visible_gpus() > 0:
+        # Separate fits run cuDNN's GRU there (TF32 matmuls on recent GPUs); equality
+        # with the fused XLA step has not been measured on a GPU yet.
+        return False, "a GPU is visible: fused training is verified on CPU only"
+    params = estimator.get_params(deep=False)
+    signature = inspect.signature(type(estimator).__init__).parameters
+    for name, value in params.items():
+        if name.startswith(_params.ROUTED_PREFIXES):
+            if name.startswith("fit__") or name.startswith("predict__") or name.startswith("optimizer__"):
+                continue  # fit__batch_size / fit__shuffle / predict__*: handled; optimizer__*: below
+        if name in _KNOWN:
+            accept = _KNOWN[name]
+            if accept is not None and not accept(value):
+                return False, f"{name}={value!r} is not fused"
+            continue
+        if name == "loss":
+            if not (value is None or (isinstance(value, str) and value in _DEFAULT_LOSS[task])):
+                return False, f"loss={value!r} (only the default loss is fused)"
+            continue
+        default = signature[name].default if name in signature else inspect.Parameter.empty
+        if default is inspect.Parameter.empty or not _same(value, default):
+            return False, f"parameter {name}={value!r} is unknown to the fused step"
+    _, reason = _optimizer_rule(params)
+    if reason is not None:
+        return False, reason
+    return True, "fusable"
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) if not isinstance(a, np.ndarray) else False
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _fit_separately(estimator, X, y, splits, sample_weight):
+    out = []
+    for train, _ in splits:
+        est = clone(estimator)
+        kw = {} if sample_weight is None else {"sample_weight": _safe_indexing(sample_weight, train)}
+        out.append(est.fit(_safe_indexing(X, train), _safe_indexing(y, train), **kw))
+    return out
+
+
+def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
+    """Fit a clone of ``estimator`` on the training part of every split.
+
+    Parameters
+    ----------
+    estimator : GRUClassifier or GRURegressor (or any sklearn estimator: fitted separately)
+        The configuration; it is not modified.
+    X : array-like or list of arrays
+        All sequences.
+    y : array-like
+        All targets.
+    splits : iterable of (train_idx, test_idx)
+        As from ``cv.split(X, y)``; only the training indices are used.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of all samples (indexed per fold).
+    fuse : {"auto", False}, default="auto"
+        False: always k separate fits (for comparisons).
+
+    Returns
+    -------
+    estimators : list
+        One fitted estimator per split, as ``clone(estimator).fit(X[train], y[train])``.
+    """
+    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splits]
+    if fuse not in ("auto", False):
+        raise ValueError(f"fuse must be 'auto' or False; got {fuse!r}.")
+    ok, _ = can_fuse(estimator) if fuse == "auto" else (False, "fuse=False")
+    if not ok or not splits:
+        return _fit_separately(estimator, X, y, splits, sample_weight)
+    prepared = _prepare_folds(estimator, X, y, splits, sample_weight)
+    if isinstance(prepared, str):  # a data-dependent reason not to fuse
+        return _fit_separately(estimator, X, y, splits, sample_weight)
+    import tensorflow as tf
+
+    try:
+        return _train_fused(prepared)
+    except tf.errors.OpError as exc:  # e.g. XLA unavailable on this build: separate fits are still exact
+        warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                      "fitting the folds separately.", RuntimeWarning, stacklevel=2)
+        return _fit_separately(estimator, X, y, splits, sample_weight)
+
+
+def fit_trial_folds(estimator, params, X, y, splits, fit_params=None):
+    """For a search's trial runner: the fitted fold models of one candidate, or None.
+
+    ``clone(estimator).set_params(**params)`` fitted on every split by
+    :func:`fit_folds` (fused when it can be).  None when ``fit_params`` holds
+    anything but ``sample_weight`` (the caller then fits as before).  Each model's
+    ``fit_time_`` is its share of the fused wall time.
+    """
+    fit_params = fit_params or {}
+    if set(fit_params) - {"sample_weight"}:
+        return None
+    est = clone(estimator).set_params(**params)
+    return fit_folds(est, X, y, splits, sample_weight=fit_params.get("sample_weight"))
+
+
+def fuse_problem(estimator, X, y, splits, sample_weight=None) -> str | None:
+    """Why ``fit_folds(estimator, X, y, splits)`` would not fuse (None: it fuses)."""
+    ok, reason = can_fuse(estimator)
+    if not ok:
+        return reason
+    prepared = _prepare_folds(estimator, X, y, [(np.asarray(a), np.asarray(b)) for a, b in splits], sample_weight)
+    return prepared if isinstance(prepared, str) else None
+
+
+# ------------------------------------------------------------------ fused path
+
+
+class _Fold:
+    """One fold's estimator, its validated data and its own (initial) network."""
+
+    def __init__(self, est, params, data, network, Xt, yt, swt, validation):
+        self.est, self.params, self.data, self.network = est, params, data, network
+        self.Xt, self.yt, self.swt, self.validation = Xt, yt, swt, validation
+
+
+def _prepare_folds(estimator, X, y, splits, sample_weight):
+    """Steps 1-2 of each fold's fit, exactly as ``fit`` does them; or a reason not to fuse."""
+    folds = []
+    for train, _ in splits:
+        est = clone(estimator)
+        est._validate_params()
+        params = est._params_dict()
+        _params.check_routed(params)
+        sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
+        data = est._validate_fit_data(_safe_indexing(X, train), _safe_indexing(y, train), sw, None, False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the cuDNN notice: fit shows it
+            network = est._initialize_network(params, data, False)
+        seeds = FitSeeds.from_random_state(params["random_state"])
+        Xt, yt, swt, validation = est._validation_split(params, data, seeds)
+        folds.append(_Fold(est, params, data, network, Xt, yt, swt, validation))
+    spec0 = folds[0].network.spec
+    for f in folds:
+        if f.network.spec != spec0:
+            return "the folds' networks differ (e.g. a fold misses a class)"
+        problem = fused.structure_problem(f.network.model, f.network.spec)
+        if problem is not None:
+            return problem
+        expected = {"classification": ("sparse_categorical_crossentropy", "softmax"),
+                    "regression": ("mean_squared_error", "linear")}[_task(f.est)]
+        output = f.data.targets.output_
+        if (output.loss, output.activation) != expected:
+            return f"targets that need loss {output.loss!r} with a {output.activation} output (not fused)"
+    if spec0.mask_value is None and len({f.Xt.shape[1:] for f in folds}) > 1:
+        return "folds have different sequence lengths and no mask"
+    return folds
+
+
+def _pad_rows(arrays, fill, tail_shape, dtype):
+    """Stack per-fold arrays (n_j, ...) into (k, max n_j, *tail_shape), padding with ``fill``.
+
+    Padded rows get weight 0 (never counted); padded time steps equal the mask
+    value, so the GRU keeps its state over them.
+    """
+    n_max = max(len(a) for a in arrays)
+    out = np.full((len(arrays), n_max, *tail_shape), fill, dtype=dtype)
+    for j, a in enumerate(arrays):
+        out[(j, slice(0, len(a)), *(slice(0, s) for s in a.shape[1:]))] = a
+    return out
+
+
+def _stack_data(folds, spec, task, which):
+    """(X, Y, W, counts) stacked over folds for the training ("train") or validation part."""
+    if which == "train":
+        parts = [(f.Xt, f.yt, f.swt) for f in folds]
+    else:
+        parts = [(v[0], v[1], v[2] if len(v) > 2 else None) for v in (f.validation for f in folds)]
+    t_max = max(p[0].shape[1] for p in parts)
+    pad = 0.0 if spec.mask_value is None else spec.mask_value
+    X = _pad_rows([np.asarray(p[0], dtype="float32") for p in parts], pad, (t_max, spec.n_step_features), "float32")
+    if task == "classification":
+        Y = _pad_rows([np.asarray(p[1]).astype("int32") for p in parts], 0, (), "int32")
+    else:
+        Y = _pad_rows([np.asarray(p[1], dtype="float32").reshape(len(p[1]), spec.n_outputs) for p in parts],
+                      0.0, (spec.n_outputs,), "float32")
+    W = np.zeros(Y.shape[:2], dtype="float32")
+    for j, p in enumerate(parts):
+        W[j, : len(p[0])] = 1.0 if p[2] is None else p[2]
+    counts = np.array([len(p[0]) for p in parts], dtype="float32")
+    return X, Y, W, counts
+
+
+class _FoldOptimizer:
+    """The optimizer surface the epoch learning-rate callback uses: fold j's rate."""
+
+    def __init__(self, trainer, j):
+        self.trainer, self.j = trainer, j
+
+    @property
+    def learning_rate(self):
+        return np.float32(self.trainer.fold_learning_rate(self.j))
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.trainer.set_fold_learning_rate(self.j, value)
+
+
+class _FoldView:
+    """What the epoch callbacks need of a model, for one fold's slice of the stacked state."""
+
+    def __init__(self, trainer, j):
+        self.trainer, self.j = trainer, j
+        self.stop_training = False
+        self.optimizer = _FoldOptimizer(trainer, j)
+
+    def get_weights(self):
+        return self.trainer.fold_weights(self.j)
+
+    def set_weights(self, weights):
+        self.trainer.set_fold_weights(self.j, weights)
+
+
+def _train_fused(folds):
+    f0 = folds[0]
+    params, spec = f0.params, f0.network.spec
+    task = _task(f0.est)
+    rules = [_optimizer_rule(f.params)[0] for f in folds]  # equal: one configuration
+    rule = rules[0]
+    k = len(folds)
+    fit_kwargs = _params.routed(params, "fit__")
+    batch_size = int(fit_kwargs.get("batch_size", params["batch_size"]))
+    shuffle = bool(fit_kwargs.get("shuffle", True))
+    n_epochs = int(params["epochs"])
+    start = time.perf_counter()
+
+    initial = [[v.numpy() for v in fused.model_variables(f.network.model, spec)] for f in folds]
+    trainer = fused.borrow_trainer(spec, k, rule, task, initial)
+    X, Y, W, n_train = _stack_data(folds, spec, task, "train")
+    val = _stack_data(folds, spec, task, "val") if params["early_stopping"] else None
+    n_train = n_train.astype(int)
+    rngs = [FitSeeds.from_random_state(f.params["random_state"]).shuffle for f in folds]
+    views = [_FoldView(trainer, j) for j in range(k)]
+    trackers = []
+    for view in views:
+        tracker = EpochTracker(
+            monitor="val_loss" if params["early_stopping"] else "loss", patience=params["n_iter_no_change"],
+            tol=params["tol"], restore_best=params["early_stopping"], initial_epoch=0,
+        )
+        tracker.set_model(view)
+        tracker.on_train_begin()
+        trackers.append(tracker)
+    rate_callbacks = []
+    for f, view in zip(folds, views):
+        callback = _learning_rate_callback(f)
+        if callback is not None:
+            callback.set_model(view)
+            callback.on_train_begin()
+        rate_callbacks.append(callback)
+    histories = [{} for _ in range(k)]
+    steps = -(-int(n_train.max()) // batch_size)
+    for epoch in range(n_epochs):
+        on = np.array([not v.stop_training for v in views], dtype="float32")
+        if not on.any():
+            break
+        for j in range(k):
+            if on[j] and rate_callbacks[j] is not None:
+                rate_callbacks[j].on_epoch_begin(epoch)
+        order = np.zeros((k, steps * batch_size), dtype="int32")
+        valid = np.zeros((k, steps * batch_size), dtype="float32")
+        for j in range(k):
+            if on[j]:  # a stopped fold's generator is not advanced (its separate fit has ended)
+                perm = rngs[j].permutation(n_train[j]) if shuffle else np.arange(n_train[j])
+                order[j, : n_train[j]] = perm
+                valid[j, : n_train[j]] = 1.0
+        losses = trainer.train_epoch(X, Y, W, order, valid, on, batch_size)
+        val_losses = trainer.evaluate(*val) if val is not None else None
+        for j in range(k):
+            if not on[j]:
+                continue
+            logs = {"loss": float(losses[j])}
+            if val_losses is not None:
+                logs["val_loss"] = float(val_losses[j])
+            trackers[j].on_epoch_end(epoch, dict(logs))  # Keras hands each callback a copy
+            if rate_callbacks[j] is not None:
+                rate_callbacks[j].on_epoch_end(epoch, dict(logs))
+            for key, value in logs.items():
+                histories[j].setdefault(key, []).append(value)
+    for j, tracker in enumerate(trackers):
+        if tracker.diverged_at is not None:
+            raise ValueError(
+                f"Training diverged on fold {j}: the loss became NaN or infinite at epoch {tracker.diverged_at}. "
+                "Lower learning_rate, set clipnorm, or scale the inputs (SequenceScaler)."
+            )
+        tracker.on_train_end()
+        if rate_callbacks[j] is not None:
+            histories[j]["learning_rate"] = rate_callbacks[j].rates  # as _train_network records it
+    elapsed = time.perf_counter() - start
+    out = []
+    for j, f in enumerate(folds):
+        _store(trainer, j, f.network.model, spec, rule)
+        result = TrainResult(history=histories[j], n_iter=trackers[j].epochs_run,
+                             best_epoch=trackers[j].best_epoch, fit_time=elapsed / k)
+        f.est._record(f.data, f.network, result)
+        out.append(f.est)
+    fused.give_back(trainer)
+    return out
+
+
+def _learning_rate_callback(fold):
+    """The estimator's per-epoch learning-rate callback for this fit (None before issue 18's knobs)."""
+    try:
+        from skgru.estimators import _training_knobs
+    except ImportError:
+        return None
+    return _training_knobs.epoch_schedule(fold.params, fold.network.compile_config.optimizer_kwargs, {}, 0)
+
+
+def _store(trainer, j, model, spec, rule):
+    """Fold j's weights and optimizer state into its own model (as ``engine.store`` does)."""
+    for var, w in zip(fused.model_variables(model, spec), trainer.fold_weights(j)):
+        var.assign(w)
+    opt = model.optimizer
+    trainable = fused.model_variables(model, spec)
+    if not opt.built:
+        opt.build(model.trainable_variables)
+    state = trainer.fold_optimizer_state(j)
+    opt.iterations.assign(state["iterations"])
+    opt.learning_rate = state["learning_rate"]
+    slots = {"m": state["m"], "v": state["v"]}
+    names = {"m": "momentum", "v": "velocity"}
+    for key, values in slots.items():
+        if values is None:
+            continue
+        found = [v for v in opt.variables if names[key] in v.name]
+        if len(found) != len(model.trainable_variables):
+            continue  # unknown slot layout: the optimizer restarts on a continued fit
+        by_ref = dict(zip([id(v) for v in model.trainable_variables], found))
+        for var, value in zip(trainable, values):
+            slot = by_ref.get(id(var))
+            if slot is not None and tuple(slot.shape) == value.shape:
+                slot.assign(value)

@@ -1,0 +1,229 @@
+"""Fold-fused training (issue 14.4): k fused models == k separate fits of the same seeds."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+
+from skgru import GRUClassifier, GRURegressor
+from skgru._keras import fused
+from skgru._keras.network import NetworkSpec, build_network
+from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_problem
+
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="fused step is TF-only")
+
+# float32, different summation order (einsum over the model axis vs per-model matmul):
+# observed differences are ~1e-7 after one epoch; 1e-5 leaves room for a few epochs.
+ATOL = 1e-5
+
+
+def _data(n=48, t=6, f=3, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, t, f)).astype("float32")
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    return X, y
+
+
+def _uneven_splits(n, sizes=(30, 22, 38), seed=0):
+    """Folds of different training sizes (so shorter folds sit out the last steps)."""
+    rng = np.random.RandomState(seed)
+    out = []
+    for size in sizes:
+        perm = rng.permutation(n)
+        out.append((np.sort(perm[:size]), np.sort(perm[size:])))
+    return out
+
+
+def _separate(est, X, y, splits, sample_weight=None):
+    out = []
+    for train, _ in splits:
+        kw = {} if sample_weight is None else {"sample_weight": sample_weight[train]}
+        Xtr = [X[i] for i in train] if isinstance(X, list) else X[train]
+        out.append(clone(est).fit(Xtr, y[train], **kw))
+    return out
+
+
+def _assert_same(fused_models, separate_models, X, atol=ATOL):
+    assert len(fused_models) == len(separate_models)
+    for a, b in zip(fused_models, separate_models):
+        assert a.n_iter_ == b.n_iter_
+        assert a.best_epoch_ == b.best_epoch_
+        assert set(a.history_) == set(b.history_)
+        for key in b.history_:
+            np.testing.assert_allclose(a.history_[key], b.history_[key], atol=atol, rtol=0)
+        for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+            np.testing.assert_allclose(u, v, atol=atol, rtol=0)
+        # optimizer state too (a continued fit, e.g. an ASHA promotion, continues from it)
+        for u, v in zip(a.model_.optimizer.variables, b.model_.optimizer.variables):
+            np.testing.assert_allclose(np.asarray(u), np.asarray(v), atol=atol, rtol=1e-5)
+        if hasattr(b, "predict_proba"):
+            np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=atol, rtol=0)
+        else:
+            np.testing.assert_allclose(a.predict(X), b.predict(X), atol=atol * 10, rtol=1e-5)
+        assert a.n_features_in_ == b.n_features_in_
+        if hasattr(b, "classes_"):
+            np.testing.assert_array_equal(a.classes_, b.classes_)
+
+
+def test_classifier_one_epoch_and_several_epochs_match_separate_fits():
+    X, y = _data()
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    for epochs in (1, 3):
+        est = GRUClassifier(units=4, epochs=epochs, batch_size=8, random_state=0)
+        assert fuse_problem(est, X, y, splits) is None
+        _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
+
+
+def test_a_mismatch_is_detected():
+    # The comparison can fail: different seeds give different models.
+    X, y = _data()
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=4, epochs=1, batch_size=8, random_state=0)
+    other = _separate(est.set_params(random_state=1), X, y, splits)
+    with pytest.raises(AssertionError):
+        _assert_same(fit_folds(est.set_params(random_state=0), X, y, splits), other, X)
+
+
+def test_regressor_sample_weight_uneven_folds_two_layers_dense_l2():
+    X, _ = _data(n=50)
+    y = X[:, :, 1].mean(axis=1) * 3 + 1
+    sw = np.random.RandomState(1).uniform(0.2, 2.0, size=len(X))
+    sw[:3] = 0.0  # zero weight == absent, in each fold that holds these rows
+    splits = _uneven_splits(len(X))
+    est = GRURegressor(units=(5, 3), dense_units=4, l2=1e-3, epochs=2, batch_size=8,
+                       random_state=3, standardize_y=True)
+    assert can_fuse(est) == (True, "fusable")
+    _assert_same(fit_folds(est, X, y, splits, sample_weight=sw), _separate(est, X, y, splits, sw), X)
+
+
+def test_ragged_input_with_clipnorm_and_class_weight():
+    rng = np.random.RandomState(2)
+    # 9..14 steps: beyond the unrolled bucket, so the open-length (scan) path runs with a mask
+    X = [rng.normal(size=(rng.randint(9, 15), 2)).astype("float32") for _ in range(40)]
+    y = np.array([int(s[:, 0].sum() > 0) + (i % 3 == 0) for i, s in enumerate(X)])
+    splits = _uneven_splits(len(X), sizes=(28, 20, 33), seed=1)
+    est = GRUClassifier(units=4, epochs=2, batch_size=8, clipnorm=0.05, class_weight="balanced",
+                        learning_rate=0.01, random_state=5)
+    assert fuse_problem(est, X, y, splits) is None
+    _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
+
+
+def test_lr_schedule_per_fold_and_l1():
+    X, y = _data(n=40)
+    splits = _uneven_splits(len(X), sizes=(24, 34), seed=4)
+    est = GRUClassifier(units=4, epochs=3, batch_size=8, lr_schedule="exponential", lr_decay=0.5,
+                        tol=0.02, learning_rate=0.01, l1=1e-3, l2=1e-3, random_state=8)
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    _assert_same(fm, sm, X)
+    assert [len(set(m.history_["learning_rate"])) for m in sm] == [3, 3], "the schedule must move the rates"
+
+
+def test_clipnorm_is_per_fold_and_sgd_nesterov():
+    X, y = _data(n=40)
+    splits = _uneven_splits(len(X), sizes=(25, 32), seed=2)
+    est = GRUClassifier(units=4, epochs=2, batch_size=6, optimizer="sgd", optimizer__momentum=0.9,
+                        optimizer__nesterov=True, learning_rate=0.05, clipnorm=0.1,
+                        activation="relu", random_state=7)
+    assert can_fuse(est)[0]
+    _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
+
+
+def test_early_stopping_per_fold_validation_and_restore():
+    X, y = _data(n=60)
+    splits = list(KFold(3, shuffle=True, random_state=1).split(X))
+    est = GRUClassifier(units=4, epochs=6, batch_size=8, early_stopping=True, n_iter_no_change=2,
+                        tol=0.5, validation_fraction=0.25, learning_rate=0.02, random_state=11)
+    fm = fit_folds(est, X, y, splits)
+    sm = _separate(est, X, y, splits)
+    _assert_same(fm, sm, X, atol=1e-4)
+    # tol=0.5: no epoch after the first counts as an improvement -> stop after 3, restore epoch 1
+    assert [(m.n_iter_, m.best_epoch_) for m in sm] == [(3, 1)] * 3
+
+
+def test_stopping_on_training_loss_folds_stop_independently():
+    X, y = _data(n=48)
+    splits = _uneven_splits(len(X), sizes=(20, 40), seed=3)
+    est = GRUClassifier(units=3, epochs=8, batch_size=8, n_iter_no_change=1, tol=0.0095,
+                        learning_rate=0.01, random_state=2)
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    _assert_same(fm, sm, X, atol=1e-4)
+    # per-epoch loss drops: fold 0 0.0115, 0.0087 (< tol: stops after 3); fold 1 >= 0.014 (runs all 8)
+    assert [m.n_iter_ for m in sm] == [3, 8], "the folds must stop at different epochs for this test to bite"
+
+
+@pytest.mark.parametrize("params, reason", [
+    ({"bidirectional": True}, "bidirectional"),
+    ({"dropout": 0.2}, "dropout"),
+    ({"optimizer": "rmsprop"}, "RMSprop"),
+    ({"optimizer__amsgrad": True}, "amsgrad"),
+    ({"metrics": ["accuracy"]}, "metrics"),
+    ({"callbacks": [keras.callbacks.Callback()]}, "callbacks"),
+    ({"verbose": 2}, "verbose"),
+    ({"loss": "categorical_crossentropy"}, "loss"),
+])
+def test_fallback_reason_and_correct_separate_fits(params, reason):
+    est = GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0, **params)
+    ok, why = can_fuse(est)
+    assert not ok and reason in why
+    if params.get("bidirectional") or params.get("dropout"):  # a couple of end-to-end checks (cheap enough)
+        X, y = _data(n=30)
+        splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+        for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):
+            for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+                np.testing.assert_array_equal(u, v)  # the same separate fit: bit-identical
+
+
+def test_unknown_new_parameter_is_refused():
+    class WithPooling(GRUClassifier):
+        def get_params(self, deep=True):
+            return {**super().get_params(deep), "pooling": "mean"}
+
+    ok, why = can_fuse(WithPooling())
+    assert not ok and "pooling" in why
+    ok, why = can_fuse(GRUClassifier().set_params(fit__batch_size=4))
+    assert ok, why
+
+
+def test_data_dependent_fallback_fold_missing_a_class():
+    X, y = _data(n=30)
+    y = y.copy()
+    y[:3] = 2  # class 2 only in the first three rows
+    splits = [(np.arange(3, 30), np.arange(3)), (np.arange(0, 20), np.arange(20, 30))]
+    est = GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0)
+    assert "differ" in fuse_problem(est, X, y, splits)
+    fm = fit_folds(est, X, y, splits)
+    assert [len(m.classes_) for m in fm] == [2, 3]
+
+
+def test_structure_guard_rejects_other_networks():
+    spec = NetworkSpec(n_step_features=2, n_outputs=2, output_activation="softmax", units=(3,), bidirectional=True)
+    assert fused.structure_problem(build_network(spec, 0), spec) is not None
+    plain = NetworkSpec(n_step_features=2, n_outputs=2, output_activation="softmax", units=(3,))
+    assert fused.structure_problem(build_network(plain, 0), plain) is None
+
+
+def test_non_gru_estimator_and_input_untouched():
+    from sklearn.linear_model import Ridge
+
+    X, y = _data(n=20)
+    X2 = X.reshape(len(X), -1)
+    X_copy = X2.copy()
+    splits = list(KFold(2).split(X2))
+    ok, why = can_fuse(Ridge())
+    assert not ok and "GRUClassifier" in why
+    models = fit_folds(Ridge(), X2, y, splits)
+    assert len(models) == 2 and hasattr(models[0], "coef_")
+    np.testing.assert_array_equal(X2, X_copy)
+    with pytest.raises(ValueError, match="fuse"):
+        fit_folds(Ridge(), X2, y, splits, fuse="yes")
+
+
+def test_trial_helper_applies_params_and_only_takes_sample_weight():
+    X, y = _data(n=30)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    base = GRUClassifier(units=3, epochs=1, batch_size=8)
+    assert fit_trial_folds(base, {"random_state": 0}, X, y, splits, {"other": 1}) is None
+    models = fit_trial_folds(base, {"random_state": 0, "learning_rate": 0.01}, X, y, splits)
+    assert [m.learning_rate for m in models] == [0.01, 0.01] and base.learning_rate == 0.001
+    _assert_same(models, _separate(base.set_params(random_state=0, learning_rate=0.01), X, y, splits), X)
