@@ -117,3 +117,90 @@ def print_table(rows, columns):
     print("-|-".join("-" * w for w in widths))
     for r in rows:
         print(" | ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)))
+
+
+# ------------------------------------------------------------ accuracy references
+# (issue 12) Baselines beside skgru on the accuracy benchmark's data sets. ``X`` is in
+# skgru's convention (see benchmarks/_datasets.py); each runner returns a fitted model
+# with ``predict`` on the same kind of input.
+
+
+class _AeonInput:
+    """Wrap an aeon estimator so it takes skgru-convention X (2D/3D/list)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        from _datasets import to_aeon
+
+        self.estimator.fit(to_aeon(X), y)
+        return self
+
+    def predict(self, X):
+        from _datasets import to_aeon
+
+        return self.estimator.predict(to_aeon(X))
+
+
+class _Flat:
+    """Wrap a tabular sklearn estimator on zero-padded flattened series."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        from _datasets import flatten
+
+        self.length = max(len(x) for x in X) if isinstance(X, list) else None
+        self.estimator.fit(flatten(X, self.length), y)
+        return self
+
+    def predict(self, X):
+        from _datasets import flatten
+
+        return self.estimator.predict(flatten(X, self.length))
+
+
+def minirocket(task, seed):
+    """aeon MiniRocket (10,000 kernels) with its ridge head; the variable-length
+    capable ``MultiRocket``-free path: unequal lengths are padded by aeon's pipeline."""
+    if task == "classification":
+        from aeon.classification.convolution_based import MiniRocketClassifier
+
+        return _AeonInput(MiniRocketClassifier(random_state=seed))
+    from aeon.regression.convolution_based import MiniRocketRegressor
+
+    return _AeonInput(MiniRocketRegressor(random_state=seed))
+
+
+def knn_dtw(task, seed):
+    """1-NN with full-window DTW (aeon), the archive's classic baseline."""
+    if task == "classification":
+        from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
+
+        return _AeonInput(KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw"))
+    from aeon.regression.distance_based import KNeighborsTimeSeriesRegressor
+
+    return _AeonInput(KNeighborsTimeSeriesRegressor(n_neighbors=1, distance="dtw"))
+
+
+def dummy(task, seed):
+    """Most frequent class / training mean."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    return _Flat(DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor())
+
+
+def ridge(task, seed):
+    """RidgeCV (alphas 1e-3..1e3, efficient LOO) on standardised flattened series."""
+    from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    alphas = np.logspace(-3, 3, 13)
+    head = RidgeClassifierCV(alphas=alphas) if task == "classification" else RidgeCV(alphas=alphas)
+    return _Flat(make_pipeline(StandardScaler(), head))
+
+
+ACCURACY_REFERENCES = {"MiniRocket": minirocket, "1-NN-DTW": knn_dtw, "dummy": dummy, "Ridge": ridge}
