@@ -451,6 +451,7 @@ def run_select_defaults(names, seeds, fast, only=None, n_splits=3):
     table = {}
     for name in names:
         ds = load(name)
+        _baseline_rows(ds, seeds, fast, n_splits)
         for cand, overrides in cands.items():
             _set_knobs(overrides)
             t0, scores, nfit = time.perf_counter(), [], 0
@@ -480,6 +481,21 @@ def run_select_defaults(names, seeds, fast, only=None, n_splits=3):
         print(f"| {cand} | {np.mean(clf) if clf else float('nan'):.3f} | "
               f"{np.mean(reg) if reg else float('nan'):.3f} | {len(clf)}+{len(reg)} |", flush=True)
     return table
+
+
+def _baseline_rows(ds, seeds, fast, n_splits):
+    """The same CV folds scored by the dummy model and Ridge (context for the candidates)."""
+    import _references as refs
+
+    for label in ("dummy", "Ridge"):
+        scores = []
+        for seed in seeds:
+            for tr, va in _cv_splits(ds, seed, 2 if fast else n_splits):
+                m = refs.ACCURACY_REFERENCES[label](ds.task, seed).fit(_take(ds.X_train, tr), ds.y_train[tr])
+                yv = ds.y_train[va]
+                s = _score(ds, m, _take(ds.X_train, va), yv)
+                scores.append(s if ds.task == "classification" else 1 - s**2 / max(np.var(yv), 1e-12))
+        print(f"| {ds.name} | ({label}) | {np.mean(scores):.3f} ± {np.std(scores):.3f} | |", flush=True)
 
 
 def make_tuned_default(ds, seed, fast=False):
