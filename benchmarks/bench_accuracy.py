@@ -368,7 +368,7 @@ def run_table(names, seeds, fast, tuned):
 
 # Candidate defaults: overrides of GRUClassifier/GRURegressor's defaults. Keys starting
 # with "_" are benchmark knobs, not parameters: "_auto_target" sets
-# skgru._base.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at).
+# skgru.estimators._params.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at).
 DEFAULT_CANDIDATES = {
     "defaults": dict(),
     "patch1": dict(patch_size=1),
@@ -378,6 +378,7 @@ DEFAULT_CANDIDATES = {
     "pool-max": dict(pooling="max"),
     "pool-attention": dict(pooling="attention"),
     "conv64": dict(conv_filters=64),
+    "conv64-att": dict(conv_filters=64, pooling="attention"),
     "no-min-updates": dict(min_updates=0),
     "min-updates-3000": dict(min_updates=3000),
     "no-standardize-X": dict(standardize_X=False),
@@ -407,7 +408,7 @@ def make_default(ds, seed, overrides=None, fast=False):
 
 
 def _set_knobs(overrides):
-    import skgru._base as base
+    from skgru.estimators import _params as base
 
     base.AUTO_PATCH_TARGET_STEPS = (overrides or {}).get("_auto_target", 25)
 

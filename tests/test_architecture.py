@@ -161,12 +161,12 @@ def test_conv_stem():
 def test_min_updates_counts_updates_not_epochs():
     X, y = _xy(n=40)  # batch 32: 2 updates per epoch
     clf = GRUClassifier(units=8, epochs=5, min_updates=200, n_iter_no_change=3, random_state=0).fit(X, y)
-    assert clf.effective_epochs_ == 100 and clf.effective_patience_ == 10
+    assert clf.max_epochs_ == 100 and clf.patience_ == 10
     assert clf.n_iter_ > 5
     plain = GRUClassifier(units=8, epochs=5, min_updates=0, n_iter_no_change=3, random_state=0).fit(X, y)
-    assert plain.effective_epochs_ == 5 and plain.n_iter_ <= 5
+    assert plain.max_epochs_ == 5 and plain.n_iter_ <= 5
     big = GRUClassifier(units=8, epochs=5, min_updates=200, batch_size=4, random_state=0)
-    assert big.fit(X, y).effective_epochs_ == 20  # 10 updates per epoch
+    assert big.fit(X, y).max_epochs_ == 20  # 10 updates per epoch
     n = clf.n_iter_
     clf.partial_fit(X, y)  # one epoch, whatever min_updates says
     assert clf.n_iter_ == n + 1

@@ -10,13 +10,14 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from skgru.estimators import _params
+from skgru.estimators._architecture import ARCHITECTURE_ATTRS_DOC, ARCHITECTURE_PARAMS_DOC, ArchitectureMixin
 from skgru.estimators._base import GRUEstimatorBase
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import classifier_tags
 from skgru.estimators._targets import ClassTargets
 
 
-class GRUClassifier(GRUEstimatorBase, KerasClassifier):
+class GRUClassifier(ArchitectureMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
     Binary, multiclass (any label type) and multilabel targets; ``predict_proba``
@@ -25,13 +26,13 @@ class GRUClassifier(GRUEstimatorBase, KerasClassifier):
     ``input_layout="nft"``, or token ids with ``embedding_dim``.
 
     Parameters
-    ----------{SHARED_PARAMS_DOC}    class_weight : dict, "balanced" or None, default=None
+    ----------{SHARED_PARAMS_DOC}{ARCHITECTURE_PARAMS_DOC.lstrip(chr(10))}    class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
 
     Attributes
     ----------
     classes_ : ndarray
-        Class labels (column indices for multilabel targets).{FITTED_ATTRS_DOC}
+        Class labels (column indices for multilabel targets).{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}
     See Also
     --------
     GRURegressor : The regression counterpart.
@@ -85,6 +86,12 @@ class GRUClassifier(GRUEstimatorBase, KerasClassifier):
         warm_start=False,
         loss=None,
         metrics=None,
+        patch_size="auto",
+        pooling="last",
+        standardize_X=True,
+        conv_filters=64,
+        conv_kernel_size=5,
+        min_updates=1000,
         **kwargs,
     ):
         self.units = units
@@ -117,6 +124,12 @@ class GRUClassifier(GRUEstimatorBase, KerasClassifier):
         self.warm_start = warm_start
         self.loss = loss
         self.metrics = metrics
+        self.patch_size = patch_size
+        self.pooling = pooling
+        self.standardize_X = standardize_X
+        self.conv_filters = conv_filters
+        self.conv_kernel_size = conv_kernel_size
+        self.min_updates = min_updates
         # SciKeras-style routed parameters (optimizer__beta_1=..., fit__shuffle=...);
         # any other unknown keyword is a TypeError, as for any Python function.
         vars(self).update(_params.split_constructor_kwargs(type(self).__name__, kwargs))
