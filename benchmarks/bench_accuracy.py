@@ -1,54 +1,39 @@
-"""Accuracy of skgru's GRUClassifier on standard sequence-classification data sets.
+"""Accuracy of skgru on offline sequence data: defaults vs TunedGRU vs references.
 
-Every data set ships offline: four UCR/UEA archives bundled inside the ``aeon``
-wheel (``pip install 'skgru[datasets]'``; aeon pins numpy < 2.4, so use a
-separate environment) and scikit-learn's digits.
+Issue 12 (the default mode and ``--select``): every data set of
+``benchmarks/_datasets.py`` -- digits; ItalyPowerDemand, GunPoint, BasicMotions,
+JapaneseVowels (aeon); Coffee, PigCVP (pyts, bundled); Trace (tslearn cache); windowed
+forecasting on statsmodels sunspots/co2/nile/elnino and aeon's airline; simulated long
+variable-length and tiny multivariate-regression sets -- on its default train/test
+split, side by side:
 
-==================  ==========  =====  ==========  ========  =======  ========================
-data set            train/test  class  length      channels  source   how X is given to skgru
-==================  ==========  =====  ==========  ========  =======  ========================
-ItalyPowerDemand    67 / 1029   2      24          1         aeon     2D (n, t): univariate
-BasicMotions        40 / 40     4      100         6         aeon     3D channels-first, "nft"
-JapaneseVowels      270 / 370   9      7..29       12        aeon     list of (t_i, 12) arrays
-GunPoint            50 / 150    2      150         1         aeon     2D (n, 150), n_features=k
-digits              1347 / 450  10     8           8         sklearn  3D (n, 8, 8) / 16
-==================  ==========  =====  ==========  ========  =======  ========================
+* ``defaults``: ``GRUClassifier()`` / ``GRURegressor()`` with nothing but the input
+  convention (what a new user gets);
+* ``TunedGRU``: ``TunedGRU(estimator)`` with its default search space;
+* ``MiniRocket`` (aeon), ``1-NN-DTW`` (aeon), ``dummy`` (prior / mean) and, for
+  regression, ``Ridge`` (RidgeCV on the standardised flattened series);
 
-The aeon sets use their published train/test splits (``split="train"`` /
-``"test"``); digits has none, so a fixed stratified 75/25 split
-(``random_state=0``, as in ``examples/quickstart.py``) is used.  Every model is
-``make_pipeline(SequenceScaler(), GRUClassifier(...))`` fitted on the training
-split only; the seed (``--seeds``) changes the network's initialisation, shuffling
-and validation split, never the data split.  The table reports the mean and
-standard deviation of test accuracy over the seeds beside published figures.
+test accuracy (classification) or RMSE (regression), mean ± std over ``--seeds``, and
+seconds per fit.  ``--select`` scores ``DEFAULT_CANDIDATES`` (overrides of the
+defaults) by CV on the TRAINING splits only (3 folds; stratified for classes,
+``TimeSeriesSplit`` for forecasting windows), printing the dummy and Ridge on the same
+folds for context -- the evidence the defaults were chosen by (benchmarks/README.md).
 
-How the configurations were chosen -- without looking at the test split:
-``--select`` scores a few candidate configurations per data set (``CANDIDATES``)
-with stratified 5-fold cross-validation *on the training split*, repeated for each
-of ``--seeds``, and prints the table; the best mean CV accuracy (ties: the first
-listed, cheaper model) became ``CHOSEN``.  Round 1 used seed 0 only; round 2
-re-ran ItalyPowerDemand and BasicMotions with seeds 0-2 and one extra candidate
-each (more patience), because round 1's test runs showed single seeds stopping
-early; round 3 re-ran ItalyPowerDemand (seeds 0-2) with eight more candidates
-(width, bidirectional, dense head, l2, dropout, learning rate, validation-based
-early stopping); round 4 added two seed ensembles (``n_members=5``: a soft
-``VotingClassifier`` of five networks); rounds 5 and 6 re-scored every
-ItalyPowerDemand candidate with ten seeds (50 CV fits each, ``--candidates`` picks
-which) plus four readings of the series as fewer, wider steps -- see
-``benchmarks/README.md``, which records all rounds.
-``--tuned`` instead searches GunPoint with ``TunedGRU`` (cross-validation on the
-training split, ``TUNED_SPACES``) inside each seed's run.
+Issue 7 (kept for its recorded rounds): ``--chosen`` fits
+``make_pipeline(SequenceScaler(), GRUClassifier(...))`` with the per-data-set
+``CHOSEN`` configurations; ``--select-chosen`` was their CV selection; ``--tuned``
+adds TunedGRU on GunPoint with ``TUNED_SPACES``.
 
 Run (separate environment, because of aeon's numpy pin)::
 
     python3 -m venv /work/venv-aeon
-    /work/venv-aeon/bin/pip install -e . aeon keras-tuner
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py            # the table
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --select   # how CHOSEN was picked
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --tuned --datasets GunPoint
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --fast     # smoke run, seconds
+    /work/venv-aeon/bin/pip install -e . aeon keras-tuner pyts tslearn statsmodels
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py                      # issue-12 table
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --select --seeds 0   # default selection
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --chosen             # issue-7 table
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --fast               # smoke run
 
-Without aeon only ``digits`` runs (the aeon data sets are reported as skipped).
+Data sets whose loader's package is missing are reported as skipped.
 """
 
 from __future__ import annotations

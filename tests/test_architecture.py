@@ -211,3 +211,11 @@ def test_regressor_shrinkage_multi_output():
     y = np.column_stack([X[:, -1, 0], rng.normal(size=60)])
     reg = GRURegressor(units=8, random_state=0).fit(X, y)
     assert reg.shrinkage_.shape == (2,) and reg.predict(X).shape == (60, 2)
+
+
+def test_conv_stem_keeps_token_padding_masked():
+    rng = np.random.default_rng(0)
+    X = [list(rng.integers(1, 9, int(rng.integers(3, 12)))) for _ in range(30)]
+    clf = GRUClassifier(embedding_dim=4, conv_filters=8, **FAST).fit(X, np.arange(30) % 2)
+    alone = clf.predict_proba([X[0]])
+    np.testing.assert_allclose(clf.predict_proba([X[0], X[1] + [1] * 20])[:1], alone, atol=1e-6)

@@ -120,6 +120,19 @@ class _TokenMask(keras.layers.Layer):
         return keras.KerasTensor(tokens.shape, dtype="bool")
 
 
+class _ZeroPadding(keras.layers.Layer):
+    """Set the padded steps of ``x`` to zero (before a convolution mixes neighbours)."""
+
+    def call(self, x, valid):
+        return keras.ops.where(valid[..., None], x, keras.ops.zeros_like(x))
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+    def compute_output_shape(self, x_shape, valid_shape):
+        return x_shape
+
+
 class _MaskedPooling(keras.layers.Layer):
     """Summarise ``(batch, t, units)`` GRU outputs over the valid (unmasked) steps.
 
@@ -219,8 +232,11 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             embeddings_regularizer=reg,
             name="embedding",
         )(inputs)
-        if spec.pooling != "last":
+        if spec.pooling != "last" or spec.conv_filters:
+            # explicit mask: Conv1D drops Keras' propagated one, and pooling needs it
             mask = _TokenMask(name="token_mask")(inputs)
+            if spec.conv_filters:
+                x = _ZeroPadding(name="zero_padding")(x, mask)  # id-0 embeddings never reach a kernel
     else:
         inputs = keras.Input(shape=(spec.n_timesteps, spec.n_step_features), name="sequences")
         x = inputs
