@@ -162,16 +162,43 @@ class _Flat:
         return self.estimator.predict(flatten(X, self.length))
 
 
+class _PaddedAeonInput(_AeonInput):
+    """MiniRocket needs equal lengths of at least 9: zero-pad (at the end) every series
+    to ``max(9, longest training series)``, truncating longer test series."""
+
+    def _pad(self, X):
+        from _datasets import to_aeon
+
+        Xa = to_aeon(X)
+        seqs = list(Xa) if not isinstance(Xa, list) else Xa
+        out = np.zeros((len(seqs), seqs[0].shape[0], self.length))
+        for i, x in enumerate(seqs):
+            x = x[:, : self.length]
+            out[i, :, : x.shape[1]] = x
+        return out
+
+    def fit(self, X, y):
+        from _datasets import to_aeon
+
+        Xa = to_aeon(X)
+        self.length = max(9, max(x.shape[-1] for x in Xa))
+        self.estimator.fit(self._pad(X), y)
+        return self
+
+    def predict(self, X):
+        return self.estimator.predict(self._pad(X))
+
+
 def minirocket(task, seed):
-    """aeon MiniRocket (10,000 kernels) with its ridge head; the variable-length
-    capable ``MultiRocket``-free path: unequal lengths are padded by aeon's pipeline."""
+    """aeon MiniRocket (10,000 kernels) with its ridge head, on series zero-padded to
+    one length of at least 9 (what it needs; see _PaddedAeonInput)."""
     if task == "classification":
         from aeon.classification.convolution_based import MiniRocketClassifier
 
-        return _AeonInput(MiniRocketClassifier(random_state=seed))
+        return _PaddedAeonInput(MiniRocketClassifier(random_state=seed))
     from aeon.regression.convolution_based import MiniRocketRegressor
 
-    return _AeonInput(MiniRocketRegressor(random_state=seed))
+    return _PaddedAeonInput(MiniRocketRegressor(random_state=seed))
 
 
 def knn_dtw(task, seed):

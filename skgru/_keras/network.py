@@ -192,8 +192,11 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     the same ``(spec, seed)`` always gives the same initial weights and dropout
     masks, without touching any global random state (None: fresh entropy).
 
-    Layout: ``Input -> [Embedding | Masking] -> GRU x n_layers (each optionally
-    Bidirectional) -> [Dropout] -> [Dense(relu) x len(dense_units)] -> Dense(out)``.
+    Layout: ``Input -> [Embedding | Masking | stem: mask, standardise, patch]
+    -> [Conv1D(relu) x len(conv_filters)] -> GRU x n_layers (each optionally
+    Bidirectional) -> [masked mean/max/attention pooling] -> [Dropout]
+    -> [Dense(relu) x len(dense_units)] -> Dense(out)``.  With the stem the mask
+    is passed to the GRU explicitly (Conv1D would drop Keras' propagated mask).
     Variable-length input is padded at the end and masked, which keeps the cuDNN
     path eligible on GPU.
     """
