@@ -160,16 +160,18 @@ def test_conv_stem():
 
 def test_min_updates_counts_updates_not_epochs():
     X, y = _xy(n=40)  # batch 32: 2 updates per epoch
-    clf = GRUClassifier(units=8, epochs=5, min_updates=200, n_iter_no_change=3, random_state=0).fit(X, y)
-    assert clf.max_epochs_ == 100 and clf.patience_ == 10
-    assert clf.n_iter_ > 5
-    plain = GRUClassifier(units=8, epochs=5, min_updates=0, n_iter_no_change=3, random_state=0).fit(X, y)
-    assert plain.max_epochs_ == 5 and plain.n_iter_ <= 5
-    big = GRUClassifier(units=8, epochs=5, min_updates=200, batch_size=4, random_state=0)
-    assert big.fit(X, y).max_epochs_ == 20  # 10 updates per epoch
-    n = clf.n_iter_
-    clf.partial_fit(X, y)  # one epoch, whatever min_updates says
-    assert clf.n_iter_ == n + 1
+    auto = GRUClassifier(units=8, min_updates=400, n_iter_no_change=3, random_state=0).fit(X, y)
+    assert auto.max_epochs_ == 200 and auto.patience_ == 20  # ceil(400 / 2), ceil(40 / 2)
+    assert auto.n_iter_ > 20
+    capped = GRUClassifier(units=8, epochs=5, min_updates=400, n_iter_no_change=3, random_state=0).fit(X, y)
+    assert capped.max_epochs_ == 5 and capped.patience_ == 20 and capped.n_iter_ == 5  # an int is the cap
+    plain = GRUClassifier(units=8, min_updates=0, n_iter_no_change=3, random_state=0)
+    assert plain.fit(X, y).max_epochs_ == 100 and plain.patience_ == 3
+    small_batches = GRUClassifier(units=8, epochs=5, min_updates=400, batch_size=4, n_iter_no_change=3, random_state=0)
+    assert small_batches.fit(X, y).patience_ == 4  # 10 updates per epoch
+    n = auto.n_iter_
+    auto.partial_fit(X, y)  # one epoch, whatever min_updates says
+    assert auto.n_iter_ == n + 1
 
 
 def test_digits_with_the_new_defaults():

@@ -69,11 +69,12 @@ ARCHITECTURE_PARAMS_DOC = """
         Kernel length of the convolutional stem.
     min_updates : int >= 0, default=1000
         Count optimizer updates, not epochs, on small training sets: ``fit``
-        may run up to ``max(epochs, ceil(min_updates / steps_per_epoch))``
-        epochs and waits at least ``ceil(0.1 * min_updates / steps_per_epoch)``
-        epochs without improvement before it stops (36 series, batch 32: up to
-        500 epochs, patience 50). 0 keeps ``epochs`` and ``n_iter_no_change``
-        as given. ``partial_fit`` always trains one epoch.
+        waits at least ``ceil(0.1 * min_updates / steps_per_epoch)`` epochs
+        without improvement before it stops, and with ``epochs="auto"`` may run
+        up to ``max(100, ceil(min_updates / steps_per_epoch))`` epochs (36
+        series, batch 32: up to 500 epochs, patience 50). An int ``epochs`` is
+        always the maximum. 0 keeps ``n_iter_no_change`` (and 100 epochs for
+        "auto") as given. ``partial_fit`` always trains one epoch.
 """
 
 ARCHITECTURE_ATTRS_DOC = """

@@ -103,7 +103,7 @@ COMMON_CONSTRAINTS = {
     "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
     "clipnorm": [None, Interval(numbers.Real, 0, None, closed="neither")],
     "batch_size": [_positive_int],
-    "epochs": [_positive_int],
+    "epochs": [_positive_int, StrOptions({"auto"})],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [_positive_int],
@@ -210,21 +210,30 @@ def feature_statistics(X, mask_value):
     return mean, std
 
 
+# epochs="auto": at least this many epochs (the former default), more on small data.
+AUTO_MIN_EPOCHS = 100
+
+
 def training_budget(params: dict, n_samples: int) -> tuple:
     """(max epochs, patience in epochs) for a full fit on ``n_samples`` rows.
 
     Counts optimizer updates rather than epochs: with 36 series and batch 32 an
     epoch is 2 updates, and ``n_iter_no_change=10`` stopped after ~30 updates with
-    the loss still at chance (issue 12). ``min_updates`` raises the epoch budget to
-    ``ceil(min_updates / steps)`` and the patience to a tenth of that.
+    the loss still at chance (issue 12). ``min_updates`` raises the patience to
+    ``ceil(0.1 * min_updates / steps)`` epochs and, with ``epochs="auto"``, the
+    epoch budget to ``max(100, ceil(min_updates / steps))``; an int ``epochs`` is
+    always the hard maximum.
     """
-    epochs, patience = int(params["epochs"]), int(params["n_iter_no_change"])
+    auto = params["epochs"] == "auto"
+    epochs = AUTO_MIN_EPOCHS if auto else int(params["epochs"])
+    patience = int(params["n_iter_no_change"])
     if params["early_stopping"]:
         n_samples -= int(np.ceil(params["validation_fraction"] * n_samples))
     batch_size = int(routed(params, "fit__").get("batch_size", params["batch_size"]))
     steps = max(1, -(-max(n_samples, 1) // batch_size))
     if params["min_updates"]:
-        epochs = max(epochs, -(-int(params["min_updates"]) // steps))
+        if auto:
+            epochs = max(epochs, -(-int(params["min_updates"]) // steps))
         patience = max(patience, int(np.ceil(PATIENCE_FRACTION_OF_MIN_UPDATES * params["min_updates"] / steps)))
     return epochs, patience
 

@@ -74,7 +74,7 @@ class GRUClassifier(ArchitectureMixin, GRUEstimatorBase, KerasClassifier):
         learning_rate=0.001,
         clipnorm=None,
         batch_size=32,
-        epochs=100,
+        epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

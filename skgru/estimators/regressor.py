@@ -77,7 +77,7 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
         learning_rate=0.001,
         clipnorm=None,
         batch_size=32,
-        epochs=100,
+        epochs="auto",
         early_stopping=True,
         validation_fraction=0.2,
         n_iter_no_change=10,
