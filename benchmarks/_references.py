@@ -231,3 +231,14 @@ def ridge(task, seed):
 
 
 ACCURACY_REFERENCES = {"MiniRocket": minirocket, "1-NN-DTW": knn_dtw, "dummy": dummy, "Ridge": ridge}
+# The network the reference libraries build (GRU -> Dense), in skgru's parameters: the
+# issue-12 defaults (convolutional stem, input standardisation, update-counted epoch
+# budget) change the workload, so speed comparisons switch them off.
+PLAIN_GRU = {"conv_filters": None, "patch_size": 1, "standardize_X": False, "min_updates": 0, "pooling": "last"}
+
+
+def plain_gru_params(estimator_class):
+    """PLAIN_GRU restricted to the parameters ``estimator_class`` has."""
+    names = estimator_class().get_params()
+    return {k: v for k, v in PLAIN_GRU.items() if k in names}
+

@@ -31,12 +31,13 @@ LIBRARIES = ["skgru", "skgru (reuse off)", "scikeras (hand-written)", "raw keras
 
 
 def make_estimator(library, units, learning_rate, epochs):
-    from _references import keras_gru, scikeras_classifier, skorch_classifier
+    from _references import keras_gru, plain_gru_params, scikeras_classifier, skorch_classifier
 
     if library.startswith("skgru"):
         from skgru import GRUClassifier
 
-        return GRUClassifier(units=units, learning_rate=learning_rate, epochs=epochs, random_state=0)
+        return GRUClassifier(units=units, learning_rate=learning_rate, epochs=epochs, random_state=0,
+                             **plain_gru_params(GRUClassifier))
     if library.startswith("scikeras"):
         return scikeras_classifier(units=units, learning_rate=learning_rate, epochs=epochs)
     if library.startswith("skorch"):

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _references import (  # noqa: E402
     Timer,
     digits_sequences,
+    plain_gru_params,
     print_table,
     scikeras_classifier,
     skorch_available,
@@ -39,7 +40,8 @@ def main():
     folds, epochs = (2, 2) if args.quick else (5, 10)
     grid_values = {"units": [16, 32], "learning_rate": [1e-3, 1e-2]}
     contenders = {
-        "skgru": (GRUClassifier(epochs=epochs, batch_size=32, random_state=0), grid_values),
+        "skgru": (GRUClassifier(epochs=epochs, batch_size=32, random_state=0, **plain_gru_params(GRUClassifier)),
+                  grid_values),
         "scikeras (hand-written)": (
             scikeras_classifier(epochs=epochs),
             {"model__units": grid_values["units"], "model__learning_rate": grid_values["learning_rate"]},

@@ -7,14 +7,24 @@ GRUClassifier, GRURegressor
 TunedGRU
     A KerasTuner-backed hyperparameter search that is itself an estimator
     (needs the ``tuner`` extra; imported lazily).
+ConformalRegressor
+    Prediction intervals (split conformal, CV+, conformalised quantiles) around
+    any skgru regressor.
 skgru.preprocessing
     SequenceScaler, SequencePadder, TextSequencer, make_windows.
 """
 
-from skgru._version import __version__
-from skgru.estimators import GRUClassifier, GRURegressor
+# Before anything imports TensorFlow: keep its native logging quiet unless the user set
+# TF_CPP_MIN_LOG_LEVEL or SKGRU_TF_LOGGING=1 (see skgru/_quiet.py for why and how).
+from skgru import _quiet
 
-__all__ = ["GRUClassifier", "GRURegressor", "TunedGRU", "__version__"]
+_quiet.configure()
+
+from skgru._version import __version__  # noqa: E402
+from skgru.conformal import ConformalRegressor  # noqa: E402
+from skgru.estimators import GRUClassifier, GRURegressor  # noqa: E402
+
+__all__ = ["ConformalRegressor", "GRUClassifier", "GRURegressor", "TunedGRU", "__version__"]
 
 
 def __getattr__(name):

@@ -1,6 +1,8 @@
 """Public helpers for running skgru searches on Dask clusters and GPUs.
 
-See the README section "Scaling out". Nothing here imports dask at load time.
+See the user guide page "Scaling out" (docs/user_guide/scaling.md). Nothing here imports dask at load time;
+the implementation lives in :mod:`skgru.tuning._dask` (the tuning layer owns its
+executor).
 
 configure_worker_gpu
     Pin a worker process to one GPU and turn on TensorFlow memory growth.
@@ -10,8 +12,8 @@ active_dask_client
     The Dask client a ``TunedGRU(n_jobs=...)`` would run its trials on, or None.
 """
 
-from skgru import _parallel
-from skgru._parallel import active_dask_client, configure_worker_gpu
+from skgru.tuning import _dask
+from skgru.tuning._dask import active_dask_client, configure_worker_gpu
 
 __all__ = ["SkgruWorkerPlugin", "active_dask_client", "configure_worker_gpu"]
 
@@ -19,5 +21,5 @@ __all__ = ["SkgruWorkerPlugin", "active_dask_client", "configure_worker_gpu"]
 def __getattr__(name):
     # SkgruWorkerPlugin subclasses distributed's WorkerPlugin: built on first access.
     if name == "SkgruWorkerPlugin":
-        return _parallel.SkgruWorkerPlugin
+        return _dask.SkgruWorkerPlugin
     raise AttributeError(f"module 'skgru.parallel' has no attribute {name!r}")

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["plot_history", "plot_search"]
+__all__ = ["plot_history", "plot_importances", "plot_search"]
 
 
 def _pyplot():
@@ -78,7 +78,8 @@ def plot_history(estimator, ax=None):
             f"{type(final).__name__} has no training history (history_); fit it first."
         )
     plt = _pyplot()
-    names = [k for k in history if not k.startswith("val_")]
+    # the recorded learning rate (issue 18) is not a loss or a metric: not plotted here
+    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
     losses = [k for k in names if "loss" in k]
     metrics = [k for k in names if k not in losses]
@@ -194,7 +195,22 @@ def _lineages(results):
     return chains
 
 
-def plot_search(tuned, ax=None):
+def _score_key(tuned, results, metric):
+    """The ``mean_test_*`` column to draw."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    names = [k[len("mean_test_"):] for k in results if k.startswith("mean_test_")]
+    if metric is None:
+        refit = getattr(tuned, "refit", None)
+        metric = refit if isinstance(refit, str) and refit in names else (
+            names[0] if names else None)
+    if metric not in names:
+        raise ValueError(f"metric={metric!r} is not a metric of this search; "
+                         f"choose one of {names}.")
+    return f"mean_test_{metric}"
+
+
+def plot_search(tuned, ax=None, metric=None):
     """Plot a fitted ``TunedGRU`` search.
 
     Draws the score of every trial in order (with the running best), then one
@@ -209,6 +225,9 @@ def plot_search(tuned, ax=None):
         keys works, e.g. a fitted ``RandomizedSearchCV``).
     ax : matplotlib Axes, optional
         If given, only the score-per-trial panel is drawn, on this Axes.
+    metric : str or None, default=None
+        With several metrics (``scoring=[...]``), the one to draw; None: the
+        ``refit`` metric, else the first.  Single-metric searches ignore it.
 
     Returns
     -------
@@ -234,7 +253,8 @@ def plot_search(tuned, ax=None):
     if results is None:
         raise ValueError(f"{type(tuned).__name__} is not fitted (no cv_results_).")
     plt = _pyplot()
-    scores = np.asarray(results["mean_test_score"], dtype=float)
+    key = _score_key(tuned, results, metric)
+    scores = np.asarray(results[key], dtype=float)
     n = scores.size
     status = results.get("status")
     ok = (np.array([s == "COMPLETED" for s in status]) if status is not None
@@ -279,8 +299,9 @@ def plot_search(tuned, ax=None):
     if best is not None and 0 <= best < n:
         ax0.scatter([best], [scores[best]], s=120, facecolors="none", edgecolors="C3",
                     linewidths=1.5, label="best", zorder=4)
+    ylabel = "mean test score" if key == "mean_test_score" else key.replace("_", " ")
     ax0.set_xlabel("trial")
-    ax0.set_ylabel("mean test score")
+    ax0.set_ylabel(ylabel)
     tuner = getattr(tuned, "tuner_name_", type(tuned).__name__)
     ax0.set_title(f"{tuner}: score per trial")
     ax0.grid(alpha=0.3)
@@ -292,7 +313,7 @@ def plot_search(tuned, ax=None):
     for k, name in enumerate(names, start=1):
         values = [p.get(name, _MISSING) for p in params]
         _scatter_param(axes[k], values, scores, ok, name)
-        axes[k].set_ylabel("mean test score")
+        axes[k].set_ylabel(ylabel)
 
     # Hyperband learning curves.
     if hyperband:
@@ -307,10 +328,68 @@ def plot_search(tuned, ax=None):
         for b in sorted(set(brackets[brackets >= 0].astype(int))):
             axh.plot([], [], "-o", color=f"C{b % 10}", label=f"bracket {b}")
         axh.set_xlabel("budget (epochs)")
-        axh.set_ylabel("mean test score")
+        axh.set_ylabel(ylabel)
         axh.set_title("Hyperband learning curves")
         axh.grid(alpha=0.3)
         if axh.get_legend_handles_labels()[0]:
             axh.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_importances(tuned, ax=None):
+    """Bar chart of a search's hyperparameter importances (``param_importances_``).
+
+    Parameters
+    ----------
+    tuned : fitted TunedGRU
+        Its ``param_importances_`` (Optuna's fANOVA over the completed trials;
+        needs the ``optuna`` extra) are drawn, the most important on top.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure if ``ax`` is None, else ``ax``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skgru import TunedGRU
+    >>> from skgru.plotting import plot_importances
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.normal(size=(60, 3)), np.arange(60) % 2
+    >>> tuned = TunedGRU(LogisticRegression(), {"C": [0.01, 0.1, 1.0],
+    ...                  "fit_intercept": [True, False]}, tuner="grid",
+    ...                  max_trials=None, random_state=0).fit(X, y)
+    >>> fig = plot_importances(tuned)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(
+    ...     tuned.param_importances_)[::-1]
+    True
+    """
+    importances = getattr(tuned, "param_importances_", None)
+    if importances is None:
+        raise ValueError(f"{type(tuned).__name__} has no param_importances_ "
+                         "(fit a TunedGRU first).")
+    plt = _pyplot()
+    created = ax is None
+    names = list(importances)[::-1]  # barh draws bottom-up: most important on top
+    values = [importances[n] for n in names]
+    if created:
+        fig, ax = plt.subplots(figsize=(5.5, 0.45 * len(names) + 1.2))
+    ax.barh(np.arange(len(names)), values, color="C0")
+    ax.set_yticks(np.arange(len(names)))
+    ax.set_yticklabels(names)
+    ax.set_xlabel("importance (fANOVA, share of score variance)")
+    ax.set_xlim(0, max(1.0, max(values) * 1.05))
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize="small")
+    ax.set_title(f"{getattr(tuned, 'tuner_name_', type(tuned).__name__)}: "
+                 "hyperparameter importances")
+    if not created:
+        return ax
     fig.tight_layout()
     return fig

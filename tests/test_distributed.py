@@ -25,8 +25,8 @@ import joblib  # noqa: E402
 from scipy.stats import loguniform  # noqa: E402
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV  # noqa: E402
 
-from skgru import _parallel  # noqa: E402
-from skgru._parallel import active_dask_client, configure_worker_gpu  # noqa: E402
+from skgru.tuning import _dask as _parallel  # noqa: E402
+from skgru.parallel import active_dask_client, configure_worker_gpu  # noqa: E402
 
 # Workers unpickle the estimators defined here: ship them by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -261,6 +261,26 @@ def test_bayesian_on_dask_uses_batches_and_matches_loky_semantics(client, small_
     _same_search(dsk, loc)
 
 
+@pytest.mark.timeout(120)
+def test_progress_bar_on_dask(client, small_xy, capsys):
+    """Streaming (grid) and batched (bayesian) Dask runs move the bar per trial."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skgru import TunedGRU
+
+    X, y = small_xy
+    _ready(client)
+    with client.as_current():
+        TunedGRU(LogisticRegression(), {"C": [0.01, 0.1, 1.0, 10.0]}, tuner="grid",
+                 max_trials=4, n_jobs=2, refit=False, verbose=1).fit(X, y)
+        err = capsys.readouterr().err
+        assert "4/4" in err and "best score=" in err and "failed=0" in err
+        TunedGRU(LogisticRegression(), {"C": loguniform(1e-3, 1e2)}, tuner="bayesian",
+                 max_trials=4, n_jobs=2, refit=False, verbose=1, random_state=0,
+                 tuner_params={"num_initial_points": 2}).fit(X, y)
+        assert "4/4" in capsys.readouterr().err
+
+
 class EpochsEstimator(ClassifierMixin, BaseEstimator):
     """Fast stand-in with an ``epochs`` budget and ``warm_start`` (Hyperband)."""
 
@@ -334,7 +354,7 @@ def test_skgru_imports_and_searches_without_dask():
     code = (
         "import sys\n"
         "sys.modules['dask'] = None; sys.modules['distributed'] = None\n"
-        "import skgru, skgru._parallel as p\n"
+        "import skgru, skgru.parallel as p\n"
         "from skgru import TunedGRU\n"
         "from sklearn.linear_model import LogisticRegression\n"
         "import numpy as np\n"

@@ -19,6 +19,8 @@ import pytest
 MODULES = {
     "skgru.estimators": True,
     "skgru.preprocessing": True,
+    "skgru.conformal": True,
+    "skgru.io": True,
     # Optional extras (keras-tuner, matplotlib): their examples run when present.
     "skgru.tuning": False,
     "skgru.plotting": False,

@@ -91,3 +91,27 @@ def test_partial_fit_classes_message_does_not_contradict_itself():
         GRUClassifier(units=4).partial_fit(X, y + 1, classes=[0, 1])
     clf = GRUClassifier(units=4, random_state=0).partial_fit(X[:5], np.zeros(5, int), classes=[0, 1])
     assert list(clf.classes_) == [0, 1]
+
+
+def test_every_listed_optimizer_name_resolves_to_its_class():
+    import keras
+
+    from skgru.estimators import _params
+
+    assert {"adam", "adamw", "sgd", "rmsprop", "lamb"} <= _params.OPTIMIZERS
+    for name in _params.OPTIMIZERS:  # keras.optimizers.get("lamb") fails: skgru must not rely on it
+        params = dict(optimizer=name, learning_rate=0.01, clipnorm=None)
+        cls, kwargs = _params.optimizer_class_and_kwargs(params)
+        assert issubclass(cls, keras.optimizers.Optimizer) and cls.__name__.lower() == name
+        cls(**kwargs)  # the constructor accepts what skgru passes
+
+
+def test_an_optimizer_instance_with_a_learning_rate_schedule_trains():
+    import keras
+
+    X, y = _data()
+    sched = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=2, decay_rate=0.5)
+    opt = keras.optimizers.Adam(learning_rate=sched)
+    est = GRUClassifier(units=4, epochs=2, optimizer=opt, random_state=0).fit(X, y)
+    assert est.predict(X).shape == (40,)
+    assert not opt.built  # the user's optimizer instance is a template, never trained itself

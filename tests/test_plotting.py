@@ -129,3 +129,49 @@ def test_missing_matplotlib_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"skgru\[plot\]"):
         plot_history(_FakeHistory({"loss": [1.0]}))
+
+
+def test_plot_search_multimetric():
+    pytest.importorskip("keras_tuner")
+    from sklearn.linear_model import LogisticRegression
+
+    from skgru import TunedGRU
+    from skgru.plotting import plot_search
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    tuned = TunedGRU(LogisticRegression(), {"C": [0.01, 0.1, 1.0]}, tuner="grid",
+                     max_trials=None, scoring=["accuracy", "f1_macro"],
+                     refit="f1_macro").fit(X, y)
+    fig = plot_search(tuned)
+    assert fig.axes[0].get_ylabel() == "mean test f1 macro"
+    fig = plot_search(tuned, metric="accuracy")
+    assert fig.axes[0].get_ylabel() == "mean test accuracy"
+    with pytest.raises(ValueError, match="choose one of"):
+        plot_search(tuned, metric="nope")
+    plt.close("all")
+
+
+def test_plot_importances():
+    pytest.importorskip("optuna")
+    pytest.importorskip("keras_tuner")
+    from scipy.stats import loguniform
+    from sklearn.linear_model import LogisticRegression
+
+    from skgru import TunedGRU
+    from skgru.plotting import plot_importances
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 3)), (rng.normal(size=60) > 0).astype(int)
+    tuned = TunedGRU(LogisticRegression(), {"C": loguniform(1e-4, 1e2),
+                                            "fit_intercept": [True, False]},
+                     tuner="tpe", max_trials=10, random_state=0).fit(X, y)
+    fig = plot_importances(tuned)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == list(tuned.param_importances_)[::-1]
+    assert len(fig.axes[0].patches) == 2
+    fig, ax = plt.subplots()
+    assert plot_importances(tuned, ax=ax) is ax
+    with pytest.raises(ValueError, match="param_importances_"):
+        plot_importances(object())
+    plt.close("all")

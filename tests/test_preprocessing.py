@@ -713,6 +713,10 @@ def test_collections_read_like_the_list(wrap):
     for a, b in zip(other.transform(wrap(seqs)), scaler.transform(seqs)):
         assert_allclose(a, b)
     assert_array_equal(SequencePadder().fit_transform(wrap(seqs)), SequencePadder().fit_transform(seqs))
+    # equal-length 1D rows: a 2D table (n_samples, n_timesteps), as the list of rows is
+    rows = [rng.normal(size=4) for _ in range(3)]
+    assert_allclose(SequenceScaler().fit_transform(wrap(rows)), SequenceScaler().fit_transform(rows))
+    assert_array_equal(SequencePadder().fit_transform(wrap(rows)), SequencePadder().fit_transform(rows))
 
 
 def test_aeon_unequal_length_list_in_both_transformers():

@@ -236,6 +236,8 @@ def test_sequence_list_restores_the_items_shapes():
         (None, {}, ValueError, "requires X"),
         (sp.csr_matrix(np.ones((2, 2))), {}, TypeError, "sparse"),
         ({"a": [1.0, 2.0]}, {}, TypeError, "got a dict"),
+        ([], {}, ValueError, "X is empty"),
+        (pd.Series([], dtype=object), {}, ValueError, "X is empty"),
         (np.ones(3), {}, ValueError, "got a 1D array.*reshape"),
         (np.ones((2, 2, 2, 2)), {}, ValueError, "got 4D"),
         (np.empty((0, 3)), {}, ValueError, "0 sample"),

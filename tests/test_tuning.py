@@ -25,10 +25,11 @@ from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 import keras_tuner as kt  # noqa: E402
 
+from skgru._keras.private import kt_disable_trial_saving  # noqa: E402
 from skgru.tuning import EvolutionOracle, TunedGRU  # noqa: E402
 from skgru.tuning._search_space import SearchSpace, default_search_space  # noqa: E402
 
-ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution"]
+ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution", "tpe"]
 
 # Set by a test to make BudgetEstimator raise KeyboardInterrupt (a simulated
 # crash of the search) once this many fits happened.  Not a parameter, so it
@@ -385,7 +386,12 @@ def test_param_validation(small_xy):
         (dict(validation_fraction=1.5), ValueError, "validation_fraction"),
         (dict(max_epochs=0), ValueError, "max_epochs"),
         (dict(hyperband_factor=1), ValueError, "hyperband_factor"),
-        (dict(scoring=["accuracy", "f1"]), ValueError, "single scoring"),
+        (dict(scoring=["accuracy", "f1"]), ValueError, "For multi-metric scoring, the parameter refit"),
+        (dict(scoring=["accuracy", "f1"], refit="nope"), ValueError, "refit must be set"),
+        (dict(scoring=3), TypeError, "scoring must be"),
+        (dict(error_score="ignore"), ValueError, "error_score"),
+        (dict(refit=[1]), TypeError, "refit must be"),
+        (dict(lock_timeout=-1), ValueError, "lock_timeout"),
         (dict(search_space={"nope": [1, 2]}), ValueError, "not parameters"),
         (dict(search_space={"epochs": [1, 2]}, tuner="hyperband"), ValueError,
          "cannot be in the search space"),
@@ -428,8 +434,7 @@ def test_evolution_oracle_populate_space():
     oracle = EvolutionOracle(objective=kt.Objective("score", "max"), max_trials=30,
                              population_size=5, seed=11, hyperparameters=hps,
                              max_consecutive_failed_trials=100)
-    oracle.save = lambda: None
-    oracle._save_trial = lambda t: None
+    kt_disable_trial_saving(oracle, lambda *a: None)
     oracle.verbose = 0
     seen = []
     for i in range(30):
@@ -682,3 +687,702 @@ def test_gru_default_space_with_pipeline(seq_data):
                      refit=False).fit(X, y)
     assert set(tuned.best_params_) == set(default_search_space(pipe))
     assert tuned.cv_results_["status"][0] == "COMPLETED", tuned.cv_results_["error"]
+
+
+# ----------------------------------------------------------------------------
+# issue 13: validation up front, multilabel, multi-metric, routing, state, progress
+# ----------------------------------------------------------------------------
+@pytest.fixture
+def no_trials(monkeypatch):
+    """Make any trial evaluation fail the test: errors must come before training."""
+    from skgru.tuning import _execution
+
+    def forbidden(**kwargs):
+        raise AssertionError("a trial ran although the input was invalid")
+
+    monkeypatch.setattr(_execution, "evaluate_candidate", forbidden)
+
+
+def test_bad_input_rejected_before_any_trial(no_trials, seq_data):
+    from skgru import GRUClassifier, GRURegressor
+
+    X, y = seq_data
+    tuned = TunedGRU(GRUClassifier(units=4, epochs=1), {"units": [4, 8]}, max_trials=2)
+    X_nan = X.copy()
+    X_nan[3, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tuned.fit(X_nan, y)
+    X_obj = np.empty((60, 6), dtype=object)
+    X_obj[:] = {"a": 1}
+    with pytest.raises(TypeError, match="must contain numbers"):
+        tuned.fit(X_obj, y)
+    with pytest.raises(ValueError, match="not a multiple of n_features=5"):
+        TunedGRU(GRUClassifier(n_features=5), {"units": [4]}, max_trials=1).fit(
+            X.reshape(60, -1), y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        tuned.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        tuned.fit(X, np.linspace(0, 1, 60))
+    with pytest.raises(ValueError, match="requires y"):
+        tuned.fit(X, None)
+    with pytest.raises(ValueError, match="NaN"):
+        TunedGRU(GRURegressor(), {"units": [4]}, max_trials=1).fit(
+            X, np.where(np.arange(60) == 5, np.nan, 1.0))
+    with pytest.raises(TypeError, match="sparse"):
+        import scipy.sparse as sp
+
+        tuned.fit(sp.csr_matrix(X.reshape(60, -1)), y)
+    assert not hasattr(tuned, "cv_results_")
+
+
+def test_valid_sequence_inputs_pass_validation(seq_data):
+    """The inner estimator's conventions are accepted: ragged lists, flattened rows,
+    and a Pipeline gets only the light check (its imputer accepts NaN)."""
+    from sklearn.impute import SimpleImputer
+
+    from skgru import GRUClassifier
+
+    X, y = seq_data
+    rng = np.random.RandomState(1)
+    ragged = [rng.normal(size=(rng.randint(3, 8), 2)).astype("float32") for _ in range(40)]
+    y_r = np.arange(40) % 2
+    tuned = TunedGRU(GRUClassifier(units=4, epochs=1, random_state=0), {"units": [4]},
+                     max_trials=1, random_state=0).fit(ragged, y_r)
+    assert tuned.cv_results_["status"][0] == "COMPLETED", tuned.cv_results_["error"]
+    flat = TunedGRU(GRUClassifier(units=4, epochs=1, n_features=2, random_state=0),
+                    {"units": [4]}, max_trials=1, random_state=0).fit(X.reshape(60, -1), y)
+    assert flat.cv_results_["status"][0] == "COMPLETED", flat.cv_results_["error"]
+    X2 = rng.normal(size=(40, 3))
+    X2[0, 0] = np.nan
+    pipe = make_pipeline(SimpleImputer(), BudgetEstimator())
+    TunedGRU(pipe, {"budgetestimator__lr": [0.1, 0.3]}, tuner="grid",
+             max_trials=None).fit(X2, y_r)
+
+
+class _Multi(BaseEstimator, ClassifierMixin):
+    """KNN-like multilabel stand-in (fast): predicts the label rows of the nearest
+    training sample; ``k`` only changes ties."""
+
+    def __init__(self, k=1):
+        self.k = k
+
+    def fit(self, X, y):
+        self.X_, self.y_ = np.asarray(X, dtype=float), np.asarray(y)
+        self.classes_ = [np.unique(col) for col in np.atleast_2d(self.y_.T)]
+        return self
+
+    def predict(self, X):
+        d = ((np.asarray(X, dtype=float)[:, None, :] - self.X_[None]) ** 2).sum(-1)
+        return self.y_[np.argmin(d, axis=1)]
+
+
+@pytest.mark.parametrize("cv", [None, 3, KFold(3, shuffle=True, random_state=0)])
+def test_multilabel_targets_with_every_cv(cv):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 4))
+    # Many label combinations with a single member: stratifying on them would fail.
+    Y = (rng.uniform(size=(30, 5)) < 0.5).astype(int)
+    tuned = TunedGRU(_Multi(), {"k": [1, 2]}, tuner="grid", max_trials=None, cv=cv,
+                     random_state=0).fit(X, Y)
+    assert np.all(tuned.cv_results_["status"] == "COMPLETED"), tuned.cv_results_["error"]
+    assert tuned.predict(X).shape == (30, 5)
+
+
+def test_gru_multilabel_and_multioutput_hold_out(seq_data):
+    from skgru import GRUClassifier, GRURegressor
+
+    X, y = seq_data
+    rng = np.random.RandomState(0)
+    Y = (rng.uniform(size=(60, 3)) < 0.5).astype(int)
+    clf = TunedGRU(GRUClassifier(units=4, epochs=1), {"units": [4]}, max_trials=1,
+                   random_state=0).fit(X, Y)
+    assert clf.cv_results_["status"][0] == "COMPLETED", clf.cv_results_["error"]
+    assert clf.predict(X).shape == (60, 3)
+    Yr = rng.normal(size=(60, 2))
+    reg = TunedGRU(GRURegressor(units=4, epochs=1), {"units": [4]}, max_trials=1, cv=2,
+                   random_state=0).fit(X, Yr)
+    assert reg.predict(X).shape == (60, 2)
+
+
+def test_tags_follow_the_inner_estimator():
+    from sklearn.utils import get_tags
+
+    from skgru import GRUClassifier, GRURegressor
+
+    assert get_tags(TunedGRU(GRURegressor())).target_tags.multi_output
+    assert get_tags(TunedGRU(GRUClassifier())).classifier_tags.multi_label
+    assert get_tags(TunedGRU(GRUClassifier())).input_tags.three_d_array
+    assert not get_tags(TunedGRU(Ridge())).input_tags.three_d_array
+    assert get_tags(TunedGRU(Ridge())).target_tags.multi_output == get_tags(
+        Ridge()).target_tags.multi_output
+
+
+class Threshold(ClassifierMixin, BaseEstimator):
+    """Predicts 1 where X[:, 0] > t: on imbalanced data a high t maximises accuracy
+    (always the majority class) and a lower t maximises macro F1."""
+
+    def __init__(self, t=0.0, mode="ok"):
+        self.t = t
+        self.mode = mode
+
+    def fit(self, X, y, sample_weight=None):
+        if self.mode == "raise":
+            raise ValueError("boom: mode='raise' is not allowed")
+        self.classes_ = np.array([0, 1])
+        self.fit_weight_ = sample_weight
+        return self
+
+    def predict(self, X):
+        return (np.asarray(X)[:, 0] > self.t).astype(int)
+
+    def decision_function(self, X):
+        return np.asarray(X)[:, 0] - self.t
+
+
+@pytest.fixture
+def imbalanced():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 2))
+    y = ((X[:, 0] + 2.0 * rng.normal(size=120)) > 2.0).astype(int)  # 17% positives
+    return X, y
+
+
+T_SPACE = {"t": [-0.5, 0.5, 1.0, 10.0]}  # accuracy prefers 10 (all 0), macro F1 1.0
+
+
+def test_multimetric_best_params_follow_refit(imbalanced):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = imbalanced
+    cv = KFold(3, shuffle=True, random_state=0)
+    kw = dict(tuner="grid", max_trials=None, cv=cv, random_state=0)
+    by_acc = TunedGRU(Threshold(), T_SPACE, scoring=["accuracy", "f1_macro"],
+                      refit="accuracy", **kw).fit(X, y)
+    by_f1 = TunedGRU(Threshold(), T_SPACE, scoring=["accuracy", "f1_macro"],
+                     refit="f1_macro", **kw).fit(X, y)
+    assert by_acc.multimetric_ and by_f1.multimetric_
+    res = by_f1.cv_results_
+    for name in ("accuracy", "f1_macro"):
+        for key in ("mean_test_", "std_test_", "rank_test_", "split0_test_", "split2_test_"):
+            assert key + name in res
+    assert "mean_test_score" not in res
+    # Each follows its own metric, and the two disagree on this data.
+    assert by_f1.best_index_ == int(np.argmax(res["mean_test_f1_macro"]))
+    assert by_acc.best_index_ == int(np.argmax(by_acc.cv_results_["mean_test_accuracy"]))
+    assert by_f1.best_params_ != by_acc.best_params_
+    assert by_f1.best_score_ == res["mean_test_f1_macro"][by_f1.best_index_]
+    assert by_f1.best_estimator_.t == by_f1.best_params_["t"]
+    assert by_f1.score(X, y) == pytest.approx(
+        by_f1.scorer_["f1_macro"](by_f1.best_estimator_, X, y))
+    # The same numbers as GridSearchCV on the same grid and splits.
+    gs = GridSearchCV(Threshold(), T_SPACE, scoring=["accuracy", "f1_macro"],
+                      refit="f1_macro", cv=cv).fit(X, y)
+    order = [gs.cv_results_["params"].index(p) for p in res["params"]]
+    for name in ("accuracy", "f1_macro"):
+        np.testing.assert_allclose(res[f"mean_test_{name}"],
+                                   gs.cv_results_[f"mean_test_{name}"][order])
+        np.testing.assert_array_equal(res[f"rank_test_{name}"],
+                                      gs.cv_results_[f"rank_test_{name}"][order])
+    assert by_f1.best_params_ == gs.best_params_
+
+
+def test_scoring_forms_and_return_train_score(imbalanced):
+    from sklearn.metrics import accuracy_score, f1_score, get_scorer
+
+    X, y = imbalanced
+    kw = dict(tuner="grid", max_trials=None, cv=3, random_state=0)
+
+    def as_dict(est, X_, y_):
+        p = est.predict(X_)
+        return {"acc": accuracy_score(y_, p), "f1": f1_score(y_, p, average="macro")}
+
+    forms = {
+        "tuple": (("accuracy", "f1_macro"), "f1_macro", ("accuracy", "f1_macro")),
+        "dict": ({"acc": "accuracy", "f1": get_scorer("f1_macro")}, "f1", ("acc", "f1")),
+        "callable dict": (as_dict, "f1", ("acc", "f1")),
+    }
+    results = {}
+    for label, (scoring, refit, names) in forms.items():
+        t = TunedGRU(Threshold(), T_SPACE, scoring=scoring, refit=refit,
+                     return_train_score=True, **kw).fit(X, y)
+        assert t.multimetric_, label
+        for n in names:
+            for key in ("mean_test_", "rank_test_", "mean_train_", "std_train_",
+                        "split1_train_"):
+                assert key + n in t.cv_results_, (label, key + n)
+        results[label] = t.cv_results_[f"mean_test_{names[1]}"]
+    np.testing.assert_allclose(results["tuple"], results["dict"])
+    np.testing.assert_allclose(results["dict"], results["callable dict"])
+    # A single metric keeps the *_score keys; a callable single scorer too.
+    one = TunedGRU(Threshold(), T_SPACE, scoring="f1_macro", **kw).fit(X, y)
+    assert not one.multimetric_ and "mean_test_score" in one.cv_results_
+    assert "mean_train_score" not in one.cv_results_
+    fn = TunedGRU(Threshold(), T_SPACE, scoring=lambda e, X_, y_: f1_score(
+        y_, e.predict(X_), average="macro"), **kw).fit(X, y)
+    np.testing.assert_allclose(fn.cv_results_["mean_test_score"],
+                               one.cv_results_["mean_test_score"])
+    # refit=False with several metrics: no best_* (as sklearn); a callable refit.
+    nobest = TunedGRU(Threshold(), T_SPACE, scoring=["accuracy", "f1_macro"],
+                      refit=False, **kw).fit(X, y)
+    assert not hasattr(nobest, "best_index_") and not hasattr(nobest, "best_params_")
+    lowest_t = TunedGRU(Threshold(), T_SPACE, scoring=["accuracy", "f1_macro"],
+                        refit=lambda res: int(np.argmin(res["param_t"])), **kw).fit(X, y)
+    assert lowest_t.best_params_ == {"t": -0.5} and not hasattr(lowest_t, "best_score_")
+    with pytest.raises(ValueError, match="refit must be set"):
+        TunedGRU(Threshold(), T_SPACE, scoring=as_dict, refit="nope", **kw).fit(X, y)
+
+
+def test_oracle_optimises_the_refit_metric(imbalanced):
+    X, y = imbalanced
+    from scipy.stats import uniform as u
+
+    kw = dict(search_space={"t": u(-1, 12)}, tuner="bayesian", max_trials=8, cv=3,
+              random_state=0, tuner_params={"num_initial_points": 3})
+    by_f1 = TunedGRU(Threshold(), scoring=["accuracy", "f1_macro"], refit="f1_macro",
+                     **kw).fit(X, y)
+    by_acc = TunedGRU(Threshold(), scoring=["accuracy", "f1_macro"], refit="accuracy",
+                      **kw).fit(X, y)
+    # The first trials are the same random points; later proposals differ because the
+    # oracle was told a different objective.
+    assert by_f1.cv_results_["params"][:3] == by_acc.cv_results_["params"][:3]
+    assert by_f1.cv_results_["params"] != by_acc.cv_results_["params"]
+
+
+def test_error_score(imbalanced):
+    from sklearn.exceptions import FitFailedWarning
+
+    X, y = imbalanced
+    space = {"t": [0.5, 1.0], "mode": ["ok", "raise"]}
+    kw = dict(tuner="grid", max_trials=None, cv=3, random_state=0)
+    with pytest.raises(ValueError, match="boom"):
+        TunedGRU(Threshold(), space, error_score="raise", **kw).fit(X, y)
+    with pytest.warns(FitFailedWarning, match="2 of 4 trials failed"):
+        t = TunedGRU(Threshold(), space, error_score=-1.0,
+                     scoring=["accuracy", "f1_macro"], refit="accuracy", **kw).fit(X, y)
+    res = t.cv_results_
+    failed = res["status"] == "FAILED"
+    assert failed.sum() == 2 and all("boom" in e for e in res["error"][failed])
+    for name in ("accuracy", "f1_macro"):
+        assert np.all(res[f"split0_test_{name}"][failed] == -1.0)
+        assert np.all(res[f"mean_test_{name}"][failed] == -1.0)
+        assert np.all(res[f"rank_test_{name}"][failed] == 3)  # after both completed
+    assert t.best_params_["mode"] == "ok"
+
+
+# --- metadata routing --------------------------------------------------------
+class Weighted(BudgetEstimator):
+    """BudgetEstimator recording the weights its fit and score received."""
+
+    def fit(self, X, y, sample_weight=None):
+        super().fit(X, y, sample_weight=sample_weight)
+        self.fit_weight_ = None if sample_weight is None else np.asarray(sample_weight)
+        return self
+
+
+_SCORED_WEIGHTS = []
+
+
+def _weighted_accuracy(y_true, y_pred, sample_weight=None):
+    _SCORED_WEIGHTS.append(None if sample_weight is None else len(sample_weight))
+    return float(np.average(y_true == y_pred, weights=sample_weight))
+
+
+def test_routing_off_forwards_fit_params(small_xy):
+    import sklearn
+
+    X, y = small_xy
+    w = np.linspace(1, 2, len(y))
+    assert not sklearn.get_config()["enable_metadata_routing"]
+    t = TunedGRU(Weighted(), {"lr": [0.1, 0.3]}, tuner="grid", max_trials=None,
+                 cv=GroupKFold(2)).fit(X, y, groups=np.arange(40) % 4, sample_weight=w)
+    np.testing.assert_array_equal(t.best_estimator_.fit_weight_, w)
+
+
+def test_routing_on_sample_weight_reaches_estimator_and_scorer(small_xy):
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.metrics import make_scorer
+    from sklearn.model_selection import cross_validate
+    from sklearn.utils.metadata_routing import MetadataRouter
+
+    X, y = small_xy
+    w = np.linspace(1, 2, len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        # Not requested: an error, as any sklearn meta-estimator gives.
+        with pytest.raises(UnsetMetadataPassedError):
+            TunedGRU(Weighted(), {"lr": [0.1]}, max_trials=1).fit(X, y, sample_weight=w)
+        assert isinstance(TunedGRU(Weighted()).get_metadata_routing(), MetadataRouter)
+        # Requested by the estimator only: its fit gets it, the scorer does not.
+        _SCORED_WEIGHTS.clear()
+        scorer = make_scorer(_weighted_accuracy).set_score_request(sample_weight=False)
+        t = TunedGRU(Weighted().set_fit_request(sample_weight=True), {"lr": [0.1, 0.3]},
+                     tuner="grid", max_trials=None, cv=2, scoring=scorer).fit(
+            X, y, sample_weight=w)
+        np.testing.assert_array_equal(t.best_estimator_.fit_weight_, w)
+        assert _SCORED_WEIGHTS and set(_SCORED_WEIGHTS) == {None}
+        # Requested by the scorer: each split's test weights reach it.
+        _SCORED_WEIGHTS.clear()
+        scorer = make_scorer(_weighted_accuracy).set_score_request(sample_weight=True)
+        t = TunedGRU(Weighted().set_fit_request(sample_weight=False), {"lr": [0.1, 0.3]},
+                     tuner="grid", max_trials=None, cv=2, scoring=scorer).fit(
+            X, y, sample_weight=w)
+        assert t.best_estimator_.fit_weight_ is None
+        assert set(_SCORED_WEIGHTS) == {20}
+        # Groups reach a group splitter.
+        t = TunedGRU(Weighted(), {"lr": [0.1]}, max_trials=1, cv=GroupKFold(4)).fit(
+            X, y, groups=np.arange(40) % 4)
+        assert t.n_splits_ == 4
+        # In a Pipeline and in cross_validate (the default scorer, estimator.score,
+        # must say whether it wants the weights too).
+        est = Weighted().set_fit_request(sample_weight=True).set_score_request(
+            sample_weight=False)
+        inner = TunedGRU(est, {"lr": [0.1, 0.3]}, tuner="grid", max_trials=None)
+        pipe = Pipeline([("id", FunctionTransformer()), ("tuned", inner)]).fit(
+            X, y, sample_weight=w)
+        np.testing.assert_array_equal(
+            pipe.named_steps["tuned"].best_estimator_.fit_weight_, w)
+        out = cross_validate(inner, X, y, cv=KFold(2), params={"sample_weight": w},
+                             return_estimator=True)
+        for est, half in zip(out["estimator"], (w[20:], w[:20])):
+            np.testing.assert_array_equal(est.best_estimator_.fit_weight_, half)
+
+
+def test_routed_sample_weight_reaches_the_gru_fit(seq_data):
+    import sklearn
+
+    from skgru import GRUClassifier
+
+    seen = []
+
+    class Spy(GRUClassifier):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(None if sample_weight is None else len(sample_weight))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    X, y = seq_data
+    w = np.linspace(0.5, 1.5, 60)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = Spy(units=4, epochs=1).set_fit_request(sample_weight=True)
+        TunedGRU(est.set_score_request(sample_weight=False),
+                 {"units": [4]}, max_trials=1, random_state=0).fit(X, y, sample_weight=w)
+    assert seen == [48, 60]  # the hold-out trial's training part, then the refit
+
+
+# --- the state in `directory` ------------------------------------------------
+class Slow(BudgetEstimator):
+    def fit(self, X, y, sample_weight=None):
+        import time
+
+        time.sleep(0.3)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_two_concurrent_searches_on_one_directory(small_xy, tmp_path):
+    import socket
+    import threading
+
+    from skgru.tuning._lock import DirectoryLockedError
+
+    X, y = small_xy
+    d = tmp_path / "shared"
+    kw = dict(search_space={"lr": [0.1, 0.2, 0.3, 0.4]}, tuner="grid", max_trials=None,
+              random_state=0, directory=d)
+    first = TunedGRU(Slow(), **kw)
+    thread = threading.Thread(target=first.fit, args=(X, y))
+    thread.start()
+    try:
+        import time
+
+        for _ in range(100):  # until the first search holds the lock
+            if (d / "skgru_search.lock").exists() and os.path.getsize(
+                    d / "skgru_search.lock"):
+                break
+            time.sleep(0.05)
+        with pytest.raises(DirectoryLockedError) as info:
+            TunedGRU(Slow(), **kw).fit(X, y)
+        msg = str(info.value)
+        assert str(d) in msg and f"process {os.getpid()}" in msg
+        assert socket.gethostname() in msg and "lock_timeout" in msg
+        # Asked to wait, the second search runs once the first is done: same search,
+        # so it resumes the full history and evaluates nothing.
+        second = TunedGRU(Slow(), lock_timeout=None, **kw).fit(X, y)
+    finally:
+        thread.join()
+    assert second.resumed_trials_ == 4 == first.n_trials_
+    assert second.cv_results_["params"] == first.cv_results_["params"]
+
+
+def _state(d):
+    import json
+
+    with open(d / "skgru_search_state.json") as fh:
+        return json.load(fh)
+
+
+def _write(d, state, fix_checksum):
+    import json
+
+    from skgru.tuning._state import state_checksum
+
+    if fix_checksum:
+        state["checksum"] = state_checksum(state)
+    with open(d / "skgru_search_state.json", "w") as fh:
+        json.dump(state, fh)
+
+
+def test_tampered_or_malformed_state_is_refused(small_xy, tmp_path):
+    X, y = small_xy
+    d = tmp_path / "s"
+    kw = dict(search_space={"lr": [0.1, 0.2, 0.3]}, tuner="grid", max_trials=None,
+              random_state=0, directory=d)
+    TunedGRU(BudgetEstimator(), **kw).fit(X, y)
+    good = _state(d)
+    # An edited score would make lr=0.1 the best: refused.
+    bad = _state(d)
+    for t in bad["trials"].values():
+        if "0.1" in t["params_repr"]:
+            t["scores"]["score"] = [99.0]
+    _write(d, bad, fix_checksum=False)
+    with pytest.raises(ValueError, match="checksum"):
+        TunedGRU(BudgetEstimator(), **kw).fit(X, y)
+    # Structurally wrong files (with a matching checksum) name the problem.
+    cases = [
+        (lambda s: s.pop("events"), "missing field 'events'"),
+        (lambda s: s.update(trials=[]), "field 'trials' must be a dict"),
+        (lambda s: next(iter(s["trials"].values())).pop("status"), "lacks"),
+        (lambda s: next(iter(s["trials"].values())).update(scores="x"), "scores"),
+        (lambda s: s["events"].append(["end", "nope"]), "ends without being running"),
+        (lambda s: s["events"].append(["bogus"]), "events"),
+    ]
+    for edit, match in cases:
+        state = _state(d) if False else {k: v for k, v in good.items()}
+        import copy as _copy
+
+        state = _copy.deepcopy(good)
+        edit(state)
+        _write(d, state, fix_checksum=True)
+        with pytest.raises(ValueError, match="Malformed.*" + match):
+            TunedGRU(BudgetEstimator(), **kw).fit(X, y)
+    (d / "skgru_search_state.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="Malformed.*JSON object"):
+        TunedGRU(BudgetEstimator(), **kw).fit(X, y)
+    (d / "skgru_search_state.json").write_text("{not json")
+    with pytest.raises(ValueError, match="Corrupt"):
+        TunedGRU(BudgetEstimator(), **kw).fit(X, y)
+    _write(d, good, fix_checksum=False)  # the untouched file still resumes
+    assert TunedGRU(BudgetEstimator(), **kw).fit(X, y).resumed_trials_ == 3
+
+
+def test_directory_that_is_a_file_is_rejected_before_training(no_trials, small_xy,
+                                                              tmp_path):
+    X, y = small_xy
+    f = tmp_path / "state.txt"
+    f.write_text("not a directory")
+    with pytest.raises(ValueError, match="not a directory"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1, directory=f).fit(X, y)
+    with pytest.raises(ValueError, match="is a file"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1,
+                 directory=f / "sub").fit(X, y)
+
+
+_KILL_SCRIPT = r'''
+import json, os, signal, sys
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.stats import uniform
+from skgru.tuning import TunedGRU
+
+class Est(ClassifierMixin, BaseEstimator):
+    def __init__(self, lr=0.1):
+        self.lr = lr
+    def fit(self, X, y):
+        n = int(os.environ.get("KILL_AFTER", "0"))
+        if n:
+            path = os.environ["KILL_COUNT"]
+            count = int(open(path).read()) + 1 if os.path.exists(path) else 1
+            open(path, "w").write(str(count))
+            if count > n:
+                os.kill(os.getpid(), signal.SIGKILL)   # no clean-up of any kind
+        self.classes_ = np.unique(y)
+        return self
+    def score(self, X, y):
+        return float(1 - (self.lr - 0.3) ** 2)
+
+Est.__module__ = "killtest"
+X = np.random.RandomState(0).normal(size=(40, 3)); y = np.arange(40) % 2
+d = sys.argv[1] if sys.argv[1] != "-" else None
+t = TunedGRU(Est(), {"lr": uniform(0, 0.6)}, tuner=sys.argv[2], max_trials=8,
+             random_state=0, directory=d, refit=False,
+             tuner_params={"num_initial_points": 3} if sys.argv[2] == "bayesian" else None)
+t.fit(X, y)
+print(json.dumps({"params": t.cv_results_["params"],
+                  "scores": t.cv_results_["mean_test_score"].tolist(),
+                  "resumed": t.resumed_trials_, "best": t.best_params_}))
+'''
+
+
+@pytest.mark.parametrize("tuner", ["random", "bayesian"])
+def test_resume_after_sigkill_is_exact(tuner, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    if not hasattr(signal, "SIGKILL"):
+        pytest.skip("no SIGKILL on this platform")
+    script = tmp_path / "search.py"
+    script.write_text(_KILL_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+
+    def run(directory, kill_after=0):
+        e = dict(env, KILL_AFTER=str(kill_after), KILL_COUNT=str(tmp_path / "count"))
+        return subprocess.run([sys.executable, str(script), directory, tuner],
+                              capture_output=True, text=True, env=e, timeout=300)
+
+    full = run("-")
+    assert full.returncode == 0, full.stderr[-2000:]
+    d = str(tmp_path / "state")
+    killed = run(d, kill_after=5)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    resumed = run(d)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = json.loads(full.stdout.strip().splitlines()[-1]), json.loads(
+        resumed.stdout.strip().splitlines()[-1])
+    assert b["resumed"] == 5  # the five trials that ended before the kill
+    assert a["params"] == b["params"] and a["scores"] == b["scores"]
+    assert a["best"] == b["best"]
+
+
+# --- progress ----------------------------------------------------------------
+def test_progress_bar(small_xy, capsys):
+    X, y = small_xy
+    space = {"lr": [0.1, 0.2], "mode": ["ok", "raise"]}
+    TunedGRU(BudgetEstimator(), space, tuner="grid", max_trials=4, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "trial" in err  # done / planned, tqdm's unit
+    assert "best score=" in err and "failed=2" in err
+    assert "<00:00" in err or "00:00<" in err  # elapsed < ETA, as tqdm draws them
+    assert "[TunedGRU] done: 4 trials (2 failed)" in err
+    TunedGRU(BudgetEstimator(), space, tuner="grid", max_trials=4, verbose=0).fit(X, y)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_moves_as_parallel_trials_finish(small_xy, monkeypatch):
+    """In a loky batch the bar advances per finished trial, before the batch is told."""
+    from skgru.tuning import _progress
+
+    X, y = small_xy
+    events = []
+    orig_arrived, orig_done = _progress.SearchProgress.arrived, _progress.SearchProgress.trial_done
+    monkeypatch.setattr(_progress.SearchProgress, "arrived",
+                        lambda self, i: (events.append(("arrived", i)), orig_arrived(self, i)))
+    monkeypatch.setattr(_progress.SearchProgress, "trial_done",
+                        lambda self, r, b, f: (events.append(("done", r["index"])),
+                                               orig_done(self, r, b, f)))
+    TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2, 0.3, 0.4]}, tuner="grid",
+             max_trials=None, n_jobs=2, verbose=1).fit(X, y)
+    assert sorted(set(i for k, i in events if k == "arrived")) == [0, 1, 2, 3]
+    # Both trials of the first batch arrived before the first was recorded.
+    first_done = events.index(("done", 0))
+    assert {("arrived", 0), ("arrived", 1)} <= set(events[:first_done])
+
+
+def test_no_tensorflow_retracing_during_a_search(seq_data, capfd):
+    """TensorFlow's "N triggered tf.function retracing" warning goes to the
+    ``tensorflow`` Python logger (not always propagated to the root): listen there,
+    in the warnings, and on the process's stderr."""
+    import logging
+
+    from skgru import GRUClassifier
+
+    X, y = seq_data
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    tf_logger = logging.getLogger("tensorflow")
+    handler = Keep(level=logging.DEBUG)
+    tf_logger.addHandler(handler)
+    try:
+        tf_logger.warning("self-check: the handler hears the tensorflow logger")
+        assert records, "the test cannot hear TensorFlow's logger"
+        records.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            TunedGRU(GRUClassifier(units=4, epochs=2, batch_size=16),
+                     {"units": [4, 8], "batch_size": [8, 16]}, tuner="grid",
+                     max_trials=None, cv=2, random_state=0).fit(X, y)
+    finally:
+        tf_logger.removeHandler(handler)
+    text = "\n".join(records + [str(w.message) for w in caught] + list(capfd.readouterr()))
+    assert "retracing" not in text.lower(), text[-3000:]
+
+
+
+# ----------------------------------------------------------------------------
+# issue 14: tuner="tpe" (Optuna ask/tell) and param_importances_
+# ----------------------------------------------------------------------------
+def test_tpe_is_reproducible_and_concentrates_near_the_optimum(small_xy):
+    pytest.importorskip("optuna")
+    X, y = small_xy
+    space = {"lr": uniform(0, 0.6), "choice": [None, "a", (1, 2)]}
+    kw = dict(tuner="tpe", max_trials=24, random_state=0, refit=False)
+    a = TunedGRU(BudgetEstimator(), space, **kw).fit(X, y)
+    b = TunedGRU(BudgetEstimator(), space, **kw).fit(X, y)
+    assert a.cv_results_["params"] == b.cv_results_["params"]
+    assert a.oracle_summary_["class"].endswith("TPEOracle")
+    c = TunedGRU(BudgetEstimator(), space, **{**kw, "random_state": 1}).fit(X, y)
+    assert c.cv_results_["params"] != a.cv_results_["params"]
+    lrs = np.asarray(a.cv_results_["param_lr"], dtype=float)
+    startup = 24 // 3  # random trials before TPE models the history
+    assert np.mean(np.abs(lrs[startup:] - 0.3)) < np.mean(np.abs(lrs[:startup] - 0.3))
+    assert abs(a.best_params_["lr"] - 0.3) < 0.1
+
+
+def test_tpe_handles_failures_and_conditional_spaces(small_xy):
+    pytest.importorskip("optuna")
+    X, y = small_xy
+
+    def space(hp):
+        kind = hp.Choice("kind", ["low", "high"])
+        with hp.conditional_scope("kind", ["low"]):
+            lo = hp.Float("lo", 0.0, 0.2)
+        with hp.conditional_scope("kind", ["high"]):
+            hi = hp.Int("hi", 25, 35)
+        mode = hp.Choice("mode", ["ok", "raise"])
+        return {"lr": lo if kind == "low" else hi / 100, "mode": mode}
+
+    tuned = TunedGRU(BudgetEstimator(), space, tuner="tpe", max_trials=12,
+                     random_state=0, tuner_params={"n_startup_trials": 4}).fit(X, y)
+    res = tuned.cv_results_
+    assert set(res["status"]) == {"COMPLETED", "FAILED"}
+    assert tuned.best_params_["mode"] == "ok"
+    with pytest.raises(ValueError, match="max_trials=None"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1, 0.2]}, tuner="tpe",
+                 max_trials=None).fit(X, y)
+
+
+def test_param_importances(small_xy):
+    pytest.importorskip("optuna")
+    X, y = small_xy
+    space = {"lr": uniform(0, 0.6), "choice": [None, "a", (1, 2)], "epochs": [3]}
+    tuned = TunedGRU(BudgetEstimator(), space, tuner="random", max_trials=16,
+                     random_state=0).fit(X, y)
+    imp = tuned.param_importances_
+    assert list(imp) == ["lr", "choice"]  # descending; epochs never varied
+    assert sum(imp.values()) == pytest.approx(1.0)
+    assert imp["lr"] > 0.8  # the score depends on lr only
+    assert tuned.param_importances_ == imp  # cached, same answer
+    # Multi-metric: the refit metric is explained.
+    multi = TunedGRU(BudgetEstimator(), space, tuner="tpe", max_trials=10,
+                     random_state=0, scoring={"s": lambda e, X_, y_: e.score(X_, y_),
+                                              "neg": lambda e, X_, y_: -e.score(X_, y_)},
+                     refit="s").fit(X, y)
+    assert max(multi.param_importances_, key=multi.param_importances_.get) == "lr"
+    assert not hasattr(TunedGRU(BudgetEstimator()), "param_importances_")
+    one = TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1).fit(X, y)
+    assert not hasattr(one, "param_importances_")  # nothing varied

@@ -38,7 +38,12 @@ from collections import OrderedDict
 
 import keras
 
+from skgru._keras.losses import PinballLoss
 from skgru._keras.network import NetworkSpec, build_network
+
+# skgru's own loss classes, equal (and hashing alike) when their configs are: an
+# engine traced with one computes exactly what an equal one would, so it may be shared.
+VALUE_LOSSES = (PinballLoss,)
 
 MAX_FREE_ENGINES = 8  # idle engines kept per process, least recently used dropped first
 
@@ -74,7 +79,9 @@ class CompileConfig:
         self.metrics = None if metrics is None else list(metrics)
 
     def new_optimizer(self):
-        return self.optimizer_class(**self.optimizer_kwargs)
+        # from_config deserialises what get_config serialised (a learning-rate
+        # schedule, for instance) and takes plain values as they are.
+        return self.optimizer_class.from_config(dict(self.optimizer_kwargs))
 
     def compile(self, model) -> keras.Model:
         model.compile(optimizer=self.new_optimizer(), loss=self.loss, metrics=self.metrics)
@@ -86,7 +93,7 @@ class CompileConfig:
         The learning rate is a variable in Keras 3 (assigned, not traced), so it is
         left out: candidates of a learning-rate grid share one engine.
         """
-        if not isinstance(self.loss, str):
+        if not isinstance(self.loss, str) and not isinstance(self.loss, VALUE_LOSSES):
             return None  # a custom loss object: identity is unclear, never share
         if self.metrics is not None and not all(isinstance(m, str) for m in self.metrics):
             return None
@@ -121,7 +128,8 @@ class Engine:
             elif optimizer in ("reset", "copy") and optimizer_obj.built:
                 for var in optimizer_obj.variables:
                     var.assign(keras.ops.zeros(var.shape, dtype=var.dtype))
-        if learning_rate is not None and optimizer != "skip":
+        if isinstance(learning_rate, (int, float)) and optimizer != "skip":
+            # a schedule (not a number) lives inside the optimizer and is not assigned
             optimizer_obj.learning_rate = float(learning_rate)
 
     def store(self, target: keras.Model) -> None:

@@ -29,6 +29,7 @@ class NetworkSpec:
     recurrent_activation: str = "sigmoid"
     dense_units: tuple = ()
     l2: float = 0.0
+    l1: float = 0.0  # with l2: elastic net (keras.regularizers.L1L2)
     embedding_dim: int | None = None
     vocab_size: int | None = None
     mask_value: float | None = None
@@ -181,7 +182,10 @@ def set_input_statistics(model: keras.Model, mean, std) -> None:
     stem.std.assign(np.asarray(std, dtype="float32"))
 
 
-def _regularizer(l2: float):
+def _regularizer(l2: float, l1: float = 0.0):
+    """The kernel penalty: L2, L1, or both (elastic net); None when both are 0."""
+    if l1 > 0:
+        return keras.regularizers.L1L2(l1=l1, l2=l2) if l2 > 0 else keras.regularizers.L1(l1)
     return keras.regularizers.L2(l2) if l2 > 0 else None
 
 
@@ -200,7 +204,7 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     Variable-length input is padded at the end and masked, which keeps the cuDNN
     path eligible on GPU.
     """
-    reg = _regularizer(spec.l2)
+    reg = _regularizer(spec.l2, spec.l1)
     rng = np.random.default_rng(seed)
 
     def s():

@@ -87,3 +87,31 @@ def kt_disable_trial_saving(oracle, noop) -> None:
     """Stop an Oracle writing JSON under ``<directory>/<project_name>`` on every call."""
     oracle.save = noop
     oracle._save_trial = noop  # noqa: SLF001
+
+
+def kt_hyperband_brackets(oracle):
+    """``(oracle._brackets, oracle._get_size)`` of a Hyperband oracle, or None.
+
+    TunedGRU keeps the fitted models of trials Hyperband may still promote; which
+    those are is only known from these two private members.
+    """
+    brackets = getattr(oracle, "_brackets", None)
+    get_size = getattr(oracle, "_get_size", None)
+    if brackets is None or get_size is None:
+        return None
+    return brackets, get_size
+
+
+def kt_random_values(oracle):
+    """``Oracle._random_values()``: a random configuration not tried yet, or None."""
+    return oracle._random_values()  # noqa: SLF001
+
+
+def kt_is_duplicate(oracle, values) -> bool:
+    """``Oracle._duplicate(values)``: whether this configuration was tried already."""
+    return oracle._duplicate(values)  # noqa: SLF001
+
+
+def kt_max_collisions(oracle) -> int:
+    """``Oracle._max_collisions``: how often to retry before giving up on a new value."""
+    return oracle._max_collisions  # noqa: SLF001

@@ -30,6 +30,7 @@ estimators).
 from skgru._sequences._collection import SequenceList, sequence_list
 from skgru._sequences._convert import RAGGED_PAD_VALUE, VALID_LAYOUTS, InputSpec, convert_X
 from skgru._sequences._detect import (
+    as_table,
     container_items,
     is_pandas,
     is_sequence_collection,
@@ -56,6 +57,7 @@ __all__ = [
     "InputSpec",
     "SequenceList",
     "array_ndim",
+    "as_table",
     "check_fits_dtype",
     "check_float32_range",
     "check_min_size",

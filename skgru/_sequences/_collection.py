@@ -63,8 +63,11 @@ def sequence_list(
         Axis order of 2D items: ``(t_i, n_features)`` or ``(n_features, t_i)``.
     what : str
         Name of the data in error messages.
-    dtype, allow_nan, float32
-        Passed to :func:`skgru._sequences._numeric.to_numeric` for every item.
+    dtype : {"float", "numeric"} or dtype
+        Conversion of every item (see :func:`skgru._sequences._numeric.to_numeric`).
+    allow_nan, float32 : bool
+        Value checks (:func:`skgru._sequences._numeric.check_values_of`), run once
+        over all items; an error names the first failing sequence.
     allow_empty : bool
         Accept sequences with 0 timesteps.
 

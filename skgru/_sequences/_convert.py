@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skgru._sequences._collection import sequence_list
-from skgru._sequences._detect import container_items, is_pandas, is_sparse
+from skgru._sequences._detect import as_table, is_pandas, is_sparse, reject_empty
 from skgru._sequences._numeric import check_token_ids, to_numeric
 from skgru._sequences._pad import pad_truncate
 from skgru._sequences._shape import check_min_size
@@ -114,6 +114,7 @@ def convert_X(
             f"{estimator_name} expects an array-like or a list of sequences as X; got a dict."
         )
 
+    reject_empty(X)
     feature_names = None
     if is_pandas(X, ("DataFrame",)):
         cols = np.asarray(X.columns, dtype=object)
@@ -129,10 +130,7 @@ def convert_X(
         arr, ragged = _from_collection(seqs, tokens=tokens, pad_value=pad)
         time_first = True  # each item was already read in input_layout
     else:
-        items = container_items(X)
-        # an object ndarray / Series of equal-length rows reads as the list of its rows
-        table = items if items is not None and not isinstance(X, (list, tuple)) else X
-        arr = to_numeric(table, dtype="float", float32=not tokens)
+        arr = to_numeric(as_table(X), dtype="float", float32=not tokens)
         ragged = False
         time_first = False
     _check_shape(arr)

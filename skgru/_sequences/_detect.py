@@ -88,6 +88,21 @@ def sequence_items(X):
     return None
 
 
+def as_table(X):
+    """``X`` itself, or the rows of an object ndarray / Series as one list.
+
+    For an ``X`` that :func:`sequence_items` did not take as a collection: an object
+    ndarray or Series of equal-length 1D rows then reads as the list of its rows (a
+    2D table), exactly like a list of those rows would.
+    """
+    if isinstance(X, (list, tuple)):
+        return X
+    items = container_items(X)
+    if items and all(_is_array_like(item) for item in items):
+        return items
+    return X
+
+
 def is_sequence_collection(X) -> bool:
     """Whether ``X`` is a collection of separate sequences (see :func:`sequence_items`)."""
     return sequence_items(X) is not None

@@ -29,11 +29,13 @@ class ArchitectureMixin:
         return network
 
     def _train_network(self, params, data, network, epochs):
-        if epochs is None:  # fit (partial_fit passes epochs=1)
-            n_epochs, patience = _params.training_budget(params, data.X.shape[0])
+        n_epochs, patience = _params.training_budget(params, data.X.shape[0])
+        if epochs is None:  # fit (partial_fit passes epochs=1 and keeps its patience)
             params = {**params, "epochs": n_epochs, "n_iter_no_change": patience}
+        else:  # an int for whatever plans by epochs (lr_schedule), never "auto"
+            params = {**params, "epochs": n_epochs}
         result = super()._train_network(params, data, network, epochs)
-        result.budget = None if epochs is not None else (params["epochs"], params["n_iter_no_change"])
+        result.budget = None if epochs is not None else (n_epochs, patience)
         return result
 
     def _record(self, data, network, result):

@@ -37,7 +37,7 @@ from skgru._keras import engines, training
 from skgru._keras.devices import visible_gpus
 from skgru._keras.network import NetworkSpec, build_network, cudnn_eligible
 from skgru._keras.stopping import EpochTracker
-from skgru.estimators import _params, _persistence
+from skgru.estimators import _params, _persistence, _training_knobs
 from skgru.estimators._features import SequenceEncoder
 from skgru.estimators._seeding import FitSeeds
 
@@ -259,6 +259,9 @@ class GRUEstimatorBase:
             restore_best=params["early_stopping"],
             initial_epoch=network.n_iter,
         )
+        lr_callback = _training_knobs.epoch_schedule(
+            params, network.compile_config.optimizer_kwargs, network.history, network.n_iter
+        )
         model = network.model
         start = time.perf_counter()
         with engines.borrow(network.spec, network.compile_config, owner_model=model,
@@ -276,7 +279,7 @@ class GRUEstimatorBase:
                     initial_epoch=network.n_iter,
                     rng=seeds.shuffle,
                     validation_data=validation_data,
-                    callbacks=[tracker, *user_callbacks],
+                    callbacks=[tracker, lr_callback, *user_callbacks],
                     verbose=min(int(params["verbose"]), 2),
                     shuffle=bool(fit_kwargs.get("shuffle", True)),
                 )
@@ -290,6 +293,7 @@ class GRUEstimatorBase:
                     _restore(model, backup)
                 raise
             engine.store(model)
+        history["learning_rate"] = lr_callback.rates
         return TrainResult(
             history=history,
             n_iter=network.n_iter + tracker.epochs_run,

@@ -83,11 +83,52 @@ SHARED_PARAMS_DOC = """
         Keras metrics recorded in ``history_``.
 """
 
+# -- issue 18: training knobs (kept as one block; appended to the shared parameters)
+TRAINING_KNOBS_DOC = """    l1 : float >= 0, default=0.0
+        L1 penalty on the same kernels as ``l2``; with both > 0 the penalty is an
+        elastic net (``keras.regularizers.L1L2``). Drives small weights to zero.
+    lr_schedule : {None, "cosine", "exponential", "plateau"}, default=None
+        How the learning rate changes from epoch to epoch (epochs counted over
+        the estimator's life: ``warm_start`` fits and ``partial_fit`` calls
+        continue the schedule). With ``r = learning_rate``, epoch ``e`` (from 0)
+        and ``d = lr_decay``:
+
+        - None: ``r`` throughout.
+        - ``"exponential"``: ``r * d**e``.
+        - ``"cosine"``: ``r * (d + (1 - d) * (1 + cos(pi * e / (epochs - 1))) / 2)``,
+          from ``r`` at the first epoch to its minimum ``d * r`` at the last
+          planned epoch (``epochs``); later epochs stay at ``d * r``.
+        - ``"plateau"``: ``r``, multiplied by ``d`` whenever ``lr_patience``
+          epochs in a row have not improved the quantity the stopping rule
+          watches (``val_loss`` with ``early_stopping``, else ``loss``) by more
+          than ``tol``. Keep ``lr_patience < n_iter_no_change`` so that the rate
+          drops before training stops.
+
+        The rate of every epoch is recorded in ``history_["learning_rate"]``.
+    lr_decay : float in (0, 1] or None, default=None
+        The factor of the schedule: per epoch for ``"exponential"`` (None: 0.95),
+        per plateau for ``"plateau"`` (None: 0.1), the final rate as a fraction
+        of ``learning_rate`` for ``"cosine"`` (None: 0.01). Unused without a
+        schedule.
+    lr_patience : int >= 1, default=5
+        Epochs without improvement before ``"plateau"`` lowers the rate.
+    weight_decay : float >= 0 or None, default=None
+        Decoupled (AdamW-style) weight decay: each step multiplies every
+        trainable weight by ``1 - weight_decay * rate``, apart from the gradient
+        (so it follows ``lr_schedule``). Applied by every Keras optimizer except
+        ``"ftrl"``, which raises a ValueError. None keeps the optimizer's default
+        (``"adamw"``: 0.004, the others: none); ``optimizer__weight_decay``
+        takes precedence.
+"""
+SHARED_PARAMS_DOC = SHARED_PARAMS_DOC + TRAINING_KNOBS_DOC
+
+
 FITTED_ATTRS_DOC = """
     model_ : keras.Model
         The trained network.
     history_ : dict of list
-        Per-epoch Keras logs (``loss``, ``val_loss`` with early stopping, metrics).
+        Per-epoch Keras logs (``loss``, ``val_loss`` with early stopping, metrics)
+        and the ``learning_rate`` each epoch used.
     n_iter_ : int
         Epochs run.
     best_epoch_ : int

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skgru._keras.engines import CompileConfig
 from skgru._keras.network import NetworkSpec
 from skgru._sequences import RAGGED_PAD_VALUE
+from skgru.estimators import _training_knobs
 
 # Short fixed-length sequences on CPU are unrolled into a straight-line graph: at 8
 # steps x 8 features (digits), GRU(16), an epoch is ~2.4x faster than TensorFlow's
@@ -38,13 +39,16 @@ ACTIVATIONS = frozenset({
     "leaky_relu", "linear", "exponential", "log_sigmoid", "squareplus", "sparse_plus",
     "hard_tanh",
 })
-OPTIMIZERS = frozenset(
-    name.lower()
+# name -> class, from keras.optimizers' public classes (keras.optimizers.get cannot
+# resolve some of them, e.g. "lamb", so the class is looked up here directly).
+OPTIMIZER_CLASSES = {
+    name.lower(): getattr(keras.optimizers, name)
     for name in dir(keras.optimizers)
     if isinstance(getattr(keras.optimizers, name), type)
     and issubclass(getattr(keras.optimizers, name), keras.optimizers.Optimizer)
     and name not in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer")
-)
+}
+OPTIMIZERS = frozenset(OPTIMIZER_CLASSES)
 CLASSIFIER_LOSSES = {
     # target kind -> losses that fit how skgru encodes it
     "single": frozenset({"sparse_categorical_crossentropy", "categorical_crossentropy",
@@ -85,6 +89,7 @@ _positive_int = _PositiveInt()
 _unit_interval = Interval(numbers.Real, 0, 1, closed="left")
 
 COMMON_CONSTRAINTS = {
+    **_training_knobs.CONSTRAINTS,  # l1, lr_schedule, lr_decay, lr_patience, weight_decay (issue 18)
     "units": [_positive_int, *_sizes_constraint()],
     "n_layers": [_positive_int],
     "dropout": [_unit_interval],
@@ -130,6 +135,9 @@ REGRESSOR_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
     "standardize_y": ["boolean"],
     "shrink_to_mean": ["boolean"],
+    # uncertainty (issue 16): quantile levels are checked in fit by _quantiles.check_quantiles
+    "quantiles": [None, "array-like"],
+    "mc_samples": [Interval(numbers.Integral, 2, None, closed="left")],
     "loss": [None, StrOptions(set(REGRESSOR_LOSSES)), callable],
 }
 
@@ -272,6 +280,7 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         recurrent_activation=params["recurrent_activation"],
         dense_units=dense_sizes(params["dense_units"]),
         l2=float(params["l2"]),
+        l1=float(params["l1"]),
         embedding_dim=params["embedding_dim"],
         vocab_size=vocab_size if tokens else None,
         mask_value=mask_value,
@@ -332,7 +341,7 @@ def optimizer_class_and_kwargs(params: dict):
     if isinstance(opt, keras.optimizers.Optimizer):
         return type(opt), {**opt.get_config(), **extra}
     if isinstance(opt, str):
-        opt = type(keras.optimizers.get(opt))
+        opt = OPTIMIZER_CLASSES.get(opt.lower(), opt)
     if not (isinstance(opt, type) and issubclass(opt, keras.optimizers.Optimizer)):
         raise ValueError(
             f"optimizer must be one of {sorted(OPTIMIZERS)}, a keras Optimizer class or instance; "
@@ -347,6 +356,7 @@ def optimizer_class_and_kwargs(params: dict):
 
 def compile_config(params: dict, loss) -> CompileConfig:
     opt_cls, opt_kwargs = optimizer_class_and_kwargs(params)
+    opt_kwargs = _training_knobs.with_weight_decay(opt_cls, opt_kwargs, params)
     return CompileConfig(opt_cls, opt_kwargs, loss, params["metrics"])
 
 

@@ -15,9 +15,10 @@ from skgru.estimators._base import GRUEstimatorBase
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import classifier_tags
 from skgru.estimators._targets import ClassTargets
+from skgru._doc_links import DocLinkMixin
 
 
-class GRUClassifier(ArchitectureMixin, GRUEstimatorBase, KerasClassifier):
+class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
     Binary, multiclass (any label type) and multilabel targets; ``predict_proba``
@@ -92,6 +93,11 @@ class GRUClassifier(ArchitectureMixin, GRUEstimatorBase, KerasClassifier):
         conv_filters=64,
         conv_kernel_size=5,
         min_updates=1000,
+        l1=0.0,
+        lr_schedule=None,
+        lr_decay=None,
+        lr_patience=5,
+        weight_decay=None,
         **kwargs,
     ):
         self.units = units
@@ -130,6 +136,11 @@ class GRUClassifier(ArchitectureMixin, GRUEstimatorBase, KerasClassifier):
         self.conv_filters = conv_filters
         self.conv_kernel_size = conv_kernel_size
         self.min_updates = min_updates
+        self.l1 = l1
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.weight_decay = weight_decay
         # SciKeras-style routed parameters (optimizer__beta_1=..., fit__shuffle=...);
         # any other unknown keyword is a TypeError, as for any Python function.
         vars(self).update(_params.split_constructor_kwargs(type(self).__name__, kwargs))

@@ -6,16 +6,19 @@ import numpy as np
 from scikeras.wrappers import KerasRegressor
 from sklearn.base import _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
-from skgru.estimators import _params
+from skgru.estimators import _mc_dropout, _params
 from skgru.estimators._architecture import ARCHITECTURE_ATTRS_DOC, ARCHITECTURE_PARAMS_DOC, ArchitectureMixin
 from skgru.estimators._base import GRUEstimatorBase
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import regressor_tags
+from skgru.estimators._quantiles import QuantileTargets
 from skgru.estimators._targets import RegressionTargets
+from skgru._doc_links import DocLinkMixin
 
 
-class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
+class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegressor):
     __doc__ = f"""GRU recurrent network regressor with a scikit-learn interface.
 
     Single- and multi-output targets. ``X`` conventions as for
@@ -25,6 +28,17 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
     ----------{SHARED_PARAMS_DOC}{ARCHITECTURE_PARAMS_DOC.lstrip(chr(10))}    standardize_y : bool, default=True
         Train on standardised targets (predictions are mapped back), which makes
         the default learning rate work for targets of any scale.
+    quantiles : None or tuple of float in (0, 1), default=None
+        Quantile regression: one network trained with the pinball loss on every
+        level of every output (output layer ``n_outputs * n_levels`` units).
+        :meth:`predict_quantiles` returns the levels (sorted, never crossing);
+        ``predict`` returns the 0.5 level if given, else the middle one.
+        Requires ``loss=None``. :class:`~skgru.conformal.ConformalRegressor`
+        turns such an estimator's band into calibrated CQR intervals.
+    mc_samples : int >= 2, default=30
+        Forward passes with dropout kept on for ``predict(X, return_std=True)``
+        (Monte Carlo dropout; needs ``dropout`` or ``recurrent_dropout`` > 0).
+        The masks are seeded by ``random_state``.
     shrink_to_mean : bool, default=True
         With ``early_stopping``, pull the predictions toward the training mean
         by the factor ``a`` in [0, 1] that minimises the squared error on the
@@ -84,6 +98,8 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
         tol=1e-4,
         standardize_y=True,
         shrink_to_mean=True,
+        quantiles=None,
+        mc_samples=30,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -96,6 +112,11 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
         conv_filters=None,
         conv_kernel_size=5,
         min_updates=1000,
+        l1=0.0,
+        lr_schedule=None,
+        lr_decay=None,
+        lr_patience=5,
+        weight_decay=None,
         **kwargs,
     ):
         self.units = units
@@ -123,6 +144,8 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
         self.tol = tol
         self.standardize_y = standardize_y
         self.shrink_to_mean = shrink_to_mean
+        self.quantiles = quantiles
+        self.mc_samples = mc_samples
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -135,12 +158,17 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
         self.conv_filters = conv_filters
         self.conv_kernel_size = conv_kernel_size
         self.min_updates = min_updates
+        self.l1 = l1
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
+        self.weight_decay = weight_decay
         # SciKeras-style routed parameters; any other unknown keyword is a TypeError.
         vars(self).update(_params.split_constructor_kwargs(type(self).__name__, kwargs))
 
     # -- hooks for GRUEstimatorBase
     def _make_targets(self, y, sample_weight, classes):
-        return RegressionTargets(standardize=self.standardize_y).fit(y, sample_weight)
+        return self.target_encoder.fit(y, sample_weight)
 
     def _encode_for_loss(self, targets, y_enc):
         return y_enc
@@ -156,6 +184,8 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
     @property
     def target_encoder(self):
         """A new, unfitted target scaler for ``y`` (the fitted one is ``target_encoder_``)."""
+        if self.quantiles is not None:
+            return _quantile_targets(self)
         return RegressionTargets(standardize=self.standardize_y)
 
     @staticmethod
@@ -215,8 +245,34 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
         """
         return self._fit(X, y, sample_weight, epochs=1, continue_training=True)
 
-    def predict(self, X):
-        """Predicted targets.
+    def predict(self, X, return_std=False):
+        """Predicted targets, optionally with a Monte Carlo dropout standard deviation.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, in the layout used in ``fit``.
+        return_std : bool, default=False
+            Also return the std of the prediction over ``mc_samples`` passes with
+            dropout kept on (as :class:`~sklearn.gaussian_process.GaussianProcessRegressor`
+            does); the mean of those passes is then returned instead of the
+            deterministic prediction. Needs ``dropout`` or ``recurrent_dropout`` > 0.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, in the shape of the ``y`` seen in ``fit`` (the point level
+            for a quantile regressor).
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``.
+        """
+        if return_std:
+            return _mc_dropout.predict_mean_std(self, X)
+        raw = self._shrink(self._raw_predict(X))
+        return self.target_encoder_.inverse(raw)
+
+    def predict_quantiles(self, X):
+        """Predicted quantiles at the levels of ``quantiles`` (sorted, non-crossing).
 
         Parameters
         ----------
@@ -225,11 +281,16 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, in the shape of the ``y`` seen in ``fit``.
+        y_quantiles : ndarray of shape (n_samples, n_levels) or (n_samples, n_outputs, n_levels)
+            The second shape when ``y`` was 2D in ``fit``; levels in increasing order.
         """
-        raw = self._shrink(self._raw_predict(X))
-        return self.target_encoder_.inverse(raw)
+        check_is_fitted(self, "target_encoder_")
+        if not hasattr(self.target_encoder_, "quantiles_from_raw"):
+            raise ValueError(
+                "predict_quantiles needs a quantile regressor: this GRURegressor was fitted with "
+                "quantiles=None. Set quantiles=(0.1, 0.5, 0.9), for example, and refit."
+            )
+        return self.target_encoder_.quantiles_from_raw(self._raw_predict(X))
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the prediction.
@@ -262,12 +323,14 @@ class GRURegressor(ArchitectureMixin, GRUEstimatorBase, KerasRegressor):
     def _train_network(self, params, data, network, epochs):
         result = super()._train_network(params, data, network, epochs)
         Xt, yt, _, validation = getattr(data, "validation_split", (None, data.y, None, None))
-        result.shrinkage = _fit_shrinkage(network, yt, validation) if params["shrink_to_mean"] else None
+        # quantile networks (pinball loss) are not shrunk: a quantile band pulled to the mean is no band
+        shrink = params["shrink_to_mean"] and params.get("quantiles") is None
+        result.shrinkage = _fit_shrinkage(network, yt, validation) if shrink else None
         return result
 
     def _record(self, data, network, result):
         super()._record(data, network, result)
-        n_out = data.y.shape[1] if data.y.ndim == 2 else 1
+        n_out = network.spec.n_outputs
         shrink = getattr(result, "shrinkage", None)
         self.shrinkage_, self.shrink_center_ = shrink if shrink is not None else (np.ones(n_out), np.zeros(n_out))
 
@@ -300,3 +363,11 @@ def _fit_shrinkage(network, y_train, validation):
     num, den = (w[:, None] * d * r).sum(axis=0), (w[:, None] * d * d).sum(axis=0)
     alpha = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
     return np.clip(alpha, 0.0, 1.0), center
+
+def _quantile_targets(estimator):
+    if estimator.loss is not None:
+        raise ValueError(
+            f"quantiles={estimator.quantiles!r} trains with the pinball loss; leave loss=None "
+            f"(got loss={estimator.loss!r})."
+        )
+    return QuantileTargets(estimator.quantiles, standardize=estimator.standardize_y)

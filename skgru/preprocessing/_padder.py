@@ -9,8 +9,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skgru._doc_links import DocLinkMixin
 from skgru._sequences import (
     array_ndim,
+    as_table,
     check_min_size,
     check_fits_dtype,
     pad_truncate,
@@ -21,7 +23,7 @@ from skgru._sequences import (
 )
 
 
-class SequencePadder(TransformerMixin, BaseEstimator):
+class SequencePadder(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Pad (and truncate) variable-length sequences into one 3D array.
 
     Takes a collection of sequences (a list or tuple, a 1D object ndarray or a
@@ -132,6 +134,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
         )
         if seqs is not None:
             return seqs.arrays, seqs.n_features, None
+        X = as_table(X)  # an object array of equal-length rows: its rows
         ndim = array_ndim(X)
         if ndim == 1:
             raise ValueError(

@@ -11,6 +11,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted,
 
 from skgru._sequences import (
     array_ndim,
+    as_table,
     check_min_size,
     check_no_strings,
     reject_empty,
@@ -19,6 +20,7 @@ from skgru._sequences import (
     to_numeric,
 )
 from skgru.preprocessing._output import validate_output_container, wrap_2d_output
+from skgru._doc_links import DocLinkMixin
 
 
 def _shape_of(X):
@@ -27,6 +29,7 @@ def _shape_of(X):
 
 
 class SequenceScaler(
+    DocLinkMixin,
     OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
 ):
     """Standardise sequence features over all samples and timesteps.
@@ -141,6 +144,7 @@ class SequenceScaler(
             self._set_or_check_features(seqs.n_features, n_columns=None, reset=reset)
             return seqs.arrays, seqs.restore
 
+        X = as_table(X)  # an object array of equal-length rows: its rows
         ndim = array_ndim(X)
         if ndim == 3:
             arr = to_numeric(X, dtype="float")

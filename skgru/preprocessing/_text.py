@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from skgru._sequences import is_pandas, pad_truncate_ids
+from skgru._doc_links import DocLinkMixin
 
 PAD_ID = 0
 OOV_ID = 1
@@ -41,7 +42,7 @@ def _strip_punctuation(text):
     return _PUNCTUATION.sub(" ", _APOSTROPHES.sub("", text))
 
 
-class TextSequencer(TransformerMixin, BaseEstimator):
+class TextSequencer(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Turn raw strings into padded integer token-id sequences.
 
     The text counterpart of :class:`SequencePadder`, for

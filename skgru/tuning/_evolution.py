@@ -5,9 +5,19 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from keras_tuner.src.engine import hyperparameters as hp_module
-from keras_tuner.src.engine import oracle as oracle_module
-from keras_tuner.src.engine import trial as trial_module
+
+from skgru._keras.private import (
+    kt_hyperparameters_module,
+    kt_is_duplicate,
+    kt_max_collisions,
+    kt_oracle_module,
+    kt_random_values,
+    kt_trial_module,
+)
+
+hp_module = kt_hyperparameters_module()
+oracle_module = kt_oracle_module()
+trial_module = kt_trial_module()
 
 __all__ = ["EvolutionOracle"]
 
@@ -180,19 +190,19 @@ tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
         population = self.population()
         started = len(self.start_order)
         if started < self.population_size or len(population) < 2:
-            values = self._random_values()
+            values = kt_random_values(self)
             if values is None:
                 return {"status": _STOPPED, "values": None}
             return {"status": _RUNNING, "values": values}
 
         rng = random.Random(f"{self.seed}-{trial_id}")
-        for attempt in range(self._max_collisions + 1):
+        for attempt in range(kt_max_collisions(self) + 1):
             parent_a = self._tournament(rng, population)
             parent_b = self._tournament(rng, population)
             values = self._child(rng, parent_a, parent_b, force_mutations=attempt)
-            if not self._duplicate(values):
+            if not kt_is_duplicate(self, values):
                 return {"status": _RUNNING, "values": values}
-        values = self._random_values()
+        values = kt_random_values(self)
         if values is None:
             return {"status": _STOPPED, "values": None}
         return {"status": _RUNNING, "values": values}

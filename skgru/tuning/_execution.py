@@ -1,6 +1,6 @@
 """Where TunedGRU's trials run: in this process, in loky processes, or on Dask.
 
-The rule (``skgru._parallel.active_dask_client``): a Dask cluster when a dask
+The rule (``skgru.tuning._dask.active_dask_client``): a Dask cluster when a dask
 joblib backend or a current ``distributed.Client`` is active, else loky
 processes when ``n_jobs > 1``, else this process.  Two loops drive a
 :class:`~skgru.tuning._session.SearchSession`:
@@ -56,7 +56,7 @@ def plan_execution(n_jobs, oracle):
     """Choose where and how many trials run at once for ``n_jobs``."""
     from joblib import effective_n_jobs
 
-    from skgru._parallel import active_dask_client, dask_worker_slots
+    from skgru.tuning._dask import active_dask_client, dask_worker_slots
 
     kt = import_kt()
     client = active_dask_client(n_jobs)
@@ -84,14 +84,17 @@ def run_trials(session, plan, shared):
     plan : ExecutionPlan
     shared : dict
         What every trial uses: ``estimator``, ``X``, ``y``, ``splits``,
-        ``scorer``, ``fit_params``.
+        ``scorer``, ``fit_params``, ``score_params``, ``return_train_score``,
+        ``error_score``, ``objective``.
     """
-    from skgru._parallel import DaskTrialExecutor
+    from skgru.tuning._dask import DaskTrialExecutor
 
     executor = None
+    raise_errors = isinstance(shared.get("error_score"), str)  # "raise"
     try:
         if plan.client is not None:
-            executor = DaskTrialExecutor(plan.client, shared, n_splits=session.n_splits)
+            executor = DaskTrialExecutor(plan.client, shared, n_splits=session.n_splits,
+                                         raise_errors=raise_errors)
         if plan.streaming:
             _run_streaming(session, executor, plan.tuner_ids)
         else:
@@ -108,23 +111,41 @@ def run_trials(session, plan, shared):
 
 
 def _in_process_evaluator(shared):
-    def evaluate(jobs):
-        return [evaluate_candidate(**shared, **job) for job in jobs]
+    def evaluate(jobs, arrived):
+        out = []
+        for pos, job in enumerate(jobs):
+            out.append(evaluate_candidate(**shared, **job))
+            arrived(pos)
+        return out
 
     return evaluate
 
 
+def _evaluate_at(pos, shared, job):
+    return pos, evaluate_candidate(**shared, **job)
+
+
 def _loky_evaluator(shared, n_jobs):
-    """Evaluate in ``n_jobs`` loky processes (a single job: in this process)."""
+    """Evaluate in ``n_jobs`` loky processes (a single job: in this process).
+
+    Results are collected as they finish (so the progress bar moves per
+    trial) and returned in submission order (so the oracle is told them in
+    the same order as in any other run with this ``n_jobs``).
+    """
     from joblib import Parallel, delayed
 
     in_process = _in_process_evaluator(shared)
 
-    def evaluate(jobs):
+    def evaluate(jobs, arrived):
         if len(jobs) <= 1:
-            return in_process(jobs)
-        return Parallel(n_jobs=n_jobs, backend="loky")(
-            delayed(evaluate_candidate)(**shared, **job) for job in jobs)
+            return in_process(jobs, arrived)
+        out = [None] * len(jobs)
+        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
+            delayed(_evaluate_at)(pos, shared, job) for pos, job in enumerate(jobs))
+        for pos, res in results:
+            out[pos] = res
+            arrived(pos)
+        return out
 
     return evaluate
 
@@ -141,10 +162,16 @@ def _run_batches(session, tuner_ids, evaluate):
         if not batch:
             break
         jobs = [session.job(rec) for _, rec in batch]
-        outs = iter(evaluate([j for j in jobs if j is not None]))
+        run = [(rec["index"], j) for (_, rec), j in zip(batch, jobs) if j is not None]
+        outs = iter(evaluate([j for _, j in run], lambda pos: _arrived(session, run[pos][0])))
         for (trial, rec), job in zip(batch, jobs):
             session.finish(trial, rec, None if job is None else next(outs))
         session.checkpoint()
+
+
+def _arrived(session, index):
+    if session.progress is not None:
+        session.progress.arrived(index)
 
 
 def _run_streaming(session, executor, tuner_ids):

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import copy
 
+from skgru._keras.private import (
+    kt_disable_trial_saving,
+    kt_hyperband_brackets,
+    kt_release_oracle,
+)
+
 __all__ = [
     "MAX_FAILS",
     "OBJECTIVE",
@@ -19,7 +25,7 @@ __all__ = [
     "promotable_ids",
 ]
 
-TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution")
+TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution", "tpe")
 OBJECTIVE = "score"
 MAX_FAILS = 2**31 - 1  # never let KerasTuner stop the search on failures
 
@@ -47,8 +53,7 @@ def _diskless(oracle):
     (``"None/None"`` in the cwd when no project dir was set).  We own state
     persistence ourselves (see :class:`skgru.tuning._state.SearchStateFile`).
     """
-    oracle.save = _noop
-    oracle._save_trial = _noop
+    kt_disable_trial_saving(oracle, _noop)
     oracle.verbose = 0  # KerasTuner's Display prints and clears the output
     return oracle
 
@@ -104,6 +109,12 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
             oracle = kt.oracles.HyperbandOracle(
                 max_epochs=max_epochs, factor=hyperband_factor, **common, **tp)
             oracle.max_trials = max_trials
+        elif name == "tpe":
+            from skgru.tuning._tpe import TPEOracle, import_optuna
+
+            import_optuna()  # the install hint before anything else
+            tp.setdefault("n_startup_trials", max(1, min(10, max_trials // 3)))
+            oracle = TPEOracle(max_trials=max_trials, **common, **tp)
         else:
             from skgru.tuning._evolution import EvolutionOracle
 
@@ -118,13 +129,7 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
 def free_oracle(oracle):
     """KerasTuner keeps a global Lock per Oracle in a dict keyed by the oracle,
     which keeps every Oracle (and its trials) alive forever: drop ours."""
-    try:
-        from keras_tuner.src.engine import oracle as oracle_module
-
-        oracle_module.LOCKS.pop(oracle, None)
-        oracle_module.THREADS.pop(oracle, None)
-    except Exception:  # pragma: no cover - private API moved
-        pass
+    kt_release_oracle(oracle)
 
 
 def oracle_summary(oracle, is_hyperband):
@@ -143,10 +148,10 @@ def oracle_summary(oracle, is_hyperband):
 
 def promotable_ids(oracle):
     """Trial ids Hyperband may still promote, or None if unknown."""
-    brackets = getattr(oracle, "_brackets", None)
-    get_size = getattr(oracle, "_get_size", None)
-    if brackets is None or get_size is None:
+    found = kt_hyperband_brackets(oracle)
+    if found is None:
         return None
+    brackets, get_size = found
     keep = set()
     for bracket in brackets:
         rounds, num = bracket["rounds"], bracket["bracket_num"]

@@ -40,33 +40,75 @@ def rank_scores(means):
     return np.asarray(rankdata(-filled, method="min"), dtype=np.int32)
 
 
-def build_cv_results(records, n_splits):
-    """``records``: list of trial dicts (see ``SearchSession`` in ``_session.py``)."""
-    n = len(records)
-    results = {}
+def metric_names(records):
+    """The metric names of a search, in the order its scorer returned them."""
     names = []
     for rec in records:
-        for name in rec["params"]:
+        for name in rec["scores"] or {}:
             if name not in names:
                 names.append(name)
+    return names
+
+
+def _score_columns(results, records, names, n_splits, key, error_score, rank):
+    """``split<k>_<key>_<name>``, ``mean_<key>_<name>``, ``std_...`` (and ranks)."""
+    n = len(records)
+    failed = np.array([rec["status"] != "COMPLETED" for rec in records], dtype=bool)
+    fill = np.nan if isinstance(error_score, str) else float(error_score)
     for name in names:
+        scores = np.full((n, n_splits), np.nan)
+        for i, rec in enumerate(records):
+            values = (rec.get(key + "_scores_dict") or {}).get(name)
+            if failed[i]:
+                scores[i, :] = fill
+            elif values is not None:
+                scores[i, : len(values)] = values
+        for k in range(n_splits):
+            results[f"split{k}_{key}_{name}"] = scores[:, k]
+        with np.errstate(all="ignore"):
+            mean = scores.mean(axis=1) if n else np.array([])
+            std = scores.std(axis=1) if n else np.array([])
+        results[f"mean_{key}_{name}"] = mean
+        results[f"std_{key}_{name}"] = std
+        if rank:
+            # Failed trials rank after every completed one, whatever error_score is:
+            # a failed configuration is never the best.
+            results[f"rank_{key}_{name}"] = rank_scores(np.where(failed, np.nan, mean))
+
+
+def build_cv_results(records, n_splits, error_score=np.nan, names=None,
+                     return_train_score=False):
+    """sklearn's ``cv_results_`` from trial records (see ``SearchSession``).
+
+    Parameters
+    ----------
+    records : list of dict
+    n_splits : int
+    error_score : float or "raise"
+        The split scores of FAILED trials.
+    names : list of str or None
+        The metric names (default: those the records hold).
+    return_train_score : bool
+    """
+    n = len(records)
+    results = {}
+    names_p = []
+    for rec in records:
+        for name in rec["params"]:
+            if name not in names_p:
+                names_p.append(name)
+    for name in names_p:
         present = [name in rec["params"] for rec in records]
         values = [rec["params"].get(name) for rec in records]
         results[f"param_{name}"] = _param_array(values, present)
     results["params"] = [dict(rec["params"]) for rec in records]
 
-    scores = np.full((n, n_splits), np.nan)
-    for i, rec in enumerate(records):
-        scores[i, : len(rec["scores"])] = rec["scores"]
-    for k in range(n_splits):
-        results[f"split{k}_test_score"] = scores[:, k]
-    with np.errstate(all="ignore"):
-        failed = np.array([rec["status"] != "COMPLETED" for rec in records], dtype=bool)
-        mean = np.where(failed, np.nan, scores.mean(axis=1)) if n else np.array([])
-        std = np.where(failed, np.nan, scores.std(axis=1)) if n else np.array([])
-    results["mean_test_score"] = mean
-    results["std_test_score"] = std
-    results["rank_test_score"] = rank_scores(mean)
+    names = list(names) if names is not None else metric_names(records)
+    view = [dict(rec, test_scores_dict=rec["scores"], train_scores_dict=rec["train_scores"])
+            for rec in records]
+    _score_columns(results, view, names, n_splits, "test", error_score, rank=True)
+    if return_train_score:
+        _score_columns(results, view, names, n_splits, "train", error_score, rank=False)
 
     def _times(key, fn):
         return np.array([fn(rec[key]) if rec[key] else 0.0 for rec in records], dtype=float)

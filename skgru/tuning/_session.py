@@ -20,7 +20,6 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from skgru.tuning._oracles import OBJECTIVE, free_oracle, oracle_summary, promotable_ids
-from skgru.tuning._progress import print_trial_progress
 from skgru.tuning._state import json_values
 
 __all__ = ["SearchPlan", "SearchSession", "trial_params", "trial_seed"]
@@ -95,6 +94,10 @@ class SearchSession:
         Where the state is saved after every trial.
     state_seed : int or None
         The seed saved in the state (restored on resume).
+    objective : str or None
+        The metric told to the oracle (None: the first a dict scorer returns).
+    progress : SearchProgress or None
+        Told about every finished trial.
 
     Attributes
     ----------
@@ -114,8 +117,11 @@ class SearchSession:
     """
 
     def __init__(self, oracle, plan, *, n_splits, trial_seed_base, max_trials, verbose,
-                 t_start, state_file=None, state_seed=None):
+                 t_start, state_file=None, state_seed=None, objective="score",
+                 progress=None):
         self.oracle = oracle
+        self.objective = objective
+        self.progress = progress
         self.plan = plan
         self.n_splits = n_splits
         self.trial_seed_base = trial_seed_base
@@ -134,6 +140,11 @@ class SearchSession:
         self.resumed = 0
 
     # ------------------------------------------------------------- records
+    def objective_mean(self, scores):
+        """The mean objective score of a completed trial's ``{metric: [...]}``."""
+        name = self.objective if self.objective is not None else next(iter(scores))
+        return float(np.mean(scores[name]))
+
     def _new_record(self, trial, tuner_id):
         plan, n_splits = self.plan, self.n_splits
         values = dict(trial.hyperparameters.values)
@@ -141,13 +152,14 @@ class SearchSession:
         index = len(self.records)
         rec = {"trial_id": trial.trial_id, "tuner_id": tuner_id, "index": index,
                "created_values": created, "params": None, "status": None,
-               "error": None, "scores": [np.nan] * n_splits,
+               "error": None, "scores": {}, "train_scores": None,
+               "multimetric": False,
                "fit_times": [0.0] * n_splits, "score_times": [0.0] * n_splits,
                "budget": None, "epochs_trained": 0,
                "parent_id": values.get("tuner/trial_id"),
                "bracket": values.get("tuner/bracket"),
                "round": values.get("tuner/round"),
-               "seed": None, "continued": False, "mean": np.nan}
+               "seed": None, "continued": False, "mean": np.nan, "asked": True}
         try:
             rec["params"] = plan.space.declare(trial.hyperparameters)
             bad = [p for p in rec["params"] if p not in plan.base_params]
@@ -207,6 +219,16 @@ class SearchSession:
                 _, tuner_id, trial_id = event
                 trial = self._create_trial(tuner_id)
                 got = json_values(dict(trial.hyperparameters.values))
+                if trial_id not in saved:
+                    # Running when the state was saved: evaluated again (see ask()).
+                    if trial.status != "RUNNING" or trial.trial_id != trial_id:
+                        raise ValueError(
+                            "Cannot resume the search in "
+                            f"{os.fspath(self.state_file.directory)!r}: the oracle did "
+                            f"not propose the unfinished trial {trial_id} again. Use "
+                            "another directory or delete the state file.")
+                    self._new_record(trial, tuner_id)["asked"] = False
+                    continue
                 if (trial.status != "RUNNING" or trial.trial_id != trial_id
                         or got != saved[trial_id]["created_values"]):
                     raise ValueError(
@@ -219,11 +241,14 @@ class SearchSession:
                 s = saved[trial_id]
                 rec.update(
                     status=s["status"], error=s["error"],
-                    scores=[np.nan if v is None else float(v) for v in s["scores"]],
+                    scores=_load_scores(s["scores"]),
+                    train_scores=(None if s["train_scores"] is None
+                                  else _load_scores(s["train_scores"])),
+                    multimetric=s["multimetric"],
                     fit_times=s["fit_times"], score_times=s["score_times"],
                     budget=s["budget"], epochs_trained=s["epochs_trained"],
                     seed=s["seed"], continued=s["continued"])
-                rec["mean"] = (float(np.mean(rec["scores"]))
+                rec["mean"] = (self.objective_mean(rec["scores"])
                                if rec["status"] == "COMPLETED" else np.nan)
                 pending[trial_id] = trial
             else:
@@ -233,10 +258,16 @@ class SearchSession:
         self.events = [list(e) for e in state["events"]]
         self.best = max((r["mean"] for r in self.records if r["status"] == "COMPLETED"),
                         default=None)
+        if self.progress is not None:
+            self.progress.resumed(self.resumed, self.best, self.n_failed)
 
     # ------------------------------------------------------------ the loop
     def ask(self, tuner_id):
         """A new RUNNING trial and its record, or None (sets ``stopped``)."""
+        for rec in self.records:  # an unfinished trial restored by replay()
+            if rec["status"] is None and rec["tuner_id"] == tuner_id and not rec["asked"]:
+                rec["asked"] = True
+                return self.oracle.trials[rec["trial_id"]], rec
         if self.max_trials is not None and len(self.records) >= self.max_trials:
             self.stopped = True
             return None
@@ -272,13 +303,14 @@ class SearchSession:
     def finish(self, trial, rec, out):
         """Record a trial's result (None: not evaluated) and tell the oracle."""
         if out is not None:
-            rec.update(scores=out["scores"], fit_times=out["fit_times"],
+            rec.update(scores=out["scores"], train_scores=out["train_scores"],
+                       multimetric=out["multimetric"], fit_times=out["fit_times"],
                        score_times=out["score_times"],
                        epochs_trained=out["epochs_trained"],
                        continued=out["continued"])
             if out["error"] is None:
                 rec["status"] = "COMPLETED"
-                rec["mean"] = float(np.mean(out["scores"]))
+                rec["mean"] = self.objective_mean(out["scores"])
                 if out["models"] is not None:
                     self._models[trial.trial_id] = (out["models"], rec["budget"])
             else:
@@ -288,10 +320,15 @@ class SearchSession:
         err = self._tell(trial, rec)
         if rec["status"] == "COMPLETED":
             self.best = rec["mean"] if self.best is None else max(self.best, rec["mean"])
-        print_trial_progress(self.verbose, rec, rec["index"] + 1, self.max_trials,
-                             self.best, self.t_start)
+        if self.progress is not None:
+            self.progress.trial_done(rec, self.best, self.n_failed)
         if err is not None:
             self.stop_error, self.stopped = err, True
+
+    @property
+    def n_failed(self):
+        """Trials that ended FAILED so far."""
+        return sum(r["status"] == "FAILED" for r in self.records)
 
     def checkpoint(self):
         """After results: drop models no promotion can use, save the state."""
@@ -312,3 +349,9 @@ class SearchSession:
         free_oracle(self.oracle)
         self.oracle = None
         return summary
+
+
+def _load_scores(saved):
+    """``{metric: [float or None]}`` from a state file -> floats (None: NaN)."""
+    return {name: [np.nan if v is None else float(v) for v in values]
+            for name, values in saved.items()}

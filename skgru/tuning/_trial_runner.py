@@ -71,6 +71,10 @@ def evaluate_candidate(
     scorer,
     fit_params=None,
     *,
+    score_params=None,
+    return_train_score=False,
+    error_score=np.nan,
+    objective=None,
     budget_param=None,
     budget=None,
     warm_start_param=None,
@@ -84,6 +88,17 @@ def evaluate_candidate(
     estimator : unfitted estimator (cloned for each split).
     params : dict applied with ``set_params`` (already includes the seed).
     splits : list of (train_idx, test_idx).
+    scorer : callable returning a float or a dict of floats.
+    fit_params, score_params : dict
+        Routed to the estimator's ``fit`` and to the scorer; sample-aligned
+        values are indexed with the split.
+    return_train_score : bool
+        Also score the training part of every split.
+    error_score : "raise" or float
+        ``"raise"``: any error propagates.  Otherwise the trial is FAILED (the
+        scores of a failed trial are filled with ``error_score`` later).
+    objective : str or None
+        The metric the oracle maximises (None: the first a dict scorer gives).
     budget_param, budget : the epoch-like parameter and its cumulative value.
     warm_start_param : name of the warm-start switch (``warm_start`` or
         ``step__warm_start``); needed to continue ``parents``.
@@ -94,14 +109,20 @@ def evaluate_candidate(
 
     Returns
     -------
-    dict with ``scores``, ``fit_times``, ``score_times`` (one per split),
-    ``error`` (None or a one-line message), ``traceback``, ``models`` (list or
-    None), ``epochs_trained`` (new epochs trained, summed over splits) and
+    dict with ``scores`` and ``train_scores`` (``{metric: [one per split]}``;
+    empty for a failed trial, ``train_scores`` None unless asked),
+    ``multimetric``, ``fit_times``, ``score_times`` (one per split), ``error``
+    (None or a one-line message), ``traceback``, ``models`` (list or None),
+    ``epochs_trained`` (new epochs trained, summed over splits) and
     ``continued`` (whether parents were continued).
     """
+    from skgru.tuning._scoring import SearchConfigError, score_split
+
     fit_params = fit_params or {}
+    score_params = score_params or {}
     n_samples = _num_samples(X)
-    res = {"scores": [], "fit_times": [], "score_times": [], "error": None,
+    res = {"scores": {}, "train_scores": {} if return_train_score else None,
+           "multimetric": False, "fit_times": [], "score_times": [], "error": None,
            "traceback": None, "models": None, "epochs_trained": 0,
            "continued": parents is not None}
     models = []
@@ -132,21 +153,33 @@ def evaluate_candidate(
             _check_finite_training(est)
             fit_time = time.perf_counter() - t0
             t1 = time.perf_counter()
-            score = scorer(est, X_test, y_test)
+            scores, multi = score_split(
+                scorer, est, X_test, y_test, index_fit_params(score_params, test, n_samples),
+                error_score, objective)
             score_time = time.perf_counter() - t1
-            score = float(np.asarray(score, dtype=float))
-            if not np.isfinite(score):
-                raise FloatingPointError(f"non-finite score {score}")
+            if return_train_score:
+                train_scores, _ = score_split(
+                    scorer, est, X_train, y_train,
+                    index_fit_params(score_params, train, n_samples), error_score, objective)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded
+            if (isinstance(error_score, str) and error_score == "raise") or isinstance(
+                    exc, SearchConfigError):
+                raise
             res["error"] = (f"split {k}: " if len(splits) > 1 else "") + _short_error(exc)
             res["traceback"] = traceback.format_exc()
             res["fit_times"].append(time.perf_counter() - t0)
             res["score_times"].append(0.0)
-            res["scores"] = [np.nan] * len(splits)
+            res["scores"] = {}
+            res["train_scores"] = {} if return_train_score else None
             res["fit_times"] += [0.0] * (len(splits) - len(res["fit_times"]))
             res["score_times"] += [0.0] * (len(splits) - len(res["score_times"]))
             return res
-        res["scores"].append(score)
+        res["multimetric"] = multi
+        for name, value in scores.items():
+            res["scores"].setdefault(name, []).append(value)
+        if return_train_score:
+            for name, value in train_scores.items():
+                res["train_scores"].setdefault(name, []).append(value)
         res["fit_times"].append(fit_time)
         res["score_times"].append(score_time)
         res["epochs_trained"] += trained
@@ -159,7 +192,8 @@ def evaluate_candidate(
 
 def failed_result(n_splits, error, tb=None):
     """The result of a trial that could not run (e.g. its worker died)."""
-    return {"scores": [np.nan] * n_splits, "fit_times": [0.0] * n_splits,
+    return {"scores": {}, "train_scores": None, "multimetric": False,
+            "fit_times": [0.0] * n_splits,
             "score_times": [0.0] * n_splits, "error": error, "traceback": tb,
             "models": None, "epochs_trained": 0, "continued": False}
 

@@ -21,23 +21,39 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skgru.tuning._execution import plan_execution, run_trials
+from skgru.tuning._lock import DirectoryLock, DirectoryLockedError
 from skgru.tuning._oracles import TUNERS, free_oracle, import_kt, make_oracle
-from skgru.tuning._progress import print_search_done
-from skgru.tuning._results import build_cv_results
+from skgru.tuning._progress import SearchProgress, print_search_done
+from skgru.tuning._results import build_cv_results, metric_names
+from skgru.tuning._scoring import (
+    SINGLE,
+    check_refit_for_multimetric,
+    resolve_scoring,
+    scorers_accept_sample_weight,
+)
 from skgru.tuning._search_space import (
     SearchSpace,
     default_search_space,
     populate_initial_space,
 )
 from skgru.tuning._session import SearchPlan, SearchSession, trial_params
-from skgru.tuning._state import SearchStateFile, search_fingerprint
+from skgru.tuning._state import SearchStateFile, check_directory, search_fingerprint
+from skgru.tuning._validation import validate_search_data
+from skgru._doc_links import DocLinkMixin
 
 __all__ = ["TunedGRU"]
 
@@ -67,7 +83,7 @@ def _search_estimator_has(attr):
     return check
 
 
-class TunedGRU(MetaEstimatorMixin, BaseEstimator):
+class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     """Hyperparameter search driven by KerasTuner oracles, as an estimator.
 
     ``TunedGRU`` asks a KerasTuner ``Oracle`` (random search, Bayesian
@@ -92,9 +108,12 @@ class TunedGRU(MetaEstimatorMixin, BaseEstimator):
         ``None``: units {16, 32, 64}, n_layers {1, 2}, dropout U(0, 0.4),
         recurrent_dropout {0, 0.2}, learning_rate logU(1e-4, 1e-2),
         batch_size {16, 32, 64} (lists only for ``tuner="grid"``).
-    tuner : {"random", "bayesian", "hyperband", "grid", "evolution"} or \
+    tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe"} or \
 keras_tuner.Oracle, default="random"
-        The search algorithm.  An ``Oracle`` instance is deep-copied before
+        The search algorithm.  ``"tpe"`` is Optuna's Tree-structured Parzen
+        Estimator (``TPESampler``, multivariate, driven by ask/tell; the
+        ``optuna`` extra); its first ``min(10, max_trials // 3)`` trials are
+        random (``tuner_params={"n_startup_trials": k}`` to change).  An ``Oracle`` instance is deep-copied before
         use (the parameter itself is never modified); its objective is set to
         maximise the sklearn score.
     max_trials : int or None, default=10
@@ -106,11 +125,19 @@ keras_tuner.Oracle, default="random"
         ``None``: one hold-out split of ``validation_fraction`` (stratified
         for classifiers, shuffled); otherwise as in ``GridSearchCV``
         (``groups`` passed to ``fit`` reach the splitter).
-    scoring : str, callable or None, default=None
-        A single sklearn scorer; ``None`` uses the estimator's ``score``.
-    refit : bool, default=True
-        Refit the best configuration on all the data (``best_estimator_``);
-        needed for ``predict`` and friends.
+    scoring : str, callable, list, tuple, dict or None, default=None
+        As in ``GridSearchCV``: a single scorer (a name or a callable
+        ``scorer(estimator, X, y)``; ``None`` uses the estimator's ``score``),
+        or several: a list/tuple of scorer names, a dict ``{name: scorer}``, or
+        a callable returning ``{name: score}``.  The oracle maximises one of
+        them, the *objective*: the ``refit`` metric when ``refit`` is a name,
+        else the first metric.
+    refit : bool, str or callable, default=True
+        Refit the best configuration on all the data (``best_estimator_``,
+        needed for ``predict`` and friends).  With several metrics, the name
+        of the metric that decides the best trial (or ``False``); a callable
+        ``refit(cv_results_) -> index`` chooses the best trial itself
+        (``best_score_`` is then not set), as in ``GridSearchCV``.
     n_jobs : int or None, default=1
         Trials evaluated in parallel.  Where they run:
 
@@ -128,7 +155,7 @@ keras_tuner.Oracle, default="random"
 
         For random and grid search the trials and scores are the same as
         sequentially, wherever they run; for the other tuners they are the
-        same for the same ``n_jobs``.  See the README, "Scaling out".
+        same for the same ``n_jobs``.  See the user guide, "Scaling out" (docs/user_guide/scaling.md).
     random_state : int, RandomState instance or None, default=None
         Seeds the oracle, the hold-out split and, for estimators whose
         ``random_state`` is ``None``, one derived seed per trial (so two fits
@@ -137,11 +164,17 @@ keras_tuner.Oracle, default="random"
     directory : str or path-like or None, default=None
         If given, the search state (trial history) is saved there after every
         trial, and a later ``fit`` with the same search (same space,
-        estimator parameters, settings and data) resumes it; a different
-        search in the same directory raises ``ValueError``.
+        estimator parameters, settings and data) resumes it exactly, also
+        after the process was killed; a different search in the same
+        directory raises ``ValueError``.  The saved history carries a
+        checksum: a modified or damaged state file is refused.  Only one
+        search at a time may use a directory (see ``lock_timeout``).
     verbose : int, default=0
-        ``>= 1``: one progress line per trial on stderr; ``>= 2`` also prints
-        the trial's parameters.
+        ``0``: silent.  ``>= 1``: a progress bar on stderr (tqdm: trials done /
+        planned, elapsed, ETA, best score so far, failed trials; a widget in
+        notebooks), updated as trials finish wherever they run, and a final
+        summary line; ``>= 2`` also writes one line per trial with its
+        parameters; ``>= 3`` also the traceback of failed trials.
     validation_fraction : float, default=0.2
         Size of the hold-out split when ``cv=None``.
     max_epochs : int or None, default=None
@@ -159,24 +192,48 @@ keras_tuner.Oracle, default="random"
         Extra keyword arguments for the oracle, e.g.
         ``{"num_initial_points": 5}`` (bayesian), ``{"hyperband_iterations":
         2}``, ``{"population_size": 8, "mutation_rate": 0.3}`` (evolution).
+    return_train_score : bool, default=False
+        Also score the training part of every split (``split<k>_train_<name>``,
+        ``mean_train_<name>``, ``std_train_<name>``).
+    error_score : "raise" or float, default=np.nan
+        What a failed trial (its fit raised, its training loss or objective
+        score was not finite) scores on every split.  ``"raise"`` re-raises the
+        error instead.  A failed trial keeps ``status="FAILED"`` and its
+        ``error`` message, ranks after every completed trial whatever
+        ``error_score`` is, and is never told to the oracle as a result.
+        A non-objective metric that fails on a completed trial gets
+        ``error_score`` with a warning, as in sklearn.
+    lock_timeout : float or None, default=0
+        A search holds an exclusive lock on ``directory`` while it runs.  If
+        another search holds it: ``0`` raises at once (the error names the
+        directory and the holder's pid and host), a number waits up to that
+        many seconds, ``None`` waits as long as it takes.
 
     Attributes
     ----------
     cv_results_ : dict of numpy (masked) arrays
         One entry per trial, sklearn keys (``params``, ``param_<name>``,
         ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
-        ``rank_test_score``, ``mean_fit_time``, ``std_fit_time``,
+        ``rank_test_score``; with several metrics ``split<k>_test_<name>``,
+        ``mean_test_<name>``, ``std_test_<name>``, ``rank_test_<name>`` for
+        each; ``*_train_*`` with ``return_train_score``; ``mean_fit_time``,
+        ``std_fit_time``,
         ``mean_score_time``, ``std_score_time``) plus ``status``
         ("COMPLETED"/"FAILED"), ``error``, ``budget`` (epochs of the trained
         model), ``epochs_trained`` (new epochs this trial trained, over all
         splits), ``trial_id``, ``parent_trial_id``, ``bracket``, ``round``.
         Loads into ``pandas.DataFrame``.
     best_index_, best_params_, best_score_ :
-        The best completed trial (failed trials are never chosen).
+        The best completed trial (failed trials are never chosen) on the
+        refit metric.  As in sklearn: not set with several metrics and
+        ``refit=False``; no ``best_score_`` with a callable ``refit``.
     best_estimator_ : estimator
         The best configuration refit on all data (``refit=True``).
     refit_time_ : float
-    scorer_ : callable
+    scorer_ : callable or dict
+        The scorer, or ``{name: scorer}`` with several metrics.
+    multimetric_ : bool
+        Whether several metrics were scored.
     n_splits_ : int
     n_trials_ : int
     n_epochs_spent_ : int
@@ -194,6 +251,12 @@ keras_tuner.Oracle, default="random"
         Trials restored from ``directory`` rather than evaluated.
     classes_ : ndarray
         Classifiers only.
+    param_importances_ : dict
+        ``{parameter: importance}`` (descending, summing to 1): how much each
+        searched parameter explains the refit metric over the completed
+        trials, by Optuna's fANOVA evaluator (any tuner; needs the ``optuna``
+        extra and two completed trials; computed on first access).  See
+        :func:`skgru.plotting.plot_importances`.
 
     Examples
     --------
@@ -232,6 +295,9 @@ keras_tuner.Oracle, default="random"
         hyperband_factor=3,
         budget_param=None,
         tuner_params=None,
+        return_train_score=False,
+        error_score=np.nan,
+        lock_timeout=0,
     ):
         self.estimator = estimator
         self.search_space = search_space
@@ -249,6 +315,9 @@ keras_tuner.Oracle, default="random"
         self.hyperband_factor = hyperband_factor
         self.budget_param = budget_param
         self.tuner_params = tuner_params
+        self.return_train_score = return_train_score
+        self.error_score = error_score
+        self.lock_timeout = lock_timeout
 
     # ------------------------------------------------------------------ tags
     def _base_estimator(self):
@@ -264,7 +333,8 @@ keras_tuner.Oracle, default="random"
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
         tags.input_tags = copy.deepcopy(sub.input_tags)
-        tags.target_tags.required = sub.target_tags.required
+        tags.target_tags = copy.deepcopy(sub.target_tags)
+        tags.non_deterministic = sub.non_deterministic
         return tags
 
     # ------------------------------------------------------------ validation
@@ -290,7 +360,7 @@ keras_tuner.Oracle, default="random"
         if mt is not None and (not isinstance(mt, numbers.Integral)
                                or isinstance(mt, bool) or mt < 1):
             raise ValueError(f"max_trials must be a positive int or None, got {mt!r}.")
-        if mt is None and name in ("random", "bayesian", "evolution"):
+        if mt is None and name in ("random", "bayesian", "evolution", "tpe"):
             raise ValueError(f"max_trials=None is only allowed for grid and "
                              f"hyperband tuners, not {name!r}.")
         vf = self.validation_fraction
@@ -310,9 +380,20 @@ keras_tuner.Oracle, default="random"
             raise ValueError(f"verbose must be an int, got {self.verbose!r}.")
         if self.tuner_params is not None and not isinstance(self.tuner_params, dict):
             raise ValueError("tuner_params must be a dict or None.")
-        if isinstance(self.scoring, (list, tuple, set, dict)):
-            raise ValueError("TunedGRU supports a single scoring metric (str or "
-                             "callable); multi-metric scoring is not supported.")
+        if not (isinstance(self.refit, (bool, str)) or callable(self.refit)):
+            raise TypeError(f"refit must be a bool, a metric name or a callable, "
+                            f"got {type(self.refit).__name__}.")
+        es = self.error_score
+        if not ((isinstance(es, str) and es == "raise")
+                or (isinstance(es, numbers.Real) and not isinstance(es, bool))):
+            raise ValueError(f"error_score must be 'raise' or a number, got {es!r}.")
+        if not isinstance(self.return_train_score, (bool, np.bool_)):
+            raise TypeError(f"return_train_score must be a bool, got "
+                            f"{self.return_train_score!r}.")
+        lt = self.lock_timeout
+        if lt is not None and (not isinstance(lt, numbers.Real) or isinstance(lt, bool)
+                               or lt < 0):
+            raise ValueError(f"lock_timeout must be a number >= 0 or None, got {lt!r}.")
         return name
 
     def _resolve_budget_param(self, estimator, needed):
@@ -392,13 +473,21 @@ keras_tuner.Oracle, default="random"
                            self.max_trials)
 
     # ------------------------------------------------------------ splitting
-    def _make_splits(self, estimator, X, y, groups, split_seed):
+    def _make_splits(self, estimator, X, y, split_params, split_seed):
+        """The (train, test) index pairs of the search.
+
+        ``cv=None``: one shuffled hold-out split of ``validation_fraction``,
+        stratified for single-output classification when every class can be
+        on both sides.  Multilabel and multi-output targets are never
+        stratified (a label combination usually has too few members).
+        """
         n = _num_samples(X)
         if self.cv is None:
             test_size = self.validation_fraction
             splitter = ShuffleSplit(n_splits=1, test_size=test_size,
                                     random_state=split_seed)
-            if is_classifier(estimator) and y is not None:
+            if (is_classifier(estimator) and y is not None
+                    and type_of_target(y) in ("binary", "multiclass")):
                 _, counts = np.unique(np.asarray(y), return_counts=True)
                 n_test = int(np.ceil(test_size * n))
                 if counts.min() >= 2 and n_test >= len(counts) and n - n_test >= len(counts):
@@ -407,7 +496,8 @@ keras_tuner.Oracle, default="random"
             return [(np.asarray(a), np.asarray(b))
                     for a, b in splitter.split(np.zeros(n), y)]
         cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
-        return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
+        return [(np.asarray(a), np.asarray(b))
+                for a, b in cv.split(X, y, **split_params)]
 
     # -------------------------------------------------------------- seeding
     def _draw_seeds(self):
@@ -432,7 +522,7 @@ keras_tuner.Oracle, default="random"
                 and v is None and k not in exclude]
 
     # ------------------------------------------------------------ state I/O
-    def _open_state_file(self, base, plan, X, y, groups, fit_params):
+    def _open_state_file(self, base, plan, scoring, X, y, groups, fit_params):
         """The state file of this search in ``directory``, and the state saved
         there (None for a new search)."""
         # The oracle seed must survive a resume even with random_state=None.
@@ -440,10 +530,54 @@ keras_tuner.Oracle, default="random"
         populate_initial_space(plan.space, oracle_probe)
         fingerprint, parts = search_fingerprint(
             self, base, plan.space, oracle_probe, X, y, groups, fit_params,
-            plan.name, plan.max_epochs, plan.budget_param)
+            plan.name, plan.max_epochs, plan.budget_param, scoring.objective)
         free_oracle(oracle_probe)
         state_file = SearchStateFile(self.directory, fingerprint, parts)
         return state_file, state_file.load()
+
+    # -------------------------------------------------------------- routing
+    def _routing_splitter(self):
+        # cv=None: TunedGRU's own hold-out split, which takes no metadata.
+        return ShuffleSplit() if self.cv is None else self.cv
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object (as ``GridSearchCV``).
+
+        ``fit`` metadata goes to the estimator's ``fit`` (as it requests it),
+        to the scorer(s) and to the ``cv`` splitter (``groups``); ``score``
+        metadata to the scorer.  Request metadata on the estimator being
+        tuned, e.g. ``TunedGRU(GRUClassifier().set_fit_request(
+        sample_weight=True))``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=self)
+        router.add(estimator=self._base_estimator(),
+                   method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        scoring = resolve_scoring(self._base_estimator(), self.scoring, self.refit,
+                                  self.error_score)
+        router.add(scorer=scoring.scorer,
+                   method_mapping=MethodMapping().add(caller="score", callee="score")
+                   .add(caller="fit", callee="score"))
+        router.add(splitter=self._routing_splitter(),
+                   method_mapping=MethodMapping().add(caller="fit", callee="split"))
+        return router
+
+    def _route_fit_params(self, scoring, groups, fit_params):
+        """``Bunch(estimator=.fit, scorer=.score, splitter=.split)`` for ``fit``."""
+        params = dict(fit_params)
+        if groups is not None:
+            params["groups"] = groups
+        if _routing_enabled():
+            return process_routing(self, "fit", **params)
+        groups = params.pop("groups", None)
+        score = {}
+        if params.get("sample_weight") is not None and scorers_accept_sample_weight(scoring):
+            score["sample_weight"] = params["sample_weight"]  # sklearn >= 1.9 does this
+        return Bunch(estimator=Bunch(fit=params), scorer=Bunch(score=score),
+                     splitter=Bunch(split={"groups": groups}))
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, groups=None, **fit_params):
@@ -452,11 +586,17 @@ keras_tuner.Oracle, default="random"
         Parameters
         ----------
         X : array-like, e.g. (n_samples, n_timesteps, n_features)
-        y : array-like of shape (n_samples,) or None
+            Anything the estimator accepts (3D arrays, ragged lists, tokens...).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs) or None
         groups : array-like or None
             Group labels for group-aware ``cv`` splitters.
-        **fit_params : passed to the estimator's ``fit`` (sample-aligned
-            ones such as ``sample_weight`` are split with the data).
+        **fit_params : dict
+            Metadata for the estimator's ``fit``, the scorer(s) and the
+            splitter.  Without metadata routing (sklearn's default) they all go
+            to the estimator's ``fit`` (``sample_weight`` also to the scorers
+            that accept it); with ``sklearn.set_config(enable_metadata_routing=
+            True)`` each goes where it is requested.  Sample-aligned values are
+            split with the data.
 
         Returns
         -------
@@ -466,17 +606,52 @@ keras_tuner.Oracle, default="random"
         base = self._base_estimator()
         if not hasattr(base, "fit"):
             raise TypeError(f"estimator must be an estimator, got {base!r}.")
-        scorer = check_scoring(base, scoring=self.scoring)
+        if self.directory is not None:
+            check_directory(self.directory)  # before any training
+        scoring = resolve_scoring(base, self.scoring, self.refit, self.error_score)
+        X, y = validate_search_data(base, X, y, groups)
+        routed = self._route_fit_params(scoring, groups, fit_params)
         base_seed, draw_seed = self._draw_seeds()
         plan = self._plan_search(base, name)
-        splits = self._make_splits(base, X, y, groups,
+        splits = self._make_splits(base, X, y, routed.splitter.split,
                                    None if base_seed is None else base_seed % (2**31 - 1))
-        t_start = time.perf_counter()
 
+        lock = None
+        if self.directory is not None:
+            lock = DirectoryLock(self.directory, timeout=self.lock_timeout)
+            try:
+                lock.acquire()
+            except DirectoryLockedError as exc:
+                raise DirectoryLockedError(str(exc)) from None
+        try:
+            self._search(base, name, plan, scoring, routed, splits, X, y, groups,
+                         fit_params, base_seed, draw_seed)
+        finally:
+            if lock is not None:
+                lock.release()
+        if self.refit:
+            self._refit_best(base, self._best_record, plan, X, y, routed.estimator.fit)
+        del self._best_record
+        if is_classifier(base) and y is not None:
+            if self.refit and hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
+            elif type_of_target(y) in ("binary", "multiclass"):
+                self.classes_ = np.unique(np.asarray(y))
+        if self.verbose >= 1:
+            n_failed = sum(s != "COMPLETED" for s in self.cv_results_["status"])
+            print_search_done(self.n_trials_, n_failed, getattr(self, "best_score_", None),
+                              getattr(self, "best_params_", None))
+        return self
+
+    def _search(self, base, name, plan, scoring, routed, splits, X, y, groups, fit_params,
+                base_seed, draw_seed):
+        """Run the trials (the directory, if any, is locked); set the results."""
+        t_start = time.perf_counter()
         # A search saved in ``directory`` is resumed: its seed, then its history.
         state_file = state = None
         if self.directory is not None:
-            state_file, state = self._open_state_file(base, plan, X, y, groups, fit_params)
+            state_file, state = self._open_state_file(base, plan, scoring, X, y, groups,
+                                                      fit_params)
             if state is not None:
                 draw_seed = int(state["base_seed"])
         oracle = self._make_oracle(plan, draw_seed % (2**31 - 2) + 1)  # 0: "no seed"
@@ -484,60 +659,68 @@ keras_tuner.Oracle, default="random"
         # Per-trial seeds come from random_state, else from a resumed search.
         trial_seed_base = base_seed if base_seed is not None else (
             draw_seed if state is not None else None)
+        progress = SearchProgress(self.verbose, self.max_trials,
+                                  scoring.objective or "score")
         session = SearchSession(
             oracle, plan, n_splits=len(splits), trial_seed_base=trial_seed_base,
             max_trials=self.max_trials, verbose=self.verbose, t_start=t_start,
-            state_file=state_file, state_seed=draw_seed)
-        if state is not None:
-            session.replay(state)
-
-        # The search loop: ask trials, evaluate them where they run, tell the oracle.
-        execution = plan_execution(self.n_jobs, oracle)
-        self.parallel_backend_ = execution.backend
-        run_trials(session, execution, dict(estimator=base, X=X, y=y, splits=splits,
-                                            scorer=scorer, fit_params=dict(fit_params)))
+            state_file=state_file, state_seed=draw_seed, objective=scoring.objective,
+            progress=progress)
+        try:
+            if state is not None:
+                session.replay(state)
+            # The search loop: ask trials, evaluate them where they run, tell the oracle.
+            execution = plan_execution(self.n_jobs, oracle)
+            self.parallel_backend_ = execution.backend
+            run_trials(session, execution, dict(
+                estimator=base, X=X, y=y, splits=splits, scorer=scoring.scorer,
+                fit_params=dict(routed.estimator.fit),
+                score_params=dict(routed.scorer.score),
+                return_train_score=bool(self.return_train_score),
+                error_score=self.error_score, objective=scoring.objective))
+        finally:
+            progress.close()
         if session.stop_error is not None:
             warnings.warn(f"The oracle stopped the search: {session.stop_error}",
                           RuntimeWarning)
         summary = session.close()
         del oracle
-
-        best_rec = self._store_search_results(session, summary, scorer, len(splits), t_start)
-        if self.refit:
-            self._refit_best(base, best_rec, plan, X, y, fit_params)
-        if is_classifier(base) and y is not None:
-            if self.refit and hasattr(self.best_estimator_, "classes_"):
-                self.classes_ = self.best_estimator_.classes_
-            else:
-                self.classes_ = np.unique(np.asarray(y))
-        if self.verbose >= 1:
-            n_failed = sum(s != "COMPLETED" for s in self.cv_results_["status"])
-            print_search_done(self.n_trials_, n_failed, self.best_score_, self.best_params_)
-        return self
+        self._best_record = self._store_search_results(session, summary, scoring,
+                                                       len(splits), t_start)
 
     # --------------------------------------------------------------- results
-    def _store_search_results(self, session, summary, scorer, n_splits, t_start):
-        """Set the fitted search attributes; returns the best trial's record.
+    def _store_search_results(self, session, summary, scoring, n_splits, t_start):
+        """Set the fitted search attributes; returns the best trial's record
+        (None when no best is chosen: several metrics and ``refit=False``).
 
         Raises ``ValueError`` if there was no trial or every trial failed.
         """
         records = session.records
         if not records:
             raise ValueError("The oracle proposed no trial (empty search space?).")
-        if not any(r["status"] == "COMPLETED" for r in records):
+        n_failed = sum(r["status"] != "COMPLETED" for r in records)
+        if n_failed == len(records):
             errors = "\n".join(f"  trial {r['trial_id']}: {r['error']}" for r in records)
-            raise ValueError(f"All {len(records)} trials failed:\n{errors}")
+            raise ValueError(
+                f"All {len(records)} trials failed. You can debug the error by "
+                f"setting error_score='raise'.\n{errors}")
+        if n_failed:
+            warnings.warn(
+                f"{n_failed} of {len(records)} trials failed; their scores are set to "
+                f"{self.error_score} (status 'FAILED', message in cv_results_['error']). "
+                "To debug, set error_score='raise'.", FitFailedWarning, stacklevel=4)
 
-        self.cv_results_ = build_cv_results(records, n_splits)
-        means = self.cv_results_["mean_test_score"]
-        # Ties: prefer the longest-trained model (Hyperband), then the first.
-        top = np.flatnonzero(means == np.nanmax(means))
-        budgets = [records[i]["budget"] or 0 for i in top]
-        self.best_index_ = int(top[int(np.argmax(budgets))])
-        best_rec = records[self.best_index_]
-        self.best_params_ = dict(best_rec["params"])
-        self.best_score_ = float(means[self.best_index_])
-        self.scorer_ = scorer
+        names = metric_names(records)
+        multimetric = scoring.multimetric
+        if multimetric is None:  # a callable: what it returned decides
+            multimetric = any(r["multimetric"] for r in records if r["status"] == "COMPLETED")
+            if multimetric:
+                check_refit_for_multimetric(self.refit, names)
+        self.multimetric_ = bool(multimetric)
+        self.cv_results_ = build_cv_results(
+            records, n_splits, error_score=self.error_score, names=names,
+            return_train_score=bool(self.return_train_score))
+        self.scorer_ = scoring.scorers
         self.n_splits_ = n_splits
         self.n_trials_ = len(records)
         self.n_epochs_spent_ = int(sum(r["epochs_trained"] for r in records))
@@ -546,8 +729,31 @@ keras_tuner.Oracle, default="random"
         self.tuner_name_ = session.plan.name
         self.resumed_trials_ = session.resumed
         self.searched_params_ = self._varied_params(records)
+
+        if not (self.refit or not self.multimetric_):
+            return None
+        refit_metric = self.refit if self.multimetric_ else SINGLE
+        if callable(self.refit):
+            best = self.refit(self.cv_results_)
+            if not isinstance(best, numbers.Integral) or isinstance(best, bool):
+                raise TypeError("best_index_ returned is not an integer")
+            if best < 0 or best >= len(records):
+                raise IndexError("best_index_ index out of range")
+            if records[best]["status"] != "COMPLETED":
+                raise ValueError(f"The refit callable chose trial {int(best)}, which "
+                                 f"FAILED: {records[best]['error']}")
+            self.best_index_ = int(best)
+        else:
+            means = self.cv_results_[f"mean_test_{refit_metric}"]
+            ranks = self.cv_results_[f"rank_test_{refit_metric}"]
+            # Ties: prefer the longest-trained model (Hyperband), then the first.
+            top = np.flatnonzero(ranks == ranks.min())
+            budgets = [records[i]["budget"] or 0 for i in top]
+            self.best_index_ = int(top[int(np.argmax(budgets))])
+            self.best_score_ = float(means[self.best_index_])
+        best_rec = records[self.best_index_]
+        self.best_params_ = dict(best_rec["params"])
         self.best_budget_ = best_rec["budget"]
-        self.multimetric_ = False
         return best_rec
 
     def _refit_best(self, base, best_rec, plan, X, y, fit_params):
@@ -564,6 +770,31 @@ keras_tuner.Oracle, default="random"
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(est, attr):
                 setattr(self, attr, getattr(est, attr))
+
+    @property
+    def param_importances_(self):
+        """``{parameter: importance}`` by fANOVA (see the class docstring)."""
+        if not hasattr(self, "cv_results_"):
+            raise AttributeError("param_importances_ is available after fit.")
+        cache = self.__dict__.get("_importances_cache")
+        if cache is not None and cache[0] is self.cv_results_:
+            return dict(cache[1])
+        from skgru.tuning._importance import param_importances
+
+        if "mean_test_score" in self.cv_results_:
+            key = "mean_test_score"
+        else:
+            metric = self.refit if isinstance(self.refit, str) else next(
+                k[len("mean_test_"):] for k in self.cv_results_ if k.startswith("mean_test_"))
+            key = f"mean_test_{metric}"
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
+        try:
+            imp = param_importances(self.cv_results_, key, self.searched_params_,
+                                    seed=int(seed))
+        except ValueError as exc:
+            raise AttributeError(str(exc)) from None
+        self.__dict__["_importances_cache"] = (self.cv_results_, imp)
+        return dict(imp)
 
     @staticmethod
     def _varied_params(records):
@@ -611,7 +842,18 @@ keras_tuner.Oracle, default="random"
         return self.best_estimator_.transform(X)
 
     @available_if(_search_estimator_has("score"))
-    def score(self, X, y=None):
-        """Score ``best_estimator_`` with the search's scorer (``scorer_``)."""
+    def score(self, X, y=None, **params):
+        """Score ``best_estimator_`` with the search's scorer (``scorer_``).
+
+        With several metrics, the ``refit`` metric.  ``**params`` go to the
+        scorer (with metadata routing: as requested).
+        """
         check_is_fitted(self, "best_estimator_")
-        return self.scorer_(self.best_estimator_, X, y)
+        if _routing_enabled():
+            params = process_routing(self, "score", **params).scorer["score"]
+        if self.multimetric_ and isinstance(self.scorer_, dict):
+            return self.scorer_[self.refit](self.best_estimator_, X, y, **params)
+        score = self.scorer_(self.best_estimator_, X, y, **params)
+        if self.multimetric_:
+            score = score[self.refit]
+        return score

@@ -1,4 +1,8 @@
-"""Parallel and distributed execution helpers (Dask is optional).
+"""Dask and GPU execution for TunedGRU's trials (Dask is optional).
+
+Moved here from ``skgru/_parallel.py`` so that the tuning layer owns its executor
+(nothing below ``skgru.tuning`` imports it); :mod:`skgru.parallel` re-exports the
+public helpers under their old names.
 
 Nothing here imports ``dask``/``distributed`` at module import time: a Dask
 client can only exist if the user imported ``distributed`` already, so the
@@ -8,7 +12,7 @@ Public helpers
 --------------
 active_dask_client(n_jobs)
     The Dask client TunedGRU should submit trials to, or None (the rule is
-    documented in the function and in the README, "Scaling out").
+    documented in the function and in the user guide, docs/user_guide/scaling.md).
 configure_worker_gpu(worker_index=None, devices=None, memory_growth=True)
     Pin a worker process to one GPU (``CUDA_VISIBLE_DEVICES``) and switch on
     TensorFlow memory growth, so that several workers can share a machine.
@@ -90,7 +94,7 @@ def _inside_dask_task():
 def active_dask_client(n_jobs):
     """The Dask client that a search with ``n_jobs`` should use, or None.
 
-    The rule (documented in the README, "Scaling out"):
+    The rule (documented in the user guide, docs/user_guide/scaling.md):
 
     1. ``n_jobs == 1`` never uses Dask (explicitly sequential).
     2. Inside ``joblib.parallel_config(backend="dask")`` (or
@@ -142,10 +146,11 @@ class DaskTrialExecutor:
     every trial (``client.submit`` merges the active annotations).
     """
 
-    def __init__(self, client, shared, n_splits, retries=1):
+    def __init__(self, client, shared, n_splits, retries=1, raise_errors=False):
         from distributed import as_completed
 
         self.client = client
+        self.raise_errors = raise_errors  # error_score="raise": errors propagate
         self.n_splits = n_splits
         self.retries = retries
         self.prefix = f"skgru-trial-{uuid.uuid4().hex[:10]}"
@@ -175,6 +180,10 @@ class DaskTrialExecutor:
         try:
             return fut.result()
         except Exception as exc:  # noqa: BLE001 - KilledWorker, lost data...
+            from skgru.tuning._scoring import SearchConfigError
+
+            if self.raise_errors or isinstance(exc, SearchConfigError):
+                raise
             lines = str(exc).strip().splitlines()
             msg = lines[0] if lines else ""
             if len(msg) > 300:
@@ -191,12 +200,22 @@ class DaskTrialExecutor:
         key = fut.key
         return key, self._result(fut)
 
-    def run_batch(self, jobs):
-        """Run trials and return their results in order."""
+    def run_batch(self, jobs, arrived=None):
+        """Run trials and return their results in order; ``arrived(pos)`` is
+        called as each one finishes (progress display)."""
+        from distributed import as_completed
+
         keys = [self.submit(job, f"b{i}-{uuid.uuid4().hex[:6]}", _stream=False)
                 for i, job in enumerate(jobs)]
         futs = [self._futures[k] for k in keys]
-        return [self._result(f) for f in futs]
+        pos_of = {f.key: i for i, f in enumerate(futs)}
+        out = [None] * len(futs)
+        for fut in as_completed(futs, loop=self.client.loop):
+            pos = pos_of[fut.key]
+            out[pos] = self._result(fut)
+            if arrived is not None:
+                arrived(pos)
+        return out
 
     def close(self):
         """Cancel what is still running and drop the scattered data."""
@@ -236,12 +255,11 @@ def _tf_module():
 
 
 def _tf_context_initialized(tf):
-    try:
-        from tensorflow.python.eager import context
+    """Whether TensorFlow's devices are already fixed in this process (see
+    :func:`skgru._keras.private.tf_context_initialized`)."""
+    from skgru._keras.private import tf_context_initialized
 
-        return context.context()._context_handle is not None  # noqa: SLF001
-    except Exception:  # noqa: BLE001 - private API moved: assume not
-        return False
+    return tf_context_initialized()
 
 
 def configure_worker_gpu(worker_index=None, devices=None, memory_growth=True,

@@ -1,0 +1,100 @@
+"""The container: a zip holding ``skgru.json`` (the manifest) and ``arrays/<i>.npy``.
+
+``skgru.json``::
+
+    {"format": "skgru.io", "format_version": 1,
+     "skgru_version": "...", "versions": {"numpy": ..., "scikit-learn": ..., "keras": ...},
+     "estimator": <node>}
+
+A reader refuses any ``format_version`` it does not know (a ValueError naming
+both versions): a new layout gets a new number, never a silent reinterpretation.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+from skgru._io._codec import Decoder, Encoder
+
+FORMAT = "skgru.io"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+MANIFEST = "skgru.json"
+# A manifest is parameters + metadata (a TunedGRU's cv_results_ included): 64 MiB is
+# far above any real one and keeps a crafted file from exhausting memory in json.
+MAX_MANIFEST_BYTES = 64 * 2**20
+
+
+def _versions():
+    import keras
+    import numpy
+    import sklearn
+
+    from skgru import __version__
+
+    return __version__, {"numpy": numpy.__version__, "scikit-learn": sklearn.__version__, "keras": keras.__version__}
+
+
+def write(estimator, path) -> None:
+    encoder = Encoder()
+    root = encoder.encode(estimator, type(estimator).__name__)
+    skgru_version, versions = _versions()
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "skgru_version": skgru_version,
+        "versions": versions,
+        "estimator": root,
+    }
+    text = json.dumps(manifest, allow_nan=False, indent=1)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(MANIFEST, text)
+        for name, data in encoder.arrays.items():
+            zf.writestr(name, data)
+
+
+def read(path):
+    try:
+        with zipfile.ZipFile(path, "r") as zf:
+            return _read(zf)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path!s} is not a valid skgru.io file (damaged or truncated zip: {exc}).") from None
+    except (EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path!s} is not a valid skgru.io file (could not read it: {exc}).") from None
+
+
+def _read(zf: zipfile.ZipFile):
+    names = set(zf.namelist())
+    if MANIFEST not in names:
+        raise ValueError(f"Not a skgru.io file: it has no {MANIFEST} manifest.")
+    if zf.getinfo(MANIFEST).file_size > MAX_MANIFEST_BYTES:
+        raise ValueError(f"The {MANIFEST} manifest is larger than {MAX_MANIFEST_BYTES} bytes; refusing it.")
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"The {MANIFEST} manifest is not valid JSON: {exc}.") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"Not a skgru.io file: its manifest does not say format={FORMAT!r}.")
+    version = manifest.get("format_version")
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(
+            f"Unsupported skgru.io format version {version!r} (written by skgru "
+            f"{manifest.get('skgru_version', '?')}); this skgru reads version(s) "
+            f"{list(SUPPORTED_VERSIONS)}. Upgrade skgru to load it."
+        )
+    if "estimator" not in manifest:
+        raise ValueError("The manifest has no 'estimator' entry.")
+
+    def read_array(name):
+        if name not in names:
+            raise ValueError(f"The file refers to {name}, which it does not contain (truncated or edited).")
+        return zf.read(name)
+
+    return Decoder(read_array).decode(manifest["estimator"])
+
+
+def _no_constant(name):
+    raise ValueError(f"The manifest contains {name}, which JSON does not allow.")

@@ -1,0 +1,51 @@
+"""``GRURegressor.predict(X, return_std=True)``: mean and std under Monte Carlo dropout.
+
+Each of ``mc_samples`` forward passes keeps dropout on (a different mask per
+pass, seeded by ``random_state``); the returned mean and standard deviation are
+taken over the passes' predictions in the units of ``y`` (Gal & Ghahramani 2016,
+"Dropout as a Bayesian approximation"). The spread reflects the network's
+uncertainty about its weights, not the noise in ``y``: for calibrated intervals
+use :class:`skgru.conformal.ConformalRegressor`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
+
+from skgru._keras.mc_dropout import mc_dropout_predict
+from skgru.estimators import _params
+from skgru.estimators._seeding import resolve_seed
+
+
+def mc_seed(random_state) -> int | None:
+    """Seed of the dropout masks: independent of the fit's streams (FitSeeds spawns 3)."""
+    seed = resolve_seed(random_state)
+    if seed is None:
+        return None  # fresh entropy: an unseeded estimator samples new masks each call
+    child = np.random.SeedSequence(seed).spawn(4)[3]
+    return int(child.generate_state(1)[0] % (2**31 - 1))
+
+
+def predict_mean_std(estimator, X):
+    """(mean, std) of ``estimator.predict`` over ``mc_samples`` dropout masks."""
+    check_is_fitted(estimator, ("model_", "target_encoder_"))
+    spec = estimator.network_spec_
+    if spec.dropout == 0 and spec.recurrent_dropout == 0:
+        raise ValueError(
+            "predict(return_std=True) estimates the std by Monte Carlo dropout, but this "
+            "network was fitted with dropout=0 and recurrent_dropout=0: every pass would give "
+            "the same prediction (std 0). Refit with dropout > 0 (e.g. 0.1) or "
+            "recurrent_dropout > 0, or use skgru.conformal.ConformalRegressor for intervals."
+        )
+    _check_feature_names(estimator, X, reset=False)
+    Xa = estimator.feature_encoder_.transform(X)
+    params = estimator.get_params(deep=False)
+    batch = int(_params.routed(params, "predict__").get("batch_size", _params.PREDICT_BATCH_SIZE))
+    samples = mc_dropout_predict(
+        spec, estimator.model_.get_weights(), Xa, int(params["mc_samples"]), mc_seed(params["random_state"]), batch
+    )
+    if not np.all(np.isfinite(samples)):
+        raise ValueError("The network produced non-finite outputs under dropout; refit with a lower learning_rate.")
+    points = np.stack([estimator.target_encoder_.inverse(s) for s in samples])
+    return points.mean(axis=0), points.std(axis=0)

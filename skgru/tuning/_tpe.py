@@ -1,0 +1,189 @@
+"""``tuner="tpe"``: Optuna's Tree-structured Parzen Estimator as a KerasTuner ``Oracle``.
+
+TunedGRU's search loop talks to KerasTuner oracles (ask = ``create_trial``, tell
+= ``end_trial``); this oracle forwards both to an in-memory Optuna study through
+Optuna's ask-and-tell interface, so TPE proposes the values and KerasTuner's
+``HyperParameters`` keep describing the space (conditional scopes included:
+the space is sampled define-by-run, one active hyperparameter at a time).
+
+Mapping of KerasTuner hyperparameters to Optuna suggestions:
+
+* ``Choice`` / ``Boolean`` -> ``suggest_categorical`` (the listed values);
+* ``Int`` -> ``suggest_int`` (``step``, ``log`` for ``sampling="log"``);
+* ``Float`` -> ``suggest_float`` (``step`` if given, ``log``);
+* ``Fixed`` -> its value.
+
+The search is reproducible: Optuna's ``TPESampler(seed=...)`` gives the same
+proposals for the same seed and the same history, which is also what lets a
+search saved in ``directory`` be replayed on resume.  Failed trials are told
+as ``TrialState.FAIL`` (TPE ignores them).  Needs the ``optuna`` extra.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TPEOracle", "import_optuna"]
+
+
+def import_optuna():
+    """Import ``optuna`` with an install hint."""
+    try:
+        import optuna
+    except ImportError as exc:  # pragma: no cover - depends on the env
+        raise ImportError(
+            "tuner='tpe' and param_importances_ need optuna: "
+            "pip install 'skgru[optuna]'") from exc
+    return optuna
+
+
+def _make_class():
+    from skgru._keras.private import (
+        kt_hyperparameters_module,
+        kt_oracle_module,
+        kt_trial_module,
+    )
+
+    hp_module = kt_hyperparameters_module()
+    oracle_module = kt_oracle_module()
+    trial_module = kt_trial_module()
+    running = trial_module.TrialStatus.RUNNING
+    completed = trial_module.TrialStatus.COMPLETED
+
+    class TPEOracle(oracle_module.Oracle):
+        """Optuna's TPE sampler behind KerasTuner's ``Oracle`` interface.
+
+        Parameters
+        ----------
+        objective, max_trials, seed, hyperparameters, allow_new_entries, \
+tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
+            As for ``keras_tuner.Oracle``.
+        n_startup_trials : int, default=10
+            Random trials before TPE models the history (Optuna's default).
+        multivariate : bool, default=True
+            Model the hyperparameters jointly (Optuna's multivariate TPE,
+            better on correlated parameters such as units and learning rate).
+        sampler_params : dict or None
+            Other ``optuna.samplers.TPESampler`` keyword arguments.
+        """
+
+        def __init__(self, objective=None, max_trials=10, n_startup_trials=10,
+                     multivariate=True, sampler_params=None, seed=None,
+                     hyperparameters=None, allow_new_entries=True,
+                     tune_new_entries=True, max_retries_per_trial=0,
+                     max_consecutive_failed_trials=3):
+            super().__init__(
+                objective=objective, max_trials=max_trials,
+                hyperparameters=hyperparameters, allow_new_entries=allow_new_entries,
+                tune_new_entries=tune_new_entries, seed=seed,
+                max_retries_per_trial=max_retries_per_trial,
+                max_consecutive_failed_trials=max_consecutive_failed_trials)
+            if int(n_startup_trials) < 1:
+                raise ValueError(f"n_startup_trials must be >= 1, got {n_startup_trials}.")
+            self.n_startup_trials = int(n_startup_trials)
+            self.multivariate = bool(multivariate)
+            self.sampler_params = dict(sampler_params or {})
+            self._study = None
+            self._asked = {}  # KerasTuner trial_id -> optuna Trial
+
+        @property
+        def study(self):
+            """The in-memory Optuna study (created on first use)."""
+            if self._study is None:
+                optuna = import_optuna()
+                optuna.logging.set_verbosity(optuna.logging.WARNING)
+                import warnings
+
+                with warnings.catch_warnings():
+                    # multivariate TPE is flagged experimental by Optuna.
+                    warnings.simplefilter("ignore")
+                    sampler = optuna.samplers.TPESampler(
+                        seed=self.seed, n_startup_trials=self.n_startup_trials,
+                        multivariate=self.multivariate, **self.sampler_params)
+                direction = ("maximize" if getattr(self.objective, "direction", "max")
+                             == "max" else "minimize")
+                self._study = optuna.create_study(sampler=sampler, direction=direction)
+            return self._study
+
+        def _suggest(self, ot, hp):
+            if isinstance(hp, hp_module.Fixed):
+                return hp.value
+            if isinstance(hp, hp_module.Boolean):
+                return ot.suggest_categorical(hp.name, [False, True])
+            if isinstance(hp, hp_module.Choice):
+                return ot.suggest_categorical(hp.name, list(hp.values))
+            log = getattr(hp, "sampling", "linear") == "log"
+            if isinstance(hp, hp_module.Int):
+                step = hp.step or 1
+                return ot.suggest_int(hp.name, hp.min_value, hp.max_value,
+                                      step=1 if log else step, log=log)
+            if isinstance(hp, hp_module.Float):
+                step = None if log else hp.step
+                return ot.suggest_float(hp.name, hp.min_value, hp.max_value,
+                                        step=step, log=log)
+            raise TypeError(f"tuner='tpe' cannot sample {type(hp).__name__} "
+                            f"hyperparameter {hp.name!r}.")
+
+        def populate_space(self, trial_id):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ot = self.study.ask()
+                hps = hp_module.HyperParameters()
+                for hp in self.hyperparameters.space:
+                    hps.merge([hp])
+                    if hps.is_active(hp):
+                        hps.values[hp.name] = self._suggest(ot, hp)
+            hps.ensure_active_values()
+            self._asked[trial_id] = ot
+            return {"status": running, "values": hps.values}
+
+        def end_trial(self, trial):
+            # The base class may raise (failure limits) after recording the end:
+            # tell Optuna first, so that its history never lags the oracle's.
+            ot = self._asked.pop(trial.trial_id, None)
+            if ot is not None:
+                optuna = import_optuna()
+                score = None
+                if trial.status == completed:
+                    metrics = trial.metrics.get_best_value(self.objective.name)
+                    score = None if metrics is None else float(metrics)
+                if score is None:
+                    self.study.tell(ot, state=optuna.trial.TrialState.FAIL)
+                else:
+                    self.study.tell(ot, score)
+            return super().end_trial(trial)
+
+        def get_state(self):
+            state = super().get_state()
+            state.update(n_startup_trials=self.n_startup_trials,
+                         multivariate=self.multivariate)
+            return state
+
+        def set_state(self, state):
+            super().set_state(state)
+            self.n_startup_trials = state["n_startup_trials"]
+            self.multivariate = state["multivariate"]
+
+        def __deepcopy__(self, memo):
+            # A user's instance is deep-copied before use; the copy starts afresh
+            # (no study yet), as every search must.
+            import copy
+
+            new = type(self).__new__(type(self))
+            memo[id(self)] = new
+            for k, v in vars(self).items():
+                setattr(new, k, None if k == "_study" else
+                        {} if k == "_asked" else copy.deepcopy(v, memo))
+            return new
+
+    TPEOracle.__module__ = __name__
+    return TPEOracle
+
+
+def __getattr__(name):
+    # TPEOracle subclasses KerasTuner's Oracle (an optional extra): built on first use.
+    if name == "TPEOracle":
+        cls = _make_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
