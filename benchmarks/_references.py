@@ -119,6 +119,118 @@ def print_table(rows, columns):
         print(" | ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)))
 
 
+# ------------------------------------------------------------ accuracy references
+# (issue 12) Baselines beside skgru on the accuracy benchmark's data sets. ``X`` is in
+# skgru's convention (see benchmarks/_datasets.py); each runner returns a fitted model
+# with ``predict`` on the same kind of input.
+
+
+class _AeonInput:
+    """Wrap an aeon estimator so it takes skgru-convention X (2D/3D/list)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        from _datasets import to_aeon
+
+        self.estimator.fit(to_aeon(X), y)
+        return self
+
+    def predict(self, X):
+        from _datasets import to_aeon
+
+        return self.estimator.predict(to_aeon(X))
+
+
+class _Flat:
+    """Wrap a tabular sklearn estimator on zero-padded flattened series."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        from _datasets import flatten
+
+        self.length = max(len(x) for x in X) if isinstance(X, list) else None
+        self.estimator.fit(flatten(X, self.length), y)
+        return self
+
+    def predict(self, X):
+        from _datasets import flatten
+
+        return self.estimator.predict(flatten(X, self.length))
+
+
+class _PaddedAeonInput(_AeonInput):
+    """MiniRocket needs equal lengths of at least 9: zero-pad (at the end) every series
+    to ``max(9, longest training series)``, truncating longer test series."""
+
+    def _pad(self, X):
+        from _datasets import to_aeon
+
+        Xa = to_aeon(X)
+        seqs = list(Xa) if not isinstance(Xa, list) else Xa
+        out = np.zeros((len(seqs), seqs[0].shape[0], self.length))
+        for i, x in enumerate(seqs):
+            x = x[:, : self.length]
+            out[i, :, : x.shape[1]] = x
+        return out
+
+    def fit(self, X, y):
+        from _datasets import to_aeon
+
+        Xa = to_aeon(X)
+        self.length = max(9, max(x.shape[-1] for x in Xa))
+        self.estimator.fit(self._pad(X), y)
+        return self
+
+    def predict(self, X):
+        return self.estimator.predict(self._pad(X))
+
+
+def minirocket(task, seed):
+    """aeon MiniRocket (10,000 kernels) with its ridge head, on series zero-padded to
+    one length of at least 9 (what it needs; see _PaddedAeonInput)."""
+    if task == "classification":
+        from aeon.classification.convolution_based import MiniRocketClassifier
+
+        return _PaddedAeonInput(MiniRocketClassifier(random_state=seed))
+    from aeon.regression.convolution_based import MiniRocketRegressor
+
+    return _PaddedAeonInput(MiniRocketRegressor(random_state=seed))
+
+
+def knn_dtw(task, seed):
+    """1-NN with full-window DTW (aeon), the archive's classic baseline."""
+    if task == "classification":
+        from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
+
+        return _AeonInput(KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw"))
+    from aeon.regression.distance_based import KNeighborsTimeSeriesRegressor
+
+    return _AeonInput(KNeighborsTimeSeriesRegressor(n_neighbors=1, distance="dtw"))
+
+
+def dummy(task, seed):
+    """Most frequent class / training mean."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    return _Flat(DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor())
+
+
+def ridge(task, seed):
+    """RidgeCV (alphas 1e-3..1e3, efficient LOO) on standardised flattened series."""
+    from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    alphas = np.logspace(-3, 3, 13)
+    head = RidgeClassifierCV(alphas=alphas) if task == "classification" else RidgeCV(alphas=alphas)
+    return _Flat(make_pipeline(StandardScaler(), head))
+
+
+ACCURACY_REFERENCES = {"MiniRocket": minirocket, "1-NN-DTW": knn_dtw, "dummy": dummy, "Ridge": ridge}
 # The network the reference libraries build (GRU -> Dense), in skgru's parameters: the
 # issue-12 defaults (convolutional stem, input standardisation, update-counted epoch
 # budget) change the workload, so speed comparisons switch them off.

@@ -1,54 +1,39 @@
-"""Accuracy of skgru's GRUClassifier on standard sequence-classification data sets.
+"""Accuracy of skgru on offline sequence data: defaults vs TunedGRU vs references.
 
-Every data set ships offline: four UCR/UEA archives bundled inside the ``aeon``
-wheel (``pip install 'skgru[datasets]'``; aeon pins numpy < 2.4, so use a
-separate environment) and scikit-learn's digits.
+Issue 12 (the default mode and ``--select``): every data set of
+``benchmarks/_datasets.py`` -- digits; ItalyPowerDemand, GunPoint, BasicMotions,
+JapaneseVowels (aeon); Coffee, PigCVP (pyts, bundled); Trace (tslearn cache); windowed
+forecasting on statsmodels sunspots/co2/nile/elnino and aeon's airline; simulated long
+variable-length and tiny multivariate-regression sets -- on its default train/test
+split, side by side:
 
-==================  ==========  =====  ==========  ========  =======  ========================
-data set            train/test  class  length      channels  source   how X is given to skgru
-==================  ==========  =====  ==========  ========  =======  ========================
-ItalyPowerDemand    67 / 1029   2      24          1         aeon     2D (n, t): univariate
-BasicMotions        40 / 40     4      100         6         aeon     3D channels-first, "nft"
-JapaneseVowels      270 / 370   9      7..29       12        aeon     list of (t_i, 12) arrays
-GunPoint            50 / 150    2      150         1         aeon     2D (n, 150), n_features=k
-digits              1347 / 450  10     8           8         sklearn  3D (n, 8, 8) / 16
-==================  ==========  =====  ==========  ========  =======  ========================
+* ``defaults``: ``GRUClassifier()`` / ``GRURegressor()`` with nothing but the input
+  convention (what a new user gets);
+* ``TunedGRU``: ``TunedGRU(estimator)`` with its default search space;
+* ``MiniRocket`` (aeon), ``1-NN-DTW`` (aeon), ``dummy`` (prior / mean) and, for
+  regression, ``Ridge`` (RidgeCV on the standardised flattened series);
 
-The aeon sets use their published train/test splits (``split="train"`` /
-``"test"``); digits has none, so a fixed stratified 75/25 split
-(``random_state=0``, as in ``examples/quickstart.py``) is used.  Every model is
-``make_pipeline(SequenceScaler(), GRUClassifier(...))`` fitted on the training
-split only; the seed (``--seeds``) changes the network's initialisation, shuffling
-and validation split, never the data split.  The table reports the mean and
-standard deviation of test accuracy over the seeds beside published figures.
+test accuracy (classification) or RMSE (regression), mean ± std over ``--seeds``, and
+seconds per fit.  ``--select`` scores ``DEFAULT_CANDIDATES`` (overrides of the
+defaults) by CV on the TRAINING splits only (3 folds; stratified for classes,
+``TimeSeriesSplit`` for forecasting windows), printing the dummy and Ridge on the same
+folds for context -- the evidence the defaults were chosen by (benchmarks/README.md).
 
-How the configurations were chosen -- without looking at the test split:
-``--select`` scores a few candidate configurations per data set (``CANDIDATES``)
-with stratified 5-fold cross-validation *on the training split*, repeated for each
-of ``--seeds``, and prints the table; the best mean CV accuracy (ties: the first
-listed, cheaper model) became ``CHOSEN``.  Round 1 used seed 0 only; round 2
-re-ran ItalyPowerDemand and BasicMotions with seeds 0-2 and one extra candidate
-each (more patience), because round 1's test runs showed single seeds stopping
-early; round 3 re-ran ItalyPowerDemand (seeds 0-2) with eight more candidates
-(width, bidirectional, dense head, l2, dropout, learning rate, validation-based
-early stopping); round 4 added two seed ensembles (``n_members=5``: a soft
-``VotingClassifier`` of five networks); rounds 5 and 6 re-scored every
-ItalyPowerDemand candidate with ten seeds (50 CV fits each, ``--candidates`` picks
-which) plus four readings of the series as fewer, wider steps -- see
-``benchmarks/README.md``, which records all rounds.
-``--tuned`` instead searches GunPoint with ``TunedGRU`` (cross-validation on the
-training split, ``TUNED_SPACES``) inside each seed's run.
+Issue 7 (kept for its recorded rounds): ``--chosen`` fits
+``make_pipeline(SequenceScaler(), GRUClassifier(...))`` with the per-data-set
+``CHOSEN`` configurations; ``--select-chosen`` was their CV selection; ``--tuned``
+adds TunedGRU on GunPoint with ``TUNED_SPACES``.
 
 Run (separate environment, because of aeon's numpy pin)::
 
     python3 -m venv /work/venv-aeon
-    /work/venv-aeon/bin/pip install -e . aeon keras-tuner
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py            # the table
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --select   # how CHOSEN was picked
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --tuned --datasets GunPoint
-    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --fast     # smoke run, seconds
+    /work/venv-aeon/bin/pip install -e . aeon keras-tuner pyts tslearn statsmodels
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py                      # issue-12 table
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --select --seeds 0   # default selection
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --chosen             # issue-7 table
+    /work/venv-aeon/bin/python benchmarks/bench_accuracy.py --fast               # smoke run
 
-Without aeon only ``digits`` runs (the aeon data sets are reported as skipped).
+Data sets whose loader's package is missing are reported as skipped.
 """
 
 from __future__ import annotations
@@ -360,6 +345,219 @@ def run_table(names, seeds, fast, tuned):
               f">= {TARGETS[name]} ({hit}) | {PUBLISHED[name]} | {ep:.0f} | {t:.0f} |")
     return rows
 
+# ============================================================ issue 12: defaults
+# Side-by-side table of skgru *defaults* (only the input convention given), TunedGRU()
+# with its default space, and the references (benchmarks/_references.py) on every
+# data set of benchmarks/_datasets.py; and ``--select``: CV on the TRAINING splits of
+# default candidates (DEFAULT_CANDIDATES), the evidence behind the defaults.
+
+# Candidate defaults: overrides of GRUClassifier/GRURegressor's defaults. Keys starting
+# with "_" are benchmark knobs, not parameters: "_auto_target" sets
+# skgru.estimators._params.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at).
+DEFAULT_CANDIDATES = {
+    "defaults": dict(),
+    "patch1": dict(patch_size=1),
+    "auto12": dict(_auto_target=12),
+    "auto50": dict(_auto_target=50),
+    "pool-mean": dict(pooling="mean"),
+    "pool-max": dict(pooling="max"),
+    "pool-attention": dict(pooling="attention"),
+    "conv64": dict(conv_filters=64),
+    "conv64-att": dict(conv_filters=64, pooling="attention"),
+    "no-min-updates": dict(min_updates=0),
+    "min-updates-3000": dict(min_updates=3000),
+    "no-standardize-X": dict(standardize_X=False),
+    "bigru": dict(bidirectional=True),
+    "es": dict(early_stopping=True, validation_fraction=0.2),
+    "no-es": dict(early_stopping=False),
+    "no-shrink": dict(shrink_to_mean=False),
+}
+
+
+def _input_params(ds):
+    """What a new user sets: nothing beyond the input convention (all conventions used
+    here are skgru's defaults: 2D univariate, 3D (n, t, f), lists of (t_i, f))."""
+    return {}
+
+
+def make_default(ds, seed, overrides=None, fast=False):
+    from skgru import GRUClassifier, GRURegressor
+
+    params = {k: v for k, v in (overrides or {}).items() if not k.startswith("_")}
+    cls = GRUClassifier if ds.task == "classification" else GRURegressor
+    valid = cls().get_params()
+    params = {k: v for k, v in params.items() if k in valid}  # e.g. shrink_to_mean: regressor only
+    if fast:
+        params.update(epochs=2, min_updates=0, units=8)
+    return cls(**_input_params(ds), **params, random_state=seed)
+
+
+def _set_knobs(overrides):
+    from skgru.estimators import _params as base
+
+    base.AUTO_PATCH_TARGET_STEPS = (overrides or {}).get("_auto_target", 25)
+
+
+def _score(ds, model, X, y):
+    from sklearn.metrics import accuracy_score, mean_squared_error
+
+    pred = model.predict(X)
+    if ds.task == "classification":
+        return accuracy_score(y, pred)
+    return float(np.sqrt(mean_squared_error(y, pred)))
+
+
+def _cv_splits(ds, seed, n_splits):
+    from sklearn.model_selection import KFold, TimeSeriesSplit
+
+    n = len(ds.y_train)
+    if ds.task == "classification":
+        return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n), ds.y_train))
+    if ds.name.startswith("sim"):
+        return list(KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n)))
+    return list(TimeSeriesSplit(n_splits).split(np.zeros(n)))  # forecasting windows: past -> future
+
+
+def _take(X, idx):
+    return [X[i] for i in idx] if isinstance(X, list) else X[idx]
+
+
+def run_select_defaults(names, seeds, fast, only=None, n_splits=3):
+    """CV on the training split of every data set for each default candidate.
+
+    Classification: accuracy. Regression: R^2 (1 - MSE / variance of the fold's test
+    targets, so 0 = predicting the mean) -- comparable across series of any scale."""
+    from _datasets import load
+
+    cands = {k: v for k, v in DEFAULT_CANDIDATES.items() if not only or k in only}
+    print(f"\nDefault selection: {n_splits}-fold CV on the TRAIN split (stratified for classes, "
+          f"TimeSeriesSplit for forecasting windows), seeds {list(seeds)}. Accuracy / R^2.\n")
+    print("| data set | candidate | CV score | fit time (s) |")
+    print("|---|---|---|---|")
+    table = {}
+    for name in names:
+        ds = load(name)
+        _baseline_rows(ds, seeds, fast, n_splits)
+        for cand, overrides in cands.items():
+            _set_knobs(overrides)
+            t0, scores, nfit = time.perf_counter(), [], 0
+            for seed in seeds:
+                for tr, va in _cv_splits(ds, seed, 2 if fast else n_splits):
+                    m = make_default(ds, seed, overrides, fast).fit(_take(ds.X_train, tr), ds.y_train[tr])
+                    nfit += 1
+                    if ds.task == "classification":
+                        scores.append(_score(ds, m, _take(ds.X_train, va), ds.y_train[va]))
+                    else:
+                        yv = ds.y_train[va]
+                        rmse = _score(ds, m, _take(ds.X_train, va), yv)
+                        scores.append(1 - rmse**2 / max(np.var(yv), 1e-12))
+            table[(name, cand)] = np.mean(scores)
+            print(f"| {name} | {cand} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | "
+                  f"{(time.perf_counter() - t0) / nfit:.1f} |", flush=True)
+    _set_knobs(None)
+    print("\nMean CV score per candidate over the data sets above (classification accuracy; "
+          "regression R^2, each clipped at -1):\n")
+    print("| candidate | classification | regression | sets |")
+    print("|---|---|---|---|")
+    from _datasets import CLASSIFICATION
+
+    for cand in cands:
+        clf = [table[(n, cand)] for n in names if n in CLASSIFICATION and (n, cand) in table]
+        reg = [max(table[(n, cand)], -1.0) for n in names if n not in CLASSIFICATION and (n, cand) in table]
+        print(f"| {cand} | {np.mean(clf) if clf else float('nan'):.3f} | "
+              f"{np.mean(reg) if reg else float('nan'):.3f} | {len(clf)}+{len(reg)} |", flush=True)
+    return table
+
+
+def _baseline_rows(ds, seeds, fast, n_splits):
+    """The same CV folds scored by the dummy model and Ridge (context for the candidates)."""
+    import _references as refs
+
+    for label in ("dummy", "Ridge"):
+        scores = []
+        for seed in seeds:
+            for tr, va in _cv_splits(ds, seed, 2 if fast else n_splits):
+                m = refs.ACCURACY_REFERENCES[label](ds.task, seed).fit(_take(ds.X_train, tr), ds.y_train[tr])
+                yv = ds.y_train[va]
+                s = _score(ds, m, _take(ds.X_train, va), yv)
+                scores.append(s if ds.task == "classification" else 1 - s**2 / max(np.var(yv), 1e-12))
+        print(f"| {ds.name} | ({label}) | {np.mean(scores):.3f} ± {np.std(scores):.3f} | |", flush=True)
+
+
+def make_tuned_default(ds, seed, fast=False):
+    from skgru import GRUClassifier, GRURegressor, TunedGRU
+
+    cls = GRUClassifier if ds.task == "classification" else GRURegressor
+    est = cls(random_state=seed, **({"epochs": 2, "min_updates": 0, "units": 8} if fast else {}))
+    return TunedGRU(est, random_state=seed, **({"max_trials": 2} if fast else {}))
+
+
+ALL_MODELS = ["defaults", "TunedGRU", "MiniRocket", "1-NN-DTW", "dummy", "Ridge"]
+
+
+def run_compare(names, seeds, fast, models):
+    """Test-split score of each model, mean ± std over seeds, with seconds per fit."""
+    import _references as refs
+    from _datasets import load
+
+    rows = {}
+    for name in names:
+        ds = load(name)
+        for label in models:
+            if label == "Ridge" and ds.task == "classification":
+                continue
+            per_seed, secs = [], []
+            deterministic = label in ("1-NN-DTW", "dummy", "Ridge")
+            for seed in seeds[:1] if deterministic else seeds:
+                t0 = time.perf_counter()
+                try:
+                    if label == "defaults":
+                        model = make_default(ds, seed, fast=fast)
+                    elif label == "TunedGRU":
+                        model = make_tuned_default(ds, seed, fast)
+                    else:
+                        model = refs.ACCURACY_REFERENCES[label](ds.task, seed)
+                    model.fit(ds.X_train, ds.y_train)
+                    secs.append(time.perf_counter() - t0)
+                    per_seed.append(_score(ds, model, ds.X_test, ds.y_test))
+                except Exception as exc:  # a reference that cannot run a set is reported, not fatal
+                    print(f"  {name} {label}: failed ({type(exc).__name__}: {exc})", flush=True)
+                    break
+                print(f"  {name} {label} seed {seed}: {per_seed[-1]:.4f} ({secs[-1]:.1f} s)", flush=True)
+            if per_seed:
+                rows[(name, label)] = (np.mean(per_seed), np.std(per_seed), per_seed, np.mean(secs))
+
+    for task, metric in (("classification", "test accuracy (higher is better)"),
+                         ("regression", "test RMSE (lower is better)")):
+        task_names = [n for n in names if load_task(n) == task]
+        if not task_names:
+            continue
+        cols = [m for m in models if not (m == "Ridge" and task == "classification")]
+        print(f"\n{task.capitalize()}: {metric}, mean ± std over seeds {list(seeds)} "
+              "(deterministic references: one run); seconds per fit in brackets\n")
+        print("| data set | " + " | ".join(cols) + " |")
+        print("|---|" + "---|" * len(cols))
+        for n in task_names:
+            cells = []
+            for m in cols:
+                r = rows.get((n, m))
+                cells.append("n/a" if r is None else f"{r[0]:.3f} ± {r[1]:.3f} ({r[3]:.1f} s)")
+            print(f"| {n} | " + " | ".join(cells) + " |")
+        means = []
+        for m in cols:
+            vals = [rows[(n, m)][0] for n in task_names if (n, m) in rows]
+            means.append(f"{np.mean(vals):.3f}" if len(vals) == len(task_names) else "n/a")
+        if task == "classification":
+            print("| **mean** | " + " | ".join(means) + " |")
+    return rows
+
+
+def load_task(name):
+    from _datasets import CLASSIFICATION
+
+    return "classification" if name in CLASSIFICATION else "regression"
+
+
 
 def print_environment():
     import keras
@@ -382,49 +580,68 @@ def print_environment():
 
 
 def main(argv=None):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _datasets import LOADERS as ALL_SETS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=list(LOADERS), choices=list(LOADERS),
-                        metavar="NAME", help=f"data sets to run (default: all): {list(LOADERS)}")
+    parser.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
+                        help=f"data sets (default: all of the chosen mode): {list(ALL_SETS)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
                         help="seeds of the networks (default: 0 1 2)")
     parser.add_argument("--fast", action="store_true",
                         help="smoke run: 40 samples, 2 epochs, tiny networks (or SKGRU_FAST=1)")
+    parser.add_argument("--models", nargs="+", default=ALL_MODELS, choices=ALL_MODELS,
+                        help="models of the default table (issue 12)")
     parser.add_argument("--select", action="store_true",
-                        help="score the CANDIDATES by 5-fold CV on the training split instead "
-                             "(repeated for each of --seeds)")
+                        help="score DEFAULT_CANDIDATES by CV on the training splits (issue 12)")
+    parser.add_argument("--n-splits", type=int, default=3, help="CV folds for --select")
+    parser.add_argument("--chosen", action="store_true",
+                        help="the earlier per-data-set table (CHOSEN configurations, issue 7)")
+    parser.add_argument("--select-chosen", action="store_true",
+                        help="issue 7's per-data-set CANDIDATES selection")
     parser.add_argument("--candidates", nargs="+", metavar="NAME",
-                        help="with --select: score only these CANDIDATES (default: all)")
+                        help="with --select/--select-chosen: score only these candidates")
     parser.add_argument("--tuned", action="store_true",
-                        help="also run TunedGRU on the data sets in TUNED_SPACES (GunPoint)")
+                        help="with --chosen: also run TunedGRU on the data sets in TUNED_SPACES")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("SKGRU_FAST") == "1"
-    unknown = set(args.candidates or ()) - {c for n in args.datasets for c in CANDIDATES[n]}
-    if unknown:
-        parser.error(f"--candidates: no data set of --datasets has {sorted(unknown)}")
-
     print_environment()
-    names = []
-    for name in args.datasets:
-        try:
-            LOADERS[name]()
-        except ImportError as exc:
-            print(f"skipping {name}: {exc}")
+
+    if args.chosen or args.select_chosen:
+        names = args.datasets or list(LOADERS)
+        bad = set(names) - set(LOADERS)
+        if bad:
+            parser.error(f"--datasets: unknown for --chosen {sorted(bad)}")
+        unknown = set(args.candidates or ()) - {c for n in names for c in CANDIDATES[n]}
+        if unknown:
+            parser.error(f"--candidates: no data set of --datasets has {sorted(unknown)}")
+        names = [n for n in names if _loadable(n, LOADERS)]
+        if args.select_chosen:
+            run_select(names, args.seeds, fast, only=args.candidates)
         else:
-            names.append(name)
+            run_table(names, args.seeds, fast, args.tuned)
+        return
 
-    if args.tuned:
-        try:
-            from skgru import TunedGRU  # noqa: F401
-        except ImportError as exc:
-            warnings.warn(f"TunedGRU is not available ({exc}); GunPoint is reported with "
-                          f"the hand-chosen configuration {CHOSEN['GunPoint']!r} only.",
-                          stacklevel=1)
-            args.tuned = False
-
+    names = args.datasets or list(ALL_SETS)
+    bad = set(names) - set(ALL_SETS)
+    if bad:
+        parser.error(f"--datasets: unknown {sorted(bad)}; known: {list(ALL_SETS)}")
+    if args.candidates and set(args.candidates) - set(DEFAULT_CANDIDATES):
+        parser.error(f"--candidates: unknown {sorted(set(args.candidates) - set(DEFAULT_CANDIDATES))}")
+    names = [n for n in names if _loadable(n, ALL_SETS)]
     if args.select:
-        run_select(names, args.seeds, fast, only=args.candidates)
+        run_select_defaults(names, args.seeds, fast, only=args.candidates, n_splits=args.n_splits)
     else:
-        run_table(names, args.seeds, fast, args.tuned)
+        run_compare(names, args.seeds, fast, args.models)
+
+
+def _loadable(name, loaders):
+    try:
+        loaders[name]()
+    except ImportError as exc:
+        print(f"skipping {name}: {exc}")
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ def hetero(n, seed):
 
 
 def quantile_gru(**kw):
-    params = dict(units=8, epochs=30, learning_rate=0.01, quantiles=LEVELS, random_state=0)
+    # early_stopping=False: the training-loss rule these figures were measured with (the
+    # regressor holds out a validation split by default since issue 12)
+    params = dict(units=8, epochs=30, learning_rate=0.01, quantiles=LEVELS, early_stopping=False, random_state=0)
     params.update(kw)
     return GRURegressor(**params)
 
@@ -235,7 +237,7 @@ def test_mc_dropout_recurrent_only_quantile_and_multi_output():
 
 @pytest.mark.slow  # ~50 checks x 60 epochs; the plain GRURegressor's checks run in the quick subset
 @parametrize_with_checks(
-    [GRURegressor(units=16, epochs=60, learning_rate=0.01, quantiles=LEVELS, random_state=0)],
+    [GRURegressor(units=16, epochs=60, learning_rate=0.01, quantiles=LEVELS, early_stopping=False, random_state=0)],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_checks_quantile_regressor(estimator, check):

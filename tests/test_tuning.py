@@ -160,8 +160,8 @@ def test_default_search_space_for_gru_and_pipeline():
     from skgru import GRUClassifier
 
     space = default_search_space(GRUClassifier())
-    assert set(space) == {"units", "n_layers", "dropout", "recurrent_dropout",
-                          "learning_rate", "batch_size"}
+    assert set(space) == {"units", "n_layers", "dropout", "learning_rate", "batch_size",
+                          "patch_size", "pooling", "conv_filters", "bidirectional"}
     pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
     space = default_search_space(pipe, "grid")
     assert all(k.startswith("gruclassifier__") for k in space)

@@ -139,6 +139,10 @@ def _graph(steps, est):
             q = ops.sort(ops.reshape(raw, (-1, te.n_targets_, len(te.levels_))), axis=-1)
             out = q[:, :, te.point_index_] * scale + mean
         else:
+            alpha = getattr(est, "shrinkage_", None)
+            if alpha is not None and np.any(alpha != 1.0):  # issue 12: shrink_to_mean, as predict does
+                center = np.asarray(est.shrink_center_, dtype="float32")
+                raw = ops.add(center, ops.multiply(np.asarray(alpha, dtype="float32"), ops.subtract(raw, center)))
             out = raw * scale + mean
         if te.ndim_ == 1:
             out = ops.reshape(out, (-1,))

@@ -37,6 +37,12 @@ class NetworkSpec:
     # straight-line graph (no while loop), ~30% faster per step. Never on GPU (cuDNN).
     n_timesteps: int | None = None
     unroll: bool = False
+    # ---- issue 12: long / real-valued series (see _SequenceStem, _MaskedPooling)
+    patch_size: int = 1  # p consecutive steps folded into one step of p * n_step_features
+    pooling: str = "last"  # "last", "mean", "max" or "attention"
+    normalize: bool = False  # per-feature (x - mean) / std, statistics set after build
+    conv_filters: tuple = ()  # Conv1D(k, kernel, "same") + BatchNorm-free ReLU blocks before the GRU
+    conv_kernel_size: int = 5
 
 
 def cudnn_eligible(spec: NetworkSpec) -> bool:
@@ -46,6 +52,134 @@ def cudnn_eligible(spec: NetworkSpec) -> bool:
         and spec.recurrent_activation == "sigmoid"
         and spec.recurrent_dropout == 0
     )
+
+
+class _SequenceStem(keras.layers.Layer):
+    """Mask, normalise and patch a ``(batch, t, f)`` sequence; returns ``(x, mask)``.
+
+    * mask: a step is padding when all its features equal ``mask_value`` (None: no padding);
+    * normalise: ``(x - mean) / std`` per feature with non-trainable statistics the
+      estimator sets from its training data (masked steps excluded there);
+    * padded steps are zeroed, so that the sentinel never reaches a weight;
+    * patch: the time axis is padded (zeros, masked) to a multiple of ``p`` and folded
+      into ``(batch, ceil(t / p), p * f)``; a patch is padding when all its steps are.
+
+    Only ``keras.ops``, with the time length read at run time, so variable-length
+    (ragged, padded) batches patch the same way as fixed-length ones.
+    """
+
+    def __init__(self, n_features, patch_size=1, normalize=False, mask_value=None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_features = int(n_features)
+        self.patch_size = int(patch_size)
+        self.normalize = bool(normalize)
+        self.mask_value = mask_value
+        if self.normalize:
+            self.mean = self.add_weight(shape=(self.n_features,), initializer="zeros", trainable=False, name="mean")
+            self.std = self.add_weight(shape=(self.n_features,), initializer="ones", trainable=False, name="std")
+
+    def call(self, x):
+        ops = keras.ops
+        masked = self.mask_value is not None
+        if masked:
+            mask = ops.any(ops.not_equal(x, self.mask_value), axis=-1)
+        if self.normalize:
+            x = (x - self.mean) / self.std
+        if masked:
+            x = ops.where(mask[..., None], x, ops.zeros_like(x))
+        p = self.patch_size
+        if p > 1:
+            t = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
+            pad = (-t) % p
+            # static patch count when the length is known (an unrolled GRU needs it)
+            steps = -(-x.shape[1] // p) if x.shape[1] is not None else -1
+            x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
+            x = ops.reshape(x, (ops.shape(x)[0], steps, p * self.n_features))
+            if masked:
+                mask = ops.pad(mask, [[0, 0], [0, pad]], constant_values=False)
+                mask = ops.any(ops.reshape(mask, (ops.shape(mask)[0], -1, p)), axis=-1)
+        # Fixed-length unmasked input: every (even a zero-padded partial) patch is valid.
+        return (x, mask) if masked else x
+
+    def compute_output_spec(self, x):
+        t = x.shape[1]
+        if t is not None and self.patch_size > 1:
+            t = -(-t // self.patch_size)
+        out = keras.KerasTensor((x.shape[0], t, self.patch_size * self.n_features), dtype=x.dtype)
+        if self.mask_value is None:
+            return out
+        return out, keras.KerasTensor((x.shape[0], t), dtype="bool")
+
+
+class _TokenMask(keras.layers.Layer):
+    """Valid-step mask of token-id input (id 0 is padding), for the pooling layer."""
+
+    def call(self, tokens):
+        return keras.ops.not_equal(tokens, 0)
+
+    def compute_output_spec(self, tokens):
+        return keras.KerasTensor(tokens.shape, dtype="bool")
+
+
+class _ZeroPadding(keras.layers.Layer):
+    """Set the padded steps of ``x`` to zero (before a convolution mixes neighbours)."""
+
+    def call(self, x, valid):
+        return keras.ops.where(valid[..., None], x, keras.ops.zeros_like(x))
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+    def compute_output_shape(self, x_shape, valid_shape):
+        return x_shape
+
+
+class _MaskedPooling(keras.layers.Layer):
+    """Summarise ``(batch, t, units)`` GRU outputs over the valid (unmasked) steps.
+
+    ``"mean"`` and ``"max"`` pool over valid steps; ``"attention"`` learns one score
+    per step (``Dense(1)``), softmax over valid steps, and returns the weighted sum.
+    """
+
+    def __init__(self, mode, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # the valid-step mask comes in as ``valid``
+        self.mode = mode
+        if mode == "attention":
+            self.score = keras.layers.Dense(
+                1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="attention_score"
+            )
+
+    def build(self, input_shape):
+        if self.mode == "attention":
+            self.score.build(input_shape)
+
+    def call(self, x, valid=None):
+        ops = keras.ops
+        if valid is None:
+            m = ops.ones_like(x[..., :1])
+        else:
+            m = ops.cast(valid, x.dtype)[..., None]
+        if self.mode == "mean":
+            return ops.sum(x * m, axis=1) / ops.maximum(ops.sum(m, axis=1), 1.0)
+        if self.mode == "max":
+            return ops.max(ops.where(m > 0, x, ops.full_like(x, -1e9)), axis=1)
+        scores = ops.where(m > 0, self.score(x), ops.full_like(m, -1e9))
+        weights = ops.softmax(scores, axis=1)
+        return ops.sum(weights * x, axis=1)
+
+    def compute_output_shape(self, x_shape, valid_shape=None):
+        return (x_shape[0], x_shape[2])
+
+    def compute_mask(self, inputs, previous_mask=None):  # the pooled output has no time axis
+        return None
+
+
+def set_input_statistics(model: keras.Model, mean, std) -> None:
+    """Store the per-feature training statistics in the network's normalisation step."""
+    stem = model.get_layer("stem")
+    stem.mean.assign(np.asarray(mean, dtype="float32"))
+    stem.std.assign(np.asarray(std, dtype="float32"))
 
 
 def _regularizer(l2: float, l1: float = 0.0):
@@ -62,8 +196,11 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     the same ``(spec, seed)`` always gives the same initial weights and dropout
     masks, without touching any global random state (None: fresh entropy).
 
-    Layout: ``Input -> [Embedding | Masking] -> GRU x n_layers (each optionally
-    Bidirectional) -> [Dropout] -> [Dense(relu) x len(dense_units)] -> Dense(out)``.
+    Layout: ``Input -> [Embedding | Masking | stem: mask, standardise, patch]
+    -> [Conv1D(relu) x len(conv_filters)] -> GRU x n_layers (each optionally
+    Bidirectional) -> [masked mean/max/attention pooling] -> [Dropout]
+    -> [Dense(relu) x len(dense_units)] -> Dense(out)``.  With the stem the mask
+    is passed to the GRU explicitly (Conv1D would drop Keras' propagated mask).
     Variable-length input is padded at the end and masked, which keeps the cuDNN
     path eligible on GPU.
     """
@@ -91,6 +228,7 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             name=name,
         )
 
+    mask = None
     if spec.embedding_dim is not None:
         inputs = keras.Input(shape=(spec.n_timesteps,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(
@@ -101,24 +239,50 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             embeddings_regularizer=reg,
             name="embedding",
         )(inputs)
+        if spec.pooling != "last" or spec.conv_filters:
+            # explicit mask: Conv1D drops Keras' propagated one, and pooling needs it
+            mask = _TokenMask(name="token_mask")(inputs)
+            if spec.conv_filters:
+                x = _ZeroPadding(name="zero_padding")(x, mask)  # id-0 embeddings never reach a kernel
     else:
         inputs = keras.Input(shape=(spec.n_timesteps, spec.n_step_features), name="sequences")
         x = inputs
-        if spec.mask_value is not None:
+        if spec.patch_size > 1 or spec.normalize or spec.conv_filters or spec.pooling != "last":
+            out = _SequenceStem(
+                spec.n_step_features, spec.patch_size, spec.normalize, spec.mask_value, name="stem"
+            )(x)
+            x, mask = out if spec.mask_value is not None else (out, None)
+        elif spec.mask_value is not None:
             x = keras.layers.Masking(mask_value=spec.mask_value, name="masking")(x)
+            mask = None  # propagated by Keras
+
+    for k, filters in enumerate(spec.conv_filters):
+        x = keras.layers.Conv1D(
+            filters,
+            spec.conv_kernel_size,
+            padding="same",
+            activation="relu",
+            kernel_regularizer=reg,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
+            name=f"conv_{k}",
+        )(x)
 
     n_layers = len(spec.units)
+    pooled = spec.pooling != "last"
     for i, units in enumerate(spec.units):
         last = i == n_layers - 1
+        seqs = pooled or not last
         if spec.bidirectional:
             layer = keras.layers.Bidirectional(
-                gru(units, not last, False, f"forward_gru_{i}"),
-                backward_layer=gru(units, not last, True, f"backward_gru_{i}"),
+                gru(units, seqs, False, f"forward_gru_{i}"),
+                backward_layer=gru(units, seqs, True, f"backward_gru_{i}"),
                 name=f"bidirectional_{i}",
             )
         else:
-            layer = gru(units, not last, False, f"gru_{i}")
-        x = layer(x)
+            layer = gru(units, seqs, False, f"gru_{i}")
+        x = layer(x, mask=mask) if mask is not None else layer(x)
+    if pooled:
+        x = _MaskedPooling(spec.pooling, seed=s(), name=f"{spec.pooling}_pooling")(x, valid=mask)
     if spec.dropout > 0:
         x = keras.layers.Dropout(spec.dropout, seed=s(), name="head_dropout")(x)
     for j, units in enumerate(spec.dense_units):

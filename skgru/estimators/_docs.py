@@ -49,15 +49,17 @@ SHARED_PARAMS_DOC = """
         Clip each gradient to this norm.
     batch_size : int, default=32
         Minibatch size.
-    epochs : int, default=100
-        Maximum number of passes over the training data.
-    early_stopping : bool, default=False
+    epochs : int or "auto", default="auto"
+        Maximum number of passes over the training data. ``"auto"``: 100, or
+        more on small training sets so that ``min_updates`` optimizer updates fit
+        in (see ``min_updates``).
+    early_stopping : bool, default=False (classifier), True (regressor)
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers), stop when the validation loss has not improved by ``tol``
         for ``n_iter_no_change`` epochs, and restore the best weights. When False,
         training stops when the *training* loss stops improving, as in
         :class:`~sklearn.neural_network.MLPClassifier`.
-    validation_fraction : float in (0, 1), default=0.1
+    validation_fraction : float in (0, 1), default=0.1 (classifier), 0.2 (regressor)
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs.

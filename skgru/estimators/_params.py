@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 
 import keras
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skgru._keras.engines import CompileConfig
@@ -107,7 +108,7 @@ COMMON_CONSTRAINTS = {
     "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
     "clipnorm": [None, Interval(numbers.Real, 0, None, closed="neither")],
     "batch_size": [_positive_int],
-    "epochs": [_positive_int],
+    "epochs": [_positive_int, StrOptions({"auto"})],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [_positive_int],
@@ -117,6 +118,13 @@ COMMON_CONSTRAINTS = {
     "callbacks": [None, list, tuple, keras.callbacks.Callback],
     "warm_start": ["boolean"],
     "metrics": [None, list, tuple],
+    # issue 12: long, raw-valued series and tiny training sets (see ARCHITECTURE below)
+    "patch_size": [_positive_int, StrOptions({"auto"})],
+    "pooling": [StrOptions({"last", "mean", "max", "attention"})],
+    "standardize_X": ["boolean"],
+    "conv_filters": [None, _positive_int, *_sizes_constraint()],
+    "conv_kernel_size": [_positive_int],
+    "min_updates": [Interval(numbers.Integral, 0, None, closed="left")],
 }
 CLASSIFIER_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
@@ -126,6 +134,7 @@ CLASSIFIER_CONSTRAINTS = {
 REGRESSOR_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
     "standardize_y": ["boolean"],
+    "shrink_to_mean": ["boolean"],
     # uncertainty (issue 16): quantile levels are checked in fit by _quantiles.check_quantiles
     "quantiles": [None, "array-like"],
     "mc_samples": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -160,6 +169,81 @@ def dense_sizes(dense_units) -> tuple:
     if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
         raise ValueError(f"dense_units must be None, a positive int or a tuple of positive ints; got {dense_units!r}.")
     return tuple(int(u) for u in sizes)
+
+
+# ================================================================ issue 12
+# patch_size="auto": sequences (padded length t) longer than AUTO_PATCH_MAX_STEPS are
+# folded into patches of p = ceil(t / AUTO_PATCH_TARGET_STEPS) steps, so the GRU runs
+# about 25 steps whatever the length (GunPoint, 150 steps: CV 0.94 at 25 steps, 0.90
+# at 12, 0.46 unpatched; benchmarks/README.md "Issue 12"). Shorter ones are unchanged.
+AUTO_PATCH_MAX_STEPS = 40
+AUTO_PATCH_TARGET_STEPS = 25
+
+# min_updates: the patience is at least this fraction of min_updates, in updates.
+PATIENCE_FRACTION_OF_MIN_UPDATES = 0.1
+
+
+def resolve_patch_size(patch_size, n_timesteps, tokens=False) -> int:
+    """The patch length ``p`` for sequences of ``n_timesteps`` (padded) steps."""
+    if patch_size != "auto":
+        if tokens and patch_size != 1:
+            raise ValueError("patch_size > 1 is not supported for token input (embedding_dim is set); use patch_size=1.")
+        return int(patch_size)
+    if tokens or n_timesteps is None or n_timesteps <= AUTO_PATCH_MAX_STEPS:
+        return 1
+    return int(-(-n_timesteps // AUTO_PATCH_TARGET_STEPS))
+
+
+def conv_sizes(conv_filters) -> tuple:
+    if conv_filters is None:
+        return ()
+    if isinstance(conv_filters, numbers.Integral):
+        return (int(conv_filters),)
+    sizes = tuple(conv_filters)
+    if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
+        raise ValueError(f"conv_filters must be None, a positive int or a tuple of positive ints; got {conv_filters!r}.")
+    return tuple(int(u) for u in sizes)
+
+
+def feature_statistics(X, mask_value):
+    """Per-feature mean and std of ``X`` (n, t, f) over its valid steps (all features
+    equal to ``mask_value`` = padding, excluded); a constant feature gets std 1."""
+    flat = X.reshape(-1, X.shape[-1]).astype(np.float64)
+    if mask_value is not None:
+        flat = flat[~np.all(flat == np.float32(mask_value), axis=1)]
+    if flat.shape[0] == 0:
+        return np.zeros(X.shape[-1]), np.ones(X.shape[-1])
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+    return mean, std
+
+
+# epochs="auto": at least this many epochs (the former default), more on small data.
+AUTO_MIN_EPOCHS = 100
+
+
+def training_budget(params: dict, n_samples: int) -> tuple:
+    """(max epochs, patience in epochs) for a full fit on ``n_samples`` rows.
+
+    Counts optimizer updates rather than epochs: with 36 series and batch 32 an
+    epoch is 2 updates, and ``n_iter_no_change=10`` stopped after ~30 updates with
+    the loss still at chance (issue 12). ``min_updates`` raises the patience to
+    ``ceil(0.1 * min_updates / steps)`` epochs and, with ``epochs="auto"``, the
+    epoch budget to ``max(100, ceil(min_updates / steps))``; an int ``epochs`` is
+    always the hard maximum.
+    """
+    auto = params["epochs"] == "auto"
+    epochs = AUTO_MIN_EPOCHS if auto else int(params["epochs"])
+    patience = int(params["n_iter_no_change"])
+    if params["early_stopping"]:
+        n_samples -= int(np.ceil(params["validation_fraction"] * n_samples))
+    batch_size = int(routed(params, "fit__").get("batch_size", params["batch_size"]))
+    steps = max(1, -(-max(n_samples, 1) // batch_size))
+    if params["min_updates"]:
+        if auto:
+            epochs = max(epochs, -(-int(params["min_updates"]) // steps))
+        patience = max(patience, int(np.ceil(PATIENCE_FRACTION_OF_MIN_UPDATES * params["min_updates"] / steps)))
+    return epochs, patience
 
 
 def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) -> NetworkSpec:
@@ -200,6 +284,24 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         embedding_dim=params["embedding_dim"],
         vocab_size=vocab_size if tokens else None,
         mask_value=mask_value,
+        **architecture(params, input_spec),
+    )
+
+
+def architecture(params: dict, input_spec) -> dict:
+    """The issue-12 fields of NetworkSpec (patching, pooling, standardisation, stem).
+
+    ``params["_padded_timesteps"]`` is the padded training length (set by the
+    estimators' ArchitectureMixin), which decides ``patch_size="auto"`` for ragged input.
+    """
+    tokens = input_spec.tokens
+    t = params.get("_padded_timesteps", input_spec.n_timesteps)
+    return dict(
+        patch_size=resolve_patch_size(params["patch_size"], t, tokens),
+        pooling=params["pooling"],
+        normalize=bool(params["standardize_X"]) and not tokens,
+        conv_filters=conv_sizes(params["conv_filters"]),
+        conv_kernel_size=int(params["conv_kernel_size"]),
     )
 
 

@@ -10,6 +10,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from skgru.estimators import _params
+from skgru.estimators._architecture import ARCHITECTURE_ATTRS_DOC, ARCHITECTURE_PARAMS_DOC, ArchitectureMixin
 from skgru.estimators._base import GRUEstimatorBase
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import classifier_tags
@@ -17,7 +18,7 @@ from skgru.estimators._targets import ClassTargets
 from skgru._doc_links import DocLinkMixin
 
 
-class GRUClassifier(DocLinkMixin, GRUEstimatorBase, KerasClassifier):
+class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
     Binary, multiclass (any label type) and multilabel targets; ``predict_proba``
@@ -26,13 +27,13 @@ class GRUClassifier(DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     ``input_layout="nft"``, or token ids with ``embedding_dim``.
 
     Parameters
-    ----------{SHARED_PARAMS_DOC}    class_weight : dict, "balanced" or None, default=None
+    ----------{SHARED_PARAMS_DOC}{ARCHITECTURE_PARAMS_DOC.lstrip(chr(10))}    class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
 
     Attributes
     ----------
     classes_ : ndarray
-        Class labels (column indices for multilabel targets).{FITTED_ATTRS_DOC}
+        Class labels (column indices for multilabel targets).{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}
     See Also
     --------
     GRURegressor : The regression counterpart.
@@ -74,7 +75,7 @@ class GRUClassifier(DocLinkMixin, GRUEstimatorBase, KerasClassifier):
         learning_rate=0.001,
         clipnorm=None,
         batch_size=32,
-        epochs=100,
+        epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -86,6 +87,12 @@ class GRUClassifier(DocLinkMixin, GRUEstimatorBase, KerasClassifier):
         warm_start=False,
         loss=None,
         metrics=None,
+        patch_size="auto",
+        pooling="last",
+        standardize_X=True,
+        conv_filters=64,
+        conv_kernel_size=5,
+        min_updates=1000,
         l1=0.0,
         lr_schedule=None,
         lr_decay=None,
@@ -123,6 +130,12 @@ class GRUClassifier(DocLinkMixin, GRUEstimatorBase, KerasClassifier):
         self.warm_start = warm_start
         self.loss = loss
         self.metrics = metrics
+        self.patch_size = patch_size
+        self.pooling = pooling
+        self.standardize_X = standardize_X
+        self.conv_filters = conv_filters
+        self.conv_kernel_size = conv_kernel_size
+        self.min_updates = min_updates
         self.l1 = l1
         self.lr_schedule = lr_schedule
         self.lr_decay = lr_decay

