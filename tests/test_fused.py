@@ -6,10 +6,25 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from skgru import GRUClassifier, GRURegressor
+from skgru import GRUClassifier as _GRUClassifier
+from skgru import GRURegressor as _GRURegressor
 from skgru._keras import fused
 from skgru._keras.network import NetworkSpec, build_network
 from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_problem
+
+# The fused step implements the plain GRU stack; issue 12's defaults (input
+# standardisation, convolutional stem, update-counted budget, shrinkage) fall back to
+# separate fits, so the equality tests build the plain network explicitly.
+PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last")
+
+
+def GRUClassifier(**kwargs):
+    return _GRUClassifier(**{**PLAIN, **kwargs})
+
+
+def GRURegressor(**kwargs):
+    return _GRURegressor(**{**PLAIN, "shrink_to_mean": False, "early_stopping": False, **kwargs})
+
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="fused step is TF-only")
 

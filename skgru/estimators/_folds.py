@@ -43,6 +43,7 @@ the folds are fitted separately.
 from __future__ import annotations
 
 import inspect
+import numbers
 import time
 import warnings
 
@@ -64,7 +65,8 @@ _ANY = None
 _KNOWN = {
     "units": _ANY, "n_layers": _ANY, "activation": _ANY, "recurrent_activation": _ANY,
     "dense_units": _ANY, "l2": _ANY, "mask_value": _ANY, "n_features": _ANY, "input_layout": _ANY,
-    "learning_rate": _ANY, "clipnorm": _ANY, "batch_size": _ANY, "epochs": _ANY,
+    "learning_rate": _ANY, "clipnorm": _ANY, "batch_size": _ANY,
+    "epochs": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool),
     "early_stopping": _ANY, "validation_fraction": _ANY, "n_iter_no_change": _ANY, "tol": _ANY,
     "random_state": _ANY, "warm_start": _ANY, "class_weight": _ANY, "standardize_y": _ANY,
     "optimizer": _ANY,  # checked through the optimizer it builds
@@ -79,6 +81,15 @@ _KNOWN = {
     "verbose": lambda v: not v,
     "callbacks": lambda v: v is None or (isinstance(v, (list, tuple)) and len(v) == 0),
     "metrics": lambda v: v is None,
+    # issue 12's architecture: only the plain stack is fused (the network guard in
+    # _prepare_folds also rejects a stem); the update-counted budget (epochs="auto",
+    # min_updates) and the regressor's shrinkage are not implemented here.
+    "conv_filters": lambda v: v is None or v == (),
+    "patch_size": lambda v: v in (1, "auto"),
+    "pooling": lambda v: v == "last",
+    "standardize_X": lambda v: not v,
+    "min_updates": lambda v: v == 0,
+    "shrink_to_mean": lambda v: not v,
 }
 _DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
                  "regression": {None, "mean_squared_error", "mse"}}
