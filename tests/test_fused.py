@@ -190,13 +190,15 @@ def test_fallback_reason_and_correct_separate_fits(params, reason):
 
 
 def test_unknown_new_parameter_is_refused():
-    class WithPooling(GRUClassifier):
+    class WithNewKnob(_GRUClassifier):
         def get_params(self, deep=True):
-            return {**super().get_params(deep), "pooling": "mean"}
+            return {**super().get_params(deep), "new_knob": "on"}
 
-    ok, why = can_fuse(WithPooling())
+    ok, why = can_fuse(WithNewKnob(**PLAIN, epochs=3))
+    assert not ok and "new_knob" in why
+    ok, why = can_fuse(GRUClassifier(pooling="mean", epochs=3))  # issue 12 pooling is not fused
     assert not ok and "pooling" in why
-    ok, why = can_fuse(GRUClassifier().set_params(fit__batch_size=4))
+    ok, why = can_fuse(GRUClassifier(epochs=3).set_params(fit__batch_size=4))
     assert ok, why
 
 
