@@ -221,3 +221,15 @@ def test_conv_stem_keeps_token_padding_masked():
     clf = GRUClassifier(embedding_dim=4, conv_filters=8, **FAST).fit(X, np.arange(30) % 2)
     alone = clf.predict_proba([X[0]])
     np.testing.assert_allclose(clf.predict_proba([X[0], X[1] + [1] * 20])[:1], alone, atol=1e-6)
+
+
+def test_an_explicit_patch_on_short_sequences_trains_on_the_loop_form():
+    """Short sequences are normally unrolled; a patch makes the step count dynamic."""
+    from skgru import GRUClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 6, 2)).astype("float32")
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    clf = GRUClassifier(units=4, epochs=1, patch_size=4, random_state=0).fit(X, y)
+    assert not clf.network_spec_.unroll and clf.network_spec_.patch_size == 4
+    assert clf.predict(X).shape == (30,)

@@ -256,8 +256,10 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         elif input_spec.ragged:
             mask_value = RAGGED_PAD_VALUE
     n_timesteps = None
+    arch = architecture(params, input_spec)
     unroll = (
         not on_gpu  # cuDNN needs the loop form
+        and arch["patch_size"] == 1  # patching makes the step count dynamic: the loop form takes it
         and not input_spec.ragged
         and input_spec.n_timesteps is not None
         and input_spec.n_timesteps <= UNROLL_BUCKET
@@ -284,7 +286,7 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         embedding_dim=params["embedding_dim"],
         vocab_size=vocab_size if tokens else None,
         mask_value=mask_value,
-        **architecture(params, input_spec),
+        **arch,
     )
 
 
