@@ -45,7 +45,7 @@ def _doctests(name):
     tests = []
     for module in _modules(name):
         tests.extend(finder.find(module))
-        # public names re-exported from private modules (skgru.parallel -> skgru._parallel)
+        # public names re-exported from private modules (skgru.parallel -> skgru.tuning._dask)
         for public in getattr(module, "__all__", ()):
             obj = getattr(module, public, None)
             home = sys.modules.get(getattr(obj, "__module__", None) or "")
