@@ -9,6 +9,8 @@ that reason (it needs a real cluster or GPUs); ``<!-- slow: reason -->`` marks i
 import re
 from pathlib import Path
 
+import importlib.util
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +18,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs" / "user_guide").glob("*.
 
 # An optional marker comment (only blank lines between it and the fence), then the block.
 BLOCK = re.compile(
-    r"(?:<!--\s*(?P<marker>skip|slow)\s*:\s*(?P<reason>.*?)\s*-->\s*\n(?:[ \t]*\n)*)?"
+    r"(?:<!--\s*(?P<marker>skip|slow|needs)\s*:\s*(?P<reason>.*?)\s*-->\s*\n(?:[ \t]*\n)*)?"
     r"^```python[ \t]*\n(?P<code>.*?)^```[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
@@ -41,6 +43,9 @@ def _params():
                 marks.append(pytest.mark.skip(reason=reason))
             elif marker == "slow":
                 marks.append(pytest.mark.slow)
+            elif marker == "needs":  # an optional package outside the test extra; slow to import
+                missing = importlib.util.find_spec(reason) is None
+                marks += [pytest.mark.slow, pytest.mark.skipif(missing, reason=f"needs {reason} (not in the test extra)")]
             name = f"{path.relative_to(ROOT).as_posix()}:{line}"
             params.append(pytest.param(code, id=name, marks=marks))
     return params
