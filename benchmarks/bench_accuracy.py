@@ -63,14 +63,10 @@ from skgru.preprocessing import SequenceScaler  # noqa: E402
 
 
 def _aeon(loader_name):
-    try:
-        from aeon import datasets
-    except ImportError as exc:  # optional extra
-        raise ImportError("needs aeon: pip install 'skgru[datasets]'") from exc
-    loader = getattr(datasets, loader_name)
-    X_train, y_train = loader(split="train")
-    X_test, y_test = loader(split="test")
-    return X_train, X_test, np.asarray(y_train), np.asarray(y_test)
+    """aeon's train/test split of one bundled data set (the loader lives in _datasets)."""
+    from _datasets import _aeon as load_split
+
+    return load_split(loader_name)
 
 
 def load_italy_power_demand():
