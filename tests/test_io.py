@@ -343,16 +343,39 @@ def test_tuned_gru_round_trip(data, tmp_path):
     assert dist.dist.name == "loguniform" and dist.args == (1e-3, 1e-2)
     assert again.get_params()["estimator"].get_params() == tuned.get_params()["estimator"].get_params()
 
-    # skops: TunedGRU keeps sklearn's scorer object in scorer_ and the search space's
-    # scipy distributions; beyond skgru's names, exactly those must be trusted
+    # skops: scorer_ (a private sklearn class) is not stored, it is rebuilt from
+    # `scoring`; the search space's scipy distributions are the user's own objects
+    # (a parameter, like GridSearchCV's param_distributions): beyond skgru's names,
+    # exactly those must be trusted
     sio = pytest.importorskip("skops.io")
     sio.dump(tuned, tmp_path / "t.skops")
     extra = set(sio.get_untrusted_types(file=tmp_path / "t.skops")) - set(skgru.io.trusted_types())
-    assert extra == {"sklearn.metrics._scorer._PassthroughScorer",
-                     "scipy.stats._distn_infrastructure.rv_continuous_frozen",
+    assert extra == {"scipy.stats._distn_infrastructure.rv_continuous_frozen",
                      "scipy.stats._continuous_distns.reciprocal_gen"}
     via_skops = sio.load(tmp_path / "t.skops", trusted=skgru.io.trusted_types() + sorted(extra))
     np.testing.assert_array_equal(via_skops.predict_proba(X), tuned.predict_proba(X))
+    assert via_skops.score(X, y) == tuned.score(X, y)
+
+
+@pytest.mark.parametrize("scoring", [None, ("accuracy", "balanced_accuracy")])
+def test_tuned_gru_skops_needs_only_skgru_types(data, tmp_path, scoring):
+    pytest.importorskip("keras_tuner")
+    sio = pytest.importorskip("skops.io")
+    import pickle
+
+    from skgru import TunedGRU
+
+    X, y = data
+    tuned = TunedGRU(GRUClassifier(**SMALL), {"units": [2, 3]}, tuner="grid", cv=2, scoring=scoring,
+                     refit="accuracy" if scoring else True).fit(X, y)
+    sio.dump(tuned, tmp_path / "t.skops")
+    assert set(sio.get_untrusted_types(file=tmp_path / "t.skops")) <= set(skgru.io.trusted_types())
+    for again in (sio.load(tmp_path / "t.skops", trusted=skgru.io.trusted_types()),
+                  pickle.loads(pickle.dumps(tuned))):
+        np.testing.assert_array_equal(again.predict_proba(X), tuned.predict_proba(X))
+        assert again.score(X, y) == tuned.score(X, y)  # scorer_ rebuilt from `scoring`
+        assert type(again.scorer_) is type(tuned.scorer_)
+    assert "scorer_" in vars(tuned)  # dropping it from the state left the live object alone
 
 
 # ------------------------------------------------------------------ skops

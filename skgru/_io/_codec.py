@@ -304,6 +304,8 @@ class Decoder:
         return self._objects[body]
 
     def _tuned(self, cls, body):
+        from skgru.tuning._scoring import scorer_from_scoring
+
         params, fitted = self.decode(body["params"]), self.decode(body["fitted"])
         if not isinstance(params, dict) or not isinstance(fitted, dict):
             raise ValueError("A TunedGRU entry needs 'params' and 'fitted' dicts.")
@@ -313,21 +315,8 @@ class Decoder:
                 raise ValueError(f"Invalid fitted attribute name {name!r} for TunedGRU in the file.")
             setattr(obj, name, value)
         if "cv_results_" in fitted:
-            obj.scorer_ = _tuned_scorer(fitted.get("best_estimator_", obj._base_estimator()), obj.scoring)
+            obj.scorer_ = scorer_from_scoring(fitted.get("best_estimator_", obj._base_estimator()), obj.scoring)
         return obj
-
-
-def _tuned_scorer(estimator, scoring):
-    """TunedGRU's ``scorer_`` from its ``scoring`` (as GridSearchCV: a scorer, or a dict of them)."""
-    from sklearn.metrics import check_scoring
-
-    if scoring is None or isinstance(scoring, str):
-        return check_scoring(estimator, scoring=scoring)
-    if isinstance(scoring, dict):
-        return {name: check_scoring(estimator, scoring=s) for name, s in scoring.items()}
-    if isinstance(scoring, (list, tuple, set)):
-        return {name: check_scoring(estimator, scoring=name) for name in scoring}
-    raise ValueError(f"Invalid TunedGRU scoring {scoring!r} in the file.")
 
 
 _TAGS = {

@@ -102,6 +102,24 @@ def resolve_scoring(estimator, scoring, refit, error_score):
     return Scoring(multi, tuple(scorers), True, objective, scorers)
 
 
+def scorer_from_scoring(estimator, scoring):
+    """``TunedGRU.scorer_`` rebuilt from its ``scoring`` parameter (as GridSearchCV holds it).
+
+    A scorer for ``None`` or a metric name, a dict of scorers for a list/tuple/set of
+    names or a dict.  Used where the scorer object is not stored (skgru.io files,
+    pickles/skops files of a TunedGRU: sklearn's scorer classes are private types
+    that skops cannot trust).  A callable ``scoring`` is the user's own object and is
+    stored as it is, so it never reaches here.
+    """
+    if scoring is None or isinstance(scoring, str):
+        return check_scoring(estimator, scoring=scoring)
+    if isinstance(scoring, dict):
+        return {name: check_scoring(estimator, scoring=s) for name, s in scoring.items()}
+    if isinstance(scoring, (list, tuple, set)):
+        return {name: check_scoring(estimator, scoring=name) for name in scoring}
+    raise ValueError(f"Invalid TunedGRU scoring {scoring!r}.")
+
+
 def scorers_accept_sample_weight(scoring):
     """Whether ``sample_weight`` should reach the scorer without routing (sklearn's rule)."""
     scorer = scoring.scorer

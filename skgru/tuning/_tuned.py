@@ -342,6 +342,26 @@ keras_tuner.Oracle, default="random"
         tags.non_deterministic = sub.non_deterministic
         return tags
 
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        # scorer_ is sklearn's scorer object (a private sklearn class skops refuses
+        # to load without trusting it by name); it is a pure function of `scoring`,
+        # so it is dropped here and rebuilt on load.  A callable `scoring` is the
+        # user's own object: kept as it is.
+        state = super().__getstate__()
+        if "scorer_" in state and not callable(self.scoring):
+            state = dict(state)
+            del state["scorer_"]
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "cv_results_" in state and "scorer_" not in state:
+            from skgru.tuning._scoring import scorer_from_scoring
+
+            fitted = state.get("best_estimator_", self._base_estimator())
+            self.scorer_ = scorer_from_scoring(fitted, self.scoring)
+
     # ------------------------------------------------------------ validation
     def _tuner_name(self):
         kt = import_kt()
