@@ -1,0 +1,242 @@
+"""Benchmark: sample efficiency of TunedGRU's tuners vs RandomizedSearchCV and OptunaSearchCV.
+
+Issue 14, point 5 (second bullet).  On each data set and seed every method searches
+the same space with the same estimator, the same 3-fold CV splits and (roughly) the
+same epoch budget; the table reports, averaged over seeds:
+
+* ``best CV``: the method's final best mean CV score;
+* ``test``: the refitted best model's score on the data set's test split (reported,
+  never used to choose anything);
+* ``epochs``: epochs spent in the search, summed over folds (every fold model's
+  epochs count: 3 folds x 9 epochs = 27 for one full-fidelity trial);
+* ``epochs to RS best``: epochs the method had spent when its running best CV score
+  first reached ``RandomizedSearchCV``'s final best CV score on the same seed
+  (``-`` where it never did; the fraction of seeds where it did beside it);
+* ``s``: wall seconds of the whole search, refit included.
+
+Full-fidelity methods (random, bayesian, evolution, tpe, RandomizedSearchCV,
+OptunaSearchCV) get ``--trials`` trials of ``--max-epochs`` epochs; the
+multi-fidelity ones (asha, hyperband) get the same total epoch budget and spend it
+on more, shorter trials.  Training never stops early (``n_iter_no_change`` above
+the epoch count), so a trial's epochs are what the schedule gives it.
+
+OptunaSearchCV lives in ``optuna-integration`` (``pip install
+optuna-integration[sklearn]``); without it that row is skipped.
+
+    python benchmarks/bench_search_efficiency.py                       # 3 data sets x 5 seeds
+    python benchmarks/bench_search_efficiency.py --seeds 0 --datasets digits
+
+Not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+TUNED_METHODS = ["asha", "hyperband", "tpe", "random", "bayesian", "evolution"]
+REFERENCE_METHODS = ["RandomizedSearchCV", "OptunaSearchCV"]
+
+
+# ------------------------------------------------------------------ data
+
+def load_dataset(name, n_train):
+    """(task, X_train, y_train, X_test, y_test) for one of the offline sets."""
+    import _datasets
+
+    data = _datasets.load(name)
+    X, y = data.X_train, data.y_train
+    if n_train and len(y) > n_train:  # a stratified subsample keeps each search cheap
+        from sklearn.model_selection import train_test_split
+
+        strat = y if data.task == "classification" else None
+        X, _, y, _ = train_test_split(X, y, train_size=n_train, stratify=strat, random_state=0)
+    return data.task, X, y, data.X_test, data.y_test
+
+
+def make_estimator(task, max_epochs, seed):
+    from skgru import GRUClassifier, GRURegressor
+
+    common = dict(epochs=max_epochs, n_iter_no_change=10 * max_epochs + 10, random_state=seed)
+    if task == "classification":
+        return GRUClassifier(**common)
+    # early stopping would hide part of the training budget: off for every method
+    return GRURegressor(early_stopping=False, shrink_to_mean=False, **common)
+
+
+def search_space():
+    from scipy.stats import loguniform
+
+    return {"units": [8, 16, 32], "learning_rate": loguniform(1e-3, 3e-2),
+            "dropout": [0.0, 0.2], "batch_size": [16, 32]}
+
+
+def optuna_space():
+    import optuna
+
+    return {"units": optuna.distributions.CategoricalDistribution([8, 16, 32]),
+            "learning_rate": optuna.distributions.FloatDistribution(1e-3, 3e-2, log=True),
+            "dropout": optuna.distributions.CategoricalDistribution([0.0, 0.2]),
+            "batch_size": optuna.distributions.CategoricalDistribution([16, 32])}
+
+
+def cv_splits(task, y, seed):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task == "classification":
+        return list(StratifiedKFold(3, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    return list(KFold(3, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+
+
+# ------------------------------------------------------------------ methods
+
+def run_tuned(method, task, X, y, splits, args, seed):
+    from skgru.tuning import TunedGRU
+
+    budget = args.trials * args.max_epochs  # epochs per fold
+    kwargs = dict(tuner=method, cv=splits, random_state=seed, max_epochs=args.max_epochs)
+    if method == "asha":
+        kwargs["tuner_params"] = {"min_epochs": 1, "max_epochs": args.max_epochs,
+                                  "reduction_factor": 3, "max_epochs_total": budget}
+        kwargs["max_trials"] = 10 * args.trials
+    elif method == "hyperband":
+        kwargs["max_trials"] = 10 * args.trials
+    else:
+        kwargs["max_trials"] = args.trials
+        kwargs.pop("max_epochs")
+    tuned = TunedGRU(make_estimator(task, args.max_epochs, seed), search_space(), **kwargs)
+    tuned.fit(X, y)
+    res = tuned.cv_results_
+    scores = np.asarray(res["mean_test_score"], dtype=float)
+    epochs = np.asarray(res["epochs_trained"], dtype=float)
+    if method == "hyperband":
+        # KerasTuner's Hyperband runs whole iterations; keep the trials that fit the budget
+        keep = np.cumsum(epochs) <= budget * len(splits)
+        scores, epochs = scores[keep], epochs[keep]
+    return scores, epochs, tuned
+
+
+def run_randomized(task, X, y, splits, args, seed):
+    from sklearn.model_selection import RandomizedSearchCV
+
+    search = RandomizedSearchCV(make_estimator(task, args.max_epochs, seed), search_space(),
+                                n_iter=args.trials, cv=splits, random_state=seed, n_jobs=1)
+    search.fit(X, y)
+    scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
+    epochs = np.full(len(scores), args.max_epochs * len(splits), dtype=float)
+    return scores, epochs, search
+
+
+def run_optuna(task, X, y, splits, args, seed):
+    import optuna
+    from optuna_integration import OptunaSearchCV
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    search = OptunaSearchCV(make_estimator(task, args.max_epochs, seed), optuna_space(), cv=splits,
+                            n_trials=args.trials, random_state=seed, study=study, n_jobs=1)
+    search.fit(X, y)
+    scores = np.array([t.value if t.value is not None else np.nan for t in study.trials])
+    epochs = np.full(len(scores), args.max_epochs * len(splits), dtype=float)
+    return scores, epochs, search
+
+
+def run_method(method, task, X, y, splits, args, seed):
+    if method == "RandomizedSearchCV":
+        return run_randomized(task, X, y, splits, args, seed)
+    if method == "OptunaSearchCV":
+        return run_optuna(task, X, y, splits, args, seed)
+    return run_tuned(method, task, X, y, splits, args, seed)
+
+
+def epochs_to_reach(scores, epochs, target):
+    """Epochs spent when the running best first reached ``target`` (None: never)."""
+    running = np.fmax.accumulate(np.where(np.isnan(scores), -np.inf, scores))
+    spent = np.cumsum(epochs)
+    hit = np.flatnonzero(running >= target - 1e-12)
+    return float(spent[hit[0]]) if hit.size else None
+
+
+# ------------------------------------------------------------------ main
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=["digits", "sunspots", "ItalyPowerDemand"])
+    p.add_argument("--methods", nargs="+", default=TUNED_METHODS + REFERENCE_METHODS)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    p.add_argument("--trials", type=int, default=8, help="trials of a full-fidelity method")
+    p.add_argument("--max-epochs", type=int, default=9)
+    p.add_argument("--n-train", type=int, default=400, help="training rows used (subsample)")
+    args = p.parse_args(argv)
+    warnings.filterwarnings("ignore")
+
+    rows = {}
+    for name in args.datasets:
+        task, X, y, X_test, y_test = load_dataset(name, args.n_train)
+        # warm-up: the first fit of each architecture builds and traces its engine
+        # (seconds); doing it here keeps that cost out of whichever method runs first
+        from sklearn.model_selection import ParameterGrid
+
+        for combo in ParameterGrid({"units": [8, 16, 32], "dropout": [0.0, 0.2]}):
+            make_estimator(task, 1, 0).set_params(**combo).fit(X, y)
+        for seed in args.seeds:
+            splits = cv_splits(task, y, seed)
+            results = {}
+            for method in args.methods:
+                if method == "OptunaSearchCV":
+                    try:
+                        import optuna_integration  # noqa: F401
+                    except ImportError:
+                        print("OptunaSearchCV skipped: optuna-integration is not installed", flush=True)
+                        continue
+                t0 = time.perf_counter()
+                try:
+                    scores, epochs, search = run_method(method, task, X, y, splits, args, seed)
+                except Exception as exc:  # noqa: BLE001 - a method that fails is reported, not fatal
+                    print(f"{name} seed {seed} {method}: FAILED {type(exc).__name__}: {exc}", flush=True)
+                    continue
+                seconds = time.perf_counter() - t0
+                test = float(search.score(X_test, y_test))
+                results[method] = (scores, epochs, test, seconds)
+                print(f"{name} seed {seed} {method}: best CV {np.nanmax(scores):.4f} test {test:.4f} "
+                      f"epochs {int(epochs.sum())} trials {len(scores)} {seconds:.1f} s", flush=True)
+            target = np.nanmax(results["RandomizedSearchCV"][0]) if "RandomizedSearchCV" in results else None
+            for method, (scores, epochs, test, seconds) in results.items():
+                reach = None if target is None else epochs_to_reach(scores, epochs, target)
+                rows.setdefault((name, method), []).append(
+                    (float(np.nanmax(scores)), test, float(epochs.sum()), reach, seconds))
+
+    print()
+    print(f"Seeds {args.seeds}; {args.trials} trials x {args.max_epochs} epochs for full-fidelity "
+          f"methods, 3-fold CV, {args.n_train} training rows at most; scores: accuracy / R^2.")
+    print()
+    print("| data set | method | best CV | test | epochs | epochs to RS best (seeds reached) | "
+          "vs RS epochs | s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.datasets:
+        rs = rows.get((name, "RandomizedSearchCV"))
+        rs_epochs = np.mean([r[2] for r in rs]) if rs else None
+        for method in args.methods:
+            got = rows.get((name, method))
+            if not got:
+                continue
+            cv, test, ep, reach, sec = (np.array([r[i] for r in got], dtype=object) for i in range(5))
+            reached = [r for r in reach if r is not None]
+            reach_txt = (f"{np.mean(reached):.0f} ({len(reached)}/{len(got)})" if reached
+                         else f"- (0/{len(got)})")
+            ratio = f"{np.mean(reached) / rs_epochs:.2f}" if reached and rs_epochs else "-"
+            print(f"| {name} | {method} | {np.mean(cv.astype(float)):.4f} ± {np.std(cv.astype(float)):.4f} "
+                  f"| {np.mean(test.astype(float)):.4f} | {np.mean(ep.astype(float)):.0f} | {reach_txt} "
+                  f"| {ratio} | {np.mean(sec.astype(float)):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
