@@ -8,9 +8,12 @@ processes when ``n_jobs > 1``, else this process.  Two loops drive a
 * **batches** (every backend): ask up to ``batch_size`` trials, evaluate them
   all, tell the oracle, repeat.  A search is reproducible for a given
   ``n_jobs`` wherever it runs;
-* **streaming** (Dask, random and grid search only): a new trial goes out as
-  soon as one ends, since these oracles' proposals cannot depend on which
-  trials have finished.
+* **streaming**: a new trial goes out as soon as one ends.  On Dask for random
+  and grid search, whose proposals cannot depend on which trials have
+  finished; and for *asynchronous* oracles (ASHA, ``oracle.asynchronous``),
+  which decide each trial from the results so far, on Dask and on loky
+  processes (:class:`~skgru.tuning._loky.LokyTrialExecutor`).  Sequentially
+  (``n_jobs=1``) a batch of one is the same loop.
 
 ``dask``/``distributed`` are never imported here unless a client exists.
 """
@@ -68,8 +71,10 @@ def plan_execution(n_jobs, oracle):
             batch_size = int(n_jobs)
     else:
         batch_size = max(1, effective_n_jobs(n_jobs))
-    streaming = client is not None and batch_size > 1 and type(oracle) in (
-        kt.oracles.RandomSearchOracle, kt.oracles.GridSearchOracle)
+    streaming = batch_size > 1 and (
+        bool(getattr(oracle, "asynchronous", False))
+        or (client is not None and type(oracle) in (
+            kt.oracles.RandomSearchOracle, kt.oracles.GridSearchOracle)))
     backend = ("dask" if client is not None
                else "loky" if batch_size > 1 else "sequential")
     return ExecutionPlan(client, batch_size, streaming, backend)
@@ -95,10 +100,15 @@ def run_trials(session, plan, shared):
         if plan.client is not None:
             executor = DaskTrialExecutor(plan.client, shared, n_splits=session.n_splits,
                                          raise_errors=raise_errors)
+        elif plan.streaming:
+            from skgru.tuning._loky import LokyTrialExecutor
+
+            executor = LokyTrialExecutor(shared, plan.batch_size, n_splits=session.n_splits,
+                                         raise_errors=raise_errors)
         if plan.streaming:
             _run_streaming(session, executor, plan.tuner_ids)
         else:
-            if executor is not None:
+            if plan.client is not None:
                 evaluate = executor.run_batch
             elif plan.batch_size > 1:
                 evaluate = _loky_evaluator(shared, plan.batch_size)
@@ -175,7 +185,7 @@ def _arrived(session, index):
 
 
 def _run_streaming(session, executor, tuner_ids):
-    """Keep every Dask slot busy: submit a new trial as soon as one ends."""
+    """Keep every worker busy: submit a new trial as soon as one ends."""
     free = list(tuner_ids)
     running = {}  # future key -> (trial, rec, tuner_id)
     while True:

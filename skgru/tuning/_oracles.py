@@ -25,7 +25,7 @@ __all__ = [
     "promotable_ids",
 ]
 
-TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution", "tpe")
+TUNERS = ("random", "bayesian", "hyperband", "grid", "evolution", "tpe", "asha")
 OBJECTIVE = "score"
 MAX_FAILS = 2**31 - 1  # never let KerasTuner stop the search on failures
 
@@ -59,7 +59,7 @@ def _diskless(oracle):
 
 
 def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
-                max_trials):
+                max_trials, continued=True):
     """A new diskless oracle that maximises the sklearn score.
 
     Parameters
@@ -78,6 +78,8 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
         Hyperband's largest budget.
     max_trials : int or None
         The oracle's trial limit.
+    continued : bool
+        ASHA: promotions continue their parent's models (``warm_start``).
 
     Returns
     -------
@@ -109,6 +111,16 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
             oracle = kt.oracles.HyperbandOracle(
                 max_epochs=max_epochs, factor=hyperband_factor, **common, **tp)
             oracle.max_trials = max_trials
+        elif name == "asha":
+            from skgru.tuning._asha_oracle import ASHAOracle
+
+            tp.pop("max_epochs", None)  # resolved into max_epochs by TunedGRU
+            unknown = sorted(set(tp) - {"min_epochs", "reduction_factor", "budget"})
+            if unknown:
+                raise TypeError(f"unexpected keyword arguments {unknown} (tuner='asha' takes "
+                                "min_epochs, max_epochs, reduction_factor, budget)")
+            oracle = ASHAOracle(max_trials=max_trials, max_epochs=max_epochs,
+                                continued=continued, **common, **tp)
         elif name == "tpe":
             from skgru.tuning._tpe import TPEOracle, import_optuna
 
@@ -143,11 +155,15 @@ def oracle_summary(oracle, is_hyperband):
     if is_hyperband:
         summary.update(max_epochs=getattr(oracle, "max_epochs", None),
                        factor=getattr(oracle, "factor", None))
+    if callable(getattr(oracle, "summary", None)):  # ASHA: rungs, budget, jobs per rung
+        summary.update(oracle.summary())
     return summary
 
 
 def promotable_ids(oracle):
-    """Trial ids Hyperband may still promote, or None if unknown."""
+    """Trial ids Hyperband (or ASHA) may still promote, or None if unknown."""
+    if callable(getattr(oracle, "promotable_trial_ids", None)):
+        return oracle.promotable_trial_ids()
     found = kt_hyperband_brackets(oracle)
     if found is None:
         return None

@@ -47,6 +47,9 @@ class SearchPlan:
         The warm-start switch Hyperband promotions continue their parent with.
     seed_names : list of str
         Unseeded ``random_state`` parameters that get one seed per trial.
+    is_asha : bool
+        ``tuner="asha"``: promotions keep their configuration's seed and
+        continue its fold models like Hyperband's.
     """
 
     name: str
@@ -58,6 +61,7 @@ class SearchPlan:
     base_params: dict
     warm_start_param: str | None
     seed_names: list
+    is_asha: bool = False
 
 
 def trial_seed(base_seed, index):
@@ -179,6 +183,10 @@ class SearchSession:
             rec["budget"] = int(b) if isinstance(b, numbers.Integral) else None
         if self.trial_seed_base is not None and plan.seed_names:
             rec["seed"] = trial_seed(self.trial_seed_base, index)
+            if plan.is_asha and rec["parent_id"] in self._by_id:
+                # One configuration, one seed at every rung: the refit of the best
+                # rung uses the seed its fold models started from.
+                rec["seed"] = self._by_id[rec["parent_id"]]["seed"]
         self.records.append(rec)
         self._by_id[trial.trial_id] = rec
         self.events.append(["create", tuner_id, trial.trial_id])
@@ -291,7 +299,7 @@ class SearchSession:
         if parent_id is not None and parent_id in self._models and warm_start_param:
             parent_models, parent_budget = self._models.pop(parent_id)
             parents = [(m, parent_budget) for m in parent_models]
-        keep = bool(plan.is_hyperband and warm_start_param
+        keep = bool((plan.is_hyperband or plan.is_asha) and warm_start_param
                     and rec["round"] is not None and rec["bracket"] is not None
                     and rec["round"] < rec["bracket"])
         return dict(

@@ -386,8 +386,8 @@ keras_tuner.Oracle, default="random"
                                or isinstance(mt, bool) or mt < 1):
             raise ValueError(f"max_trials must be a positive int or None, got {mt!r}.")
         if mt is None and name in ("random", "bayesian", "evolution", "tpe"):
-            raise ValueError(f"max_trials=None is only allowed for grid and "
-                             f"hyperband tuners, not {name!r}.")
+            raise ValueError(f"max_trials=None is only allowed for the grid, "
+                             f"hyperband and asha tuners, not {name!r}.")
         vf = self.validation_fraction
         if not isinstance(vf, numbers.Real) or not 0.0 < vf < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {vf!r}.")
@@ -452,15 +452,24 @@ keras_tuner.Oracle, default="random"
         kt = import_kt()
         is_hyperband = name == "hyperband" or isinstance(
             self.tuner, kt.oracles.HyperbandOracle)
+        is_asha = name == "asha"
         budget_param = self._resolve_budget_param(
-            base, needed=is_hyperband or self.max_epochs is not None)
+            base, needed=is_hyperband or is_asha or self.max_epochs is not None)
         max_epochs = self.max_epochs
-        if is_hyperband and max_epochs is None:
+        if is_asha and "max_epochs" in (self.tuner_params or {}):
+            # ASHA's top rung may also be given with its other settings.
+            tp_max = self.tuner_params["max_epochs"]
+            if max_epochs is not None and tp_max != max_epochs:
+                raise ValueError(
+                    f"max_epochs={max_epochs!r} and tuner_params['max_epochs']={tp_max!r} "
+                    "disagree; give ASHA's top rung once.")
+            max_epochs = tp_max
+        if (is_hyperband or is_asha) and max_epochs is None:
             max_epochs = base.get_params(deep=True)[budget_param]
             if not isinstance(max_epochs, numbers.Integral) or max_epochs < 1:
                 raise ValueError(
-                    f"Hyperband needs max_epochs or an integer {budget_param!r} on "
-                    f"the estimator, got {max_epochs!r}.")
+                    f"{'Hyperband' if is_hyperband else 'ASHA'} needs max_epochs or an "
+                    f"integer {budget_param!r} on the estimator, got {max_epochs!r}.")
         if isinstance(self.tuner, kt.oracles.HyperbandOracle):
             max_epochs = self.tuner.max_epochs
 
@@ -468,10 +477,10 @@ keras_tuner.Oracle, default="random"
             self.search_space if self.search_space is not None
             else default_search_space(base, name))
         space_names = space.param_names() or []
-        if is_hyperband and budget_param in space_names:
+        if (is_hyperband or is_asha) and budget_param in space_names:
             raise ValueError(
-                f"{budget_param!r} cannot be in the search space with Hyperband, "
-                "which sets it.")
+                f"{budget_param!r} cannot be in the search space with "
+                f"{'Hyperband' if is_hyperband else 'ASHA'}, which sets it.")
         base_params = base.get_params(deep=True)
         unknown = [p for p in space_names if p not in base_params]
         if unknown:
@@ -480,7 +489,7 @@ keras_tuner.Oracle, default="random"
                 f"{type(base).__name__}; valid ones include "
                 f"{sorted(k for k in base_params if '__' not in k)}.")
         warm_start_param = None
-        if is_hyperband and budget_param is not None:
+        if (is_hyperband or is_asha) and budget_param is not None:
             prefix = budget_param[: -len("epochs")] if budget_param.endswith("epochs") else ""
             if prefix + "warm_start" in base_params:
                 warm_start_param = prefix + "warm_start"
@@ -488,14 +497,15 @@ keras_tuner.Oracle, default="random"
             name=name, is_hyperband=is_hyperband, budget_param=budget_param,
             max_epochs=max_epochs, space=space, space_names=space_names,
             base_params=base_params, warm_start_param=warm_start_param,
-            seed_names=self._seed_names(base, exclude=set(space_names)))
+            seed_names=self._seed_names(base, exclude=set(space_names)),
+            is_asha=is_asha)
 
     # ------------------------------------------------------------ the oracle
     def _make_oracle(self, plan, oracle_seed):
         """A new diskless oracle for ``plan`` (see :func:`make_oracle`)."""
         return make_oracle(self.tuner, plan.name, self.tuner_params,
                            self.hyperband_factor, oracle_seed, plan.max_epochs,
-                           self.max_trials)
+                           self.max_trials, continued=plan.warm_start_param is not None)
 
     # ------------------------------------------------------------ splitting
     def _make_splits(self, estimator, X, y, split_params, split_seed):
@@ -684,11 +694,13 @@ keras_tuner.Oracle, default="random"
         # Per-trial seeds come from random_state, else from a resumed search.
         trial_seed_base = base_seed if base_seed is not None else (
             draw_seed if state is not None else None)
+        # ASHA's oracle enforces the trial limit itself, with its epoch budget.
+        max_trials = None if plan.is_asha else self.max_trials
         progress = SearchProgress(self.verbose, self.max_trials,
                                   scoring.objective or "score")
         session = SearchSession(
             oracle, plan, n_splits=len(splits), trial_seed_base=trial_seed_base,
-            max_trials=self.max_trials, verbose=self.verbose, t_start=t_start,
+            max_trials=max_trials, verbose=self.verbose, t_start=t_start,
             state_file=state_file, state_seed=draw_seed, objective=scoring.objective,
             progress=progress)
         try:
@@ -749,6 +761,9 @@ keras_tuner.Oracle, default="random"
         self.n_splits_ = n_splits
         self.n_trials_ = len(records)
         self.n_epochs_spent_ = int(sum(r["epochs_trained"] for r in records))
+        self.n_epochs_budget_ = None
+        if session.plan.is_asha:
+            self._store_asha_results(records, summary, n_splits)
         self.search_time_ = time.perf_counter() - t_start
         self.oracle_summary_ = summary
         self.tuner_name_ = session.plan.name
@@ -771,6 +786,10 @@ keras_tuner.Oracle, default="random"
         else:
             means = self.cv_results_[f"mean_test_{refit_metric}"]
             ranks = self.cv_results_[f"rank_test_{refit_metric}"]
+            if session.plan.is_asha:
+                # As HalvingRandomSearchCV: the best of the highest rung reached
+                # (scores after fewer epochs are not comparable).
+                ranks = self._asha_top_rung_ranks(records, ranks)
             # Ties: prefer the longest-trained model (Hyperband), then the first.
             top = np.flatnonzero(ranks == ranks.min())
             budgets = [records[i]["budget"] or 0 for i in top]
@@ -780,6 +799,30 @@ keras_tuner.Oracle, default="random"
         self.best_params_ = dict(best_rec["params"])
         self.best_budget_ = best_rec["budget"]
         return best_rec
+
+    def _store_asha_results(self, records, summary, n_splits):
+        """ASHA's extra ``cv_results_`` columns and fitted attributes."""
+        res = self.cv_results_
+        rungs = list(summary["rungs"])
+        # HalvingRandomSearchCV's names: the rung index and the epochs trained.
+        res["iter"] = np.array([r["round"] if r["round"] is not None else 0
+                                for r in records], dtype=np.int64)
+        res["n_resources"] = np.array([r["budget"] or 0 for r in records], dtype=np.int64)
+        self.n_resources_ = rungs
+        self.n_candidates_ = [int(np.sum(res["iter"] == k)) for k in range(len(rungs))]
+        self.n_epochs_budget_ = int(summary["budget_per_split"]) * n_splits
+
+    @staticmethod
+    def _asha_top_rung_ranks(records, ranks):
+        """``ranks`` with every row outside the highest completed rung last."""
+        rung = [r["round"] if r["round"] is not None else 0 for r in records]
+        done = [k for k, r in zip(rung, records) if r["status"] == "COMPLETED"]
+        if not done:
+            return ranks
+        top = max(done)
+        out = np.asarray(ranks).copy()
+        out[[k != top for k in rung]] = np.iinfo(out.dtype).max
+        return out
 
     def _refit_best(self, base, best_rec, plan, X, y, fit_params):
         """Fit the best configuration on all the data (``best_estimator_``)."""
@@ -813,8 +856,16 @@ keras_tuner.Oracle, default="random"
                 k[len("mean_test_"):] for k in self.cv_results_ if k.startswith("mean_test_"))
             key = f"mean_test_{metric}"
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
+        results = self.cv_results_
+        if "iter" in results and getattr(self, "tuner_name_", None) == "asha":
+            # ASHA: every configuration once, all at the same epochs (the bottom
+            # rung); higher rungs hold only promoted configurations, trained longer.
+            rows = np.flatnonzero(np.asarray(results["iter"]) == 0)
+            results = {key: np.asarray(results[key])[rows],
+                       "status": np.asarray(results["status"])[rows],
+                       "params": [results["params"][i] for i in rows]}
         try:
-            imp = param_importances(self.cv_results_, key, self.searched_params_,
+            imp = param_importances(results, key, self.searched_params_,
                                     seed=int(seed))
         except ValueError as exc:
             raise AttributeError(str(exc)) from None

@@ -1,0 +1,138 @@
+"""``tuner="asha"``: :class:`~skgru.tuning._asha.ASHAScheduler` behind KerasTuner's ``Oracle``.
+
+TunedGRU's search loop talks to oracles (ask = ``create_trial``, tell =
+``end_trial``); this one asks the scheduler what to do:
+
+* a **new configuration** is drawn at random from the space (KerasTuner's
+  ``_random_values``: lists, ``scipy.stats`` distributions, ``hp`` callables
+  with conditional scopes, duplicates avoided) and trained ``r_0`` epochs;
+* a **promotion** repeats the parent trial's values with Hyperband's keys
+  (``tuner/trial_id`` = the parent trial, ``tuner/epochs``,
+  ``tuner/initial_epoch``, ``tuner/bracket`` = the top rung, ``tuner/round`` =
+  the rung), which is what makes :class:`~skgru.tuning._session.SearchSession`
+  hand the parent's fold models to the trial, to be continued with
+  ``warm_start``;
+* ``IDLE`` when only running trials can unlock a promotion, ``STOPPED`` when
+  nothing more fits in the trial limit or the epoch budget.
+
+The oracle is ``asynchronous``: TunedGRU streams its trials (a new one starts
+whenever one ends, on loky and Dask) instead of running batches.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["ASHAOracle"]
+
+_TUNER_KEYS = ("tuner/trial_id", "tuner/epochs", "tuner/initial_epoch", "tuner/bracket",
+               "tuner/round")
+
+
+def _make_class():
+    from skgru._keras.private import kt_oracle_module, kt_trial_module
+    from skgru.tuning._asha import ASHAScheduler
+
+    oracle_module = kt_oracle_module()
+    trial_module = kt_trial_module()
+    status = trial_module.TrialStatus
+
+    class ASHAOracle(oracle_module.Oracle):
+        """Asynchronous successive halving over epochs.
+
+        Parameters
+        ----------
+        objective, seed, hyperparameters, allow_new_entries, tune_new_entries, \
+max_consecutive_failed_trials :
+            As for ``keras_tuner.Oracle``.
+        max_trials : int or None
+            Trials (new configurations and promotions) to start at most.
+        min_epochs, max_epochs, reduction_factor, budget, continued :
+            See :class:`~skgru.tuning._asha.ASHAScheduler`.
+        """
+
+        asynchronous = True  # TunedGRU streams this oracle's trials
+
+        def __init__(self, objective=None, max_trials=None, max_epochs=None, min_epochs=1,
+                     reduction_factor=3, budget=None, continued=True, seed=None,
+                     hyperparameters=None, allow_new_entries=True, tune_new_entries=True,
+                     max_retries_per_trial=0, max_consecutive_failed_trials=3):
+            if max_retries_per_trial:
+                raise ValueError("tuner='asha' does not retry trials "
+                                 "(max_retries_per_trial must be 0).")
+            # The trial limit is the scheduler's: KerasTuner's own max_trials
+            # check would stop the search without telling it.
+            super().__init__(
+                objective=objective, max_trials=None, hyperparameters=hyperparameters,
+                allow_new_entries=allow_new_entries, tune_new_entries=tune_new_entries,
+                seed=seed, max_retries_per_trial=0,
+                max_consecutive_failed_trials=max_consecutive_failed_trials)
+            self.scheduler = ASHAScheduler(
+                min_epochs, max_epochs, reduction_factor, max_trials=max_trials,
+                budget=budget, continued=continued)
+
+        def populate_space(self, trial_id):
+            sched = self.scheduler
+            while True:
+                prop = sched.propose()
+                if prop.kind == "promote":
+                    parent = sched.job_id(prop.config, prop.rung - 1)
+                    values = {k: v for k, v in self.trials[parent].hyperparameters.values.items()
+                              if not k.startswith("tuner/")}
+                    values["tuner/trial_id"] = parent
+                    break
+                if prop.kind == "new":
+                    values = self._random_values()
+                    if values is None:  # the space is exhausted
+                        sched.exhaust()
+                        continue
+                    break
+                return {"status": status.IDLE if prop.kind == "wait" else status.STOPPED}
+            values.update({
+                "tuner/epochs": sched.rungs[prop.rung],
+                "tuner/initial_epoch": sched.rungs[prop.rung - 1] if prop.rung else 0,
+                "tuner/bracket": sched.n_rungs - 1,
+                "tuner/round": prop.rung,
+            })
+            sched.start(trial_id, prop)
+            return {"status": status.RUNNING, "values": values}
+
+        def end_trial(self, trial):
+            # Tell the scheduler first: the base class may raise (failure limits)
+            # after recording the end.
+            if trial.trial_id in self.scheduler.running:
+                score = None
+                if trial.status == status.COMPLETED:
+                    value = trial.metrics.get_best_value(self.objective.name)
+                    if value is not None and math.isfinite(float(value)):
+                        score = float(value)
+                        if getattr(self.objective, "direction", "max") == "min":
+                            score = -score
+                self.scheduler.report(trial.trial_id, score)
+            return super().end_trial(trial)
+
+        def promotable_trial_ids(self):
+            """Trials whose fold models a promotion may still continue."""
+            return self.scheduler.keep_ids()
+
+        def summary(self):
+            """Plain facts for ``TunedGRU.oracle_summary_``."""
+            return self.scheduler.summary()
+
+        def _compute_values_hash(self, values):
+            # A configuration is the same at every rung: ignore the schedule keys,
+            # so a new random draw never repeats a configuration already tried.
+            return super()._compute_values_hash(
+                {k: v for k, v in values.items() if k not in _TUNER_KEYS})
+
+    ASHAOracle.__module__ = __name__
+    return ASHAOracle
+
+
+def __getattr__(name):
+    # ASHAOracle subclasses KerasTuner's Oracle (an optional extra): built on first use.
+    if name == "ASHAOracle":
+        cls = _make_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
