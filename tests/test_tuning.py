@@ -29,7 +29,7 @@ from skgru._keras.private import kt_disable_trial_saving  # noqa: E402
 from skgru.tuning import EvolutionOracle, TunedGRU  # noqa: E402
 from skgru.tuning._search_space import SearchSpace, default_search_space  # noqa: E402
 
-ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution", "tpe"]
+ALL_TUNERS = ["random", "bayesian", "hyperband", "grid", "evolution", "tpe", "asha"]
 
 # Set by a test to make BudgetEstimator raise KeyboardInterrupt (a simulated
 # crash of the search) once this many fits happened.  Not a parameter, so it
