@@ -274,6 +274,7 @@ class ASHAScheduler:
 
     def summary(self):
         """A plain dict for ``TunedGRU.oracle_summary_``."""
-        return {"rungs": list(self.rungs), "reduction_factor": self.eta,
+        return {"max_trials": self.max_trials, "rungs": list(self.rungs),
+                "reduction_factor": self.eta,
                 "budget_per_split": int(self.budget), "spent_per_split": int(self.spent),
                 "jobs_per_rung": self.counts(), "continued": self.continued}

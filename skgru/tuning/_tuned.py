@@ -88,7 +88,8 @@ class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     """Hyperparameter search driven by KerasTuner oracles, as an estimator.
 
     ``TunedGRU`` asks a KerasTuner ``Oracle`` (random search, Bayesian
-    optimisation, Hyperband, grid, or skgru's :class:`EvolutionOracle`) for
+    optimisation, Hyperband, grid, skgru's :class:`EvolutionOracle`, Optuna's
+    TPE or asynchronous successive halving) for
     configurations, evaluates each one itself with scikit-learn scoring on a
     hold-out split or cross-validation, tells the oracle the score, and
     finally refits the best configuration on all the data.  KerasTuner's
@@ -109,19 +110,35 @@ class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         ``None``: units {16, 32, 64}, n_layers {1, 2}, dropout U(0, 0.4),
         recurrent_dropout {0, 0.2}, learning_rate logU(1e-4, 1e-2),
         batch_size {16, 32, 64} (lists only for ``tuner="grid"``).
-    tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe"} or \
-keras_tuner.Oracle, default="random"
+    tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe", "asha"} \
+or keras_tuner.Oracle, default="random"
         The search algorithm.  ``"tpe"`` is Optuna's Tree-structured Parzen
         Estimator (``TPESampler``, multivariate, driven by ask/tell; the
         ``optuna`` extra); its first ``min(10, max_trials // 3)`` trials are
-        random (``tuner_params={"n_startup_trials": k}`` to change).  An ``Oracle`` instance is deep-copied before
+        random (``tuner_params={"n_startup_trials": k}`` to change).
+        ``"asha"`` is asynchronous successive halving over epochs: new random
+        configurations train ``min_epochs``; whenever a trial is asked for, the
+        best configuration that is in the top ``1 / reduction_factor`` of those
+        completed at its rung and not yet promoted goes up one rung (highest
+        rung first), else a new configuration starts.  Rungs are
+        ``round(max_epochs / reduction_factor**j)`` epochs, from the top
+        (``max_epochs``) down to the last one >= ``min_epochs``.  A promotion
+        continues each fold's model from its weights (the same splits,
+        ``warm_start``; only the missing epochs are trained) and scores it as
+        trained.  ``tuner_params``: ``min_epochs`` (default 1),
+        ``reduction_factor`` (default 3), ``budget`` (epochs per split; default:
+        what synchronous successive halving spends on the largest bracket whose
+        trials fit in ``max_trials``), ``max_epochs`` (or the parameter below).
+        No trial starts that would exceed the budget.  An ``Oracle`` instance is deep-copied before
         use (the parameter itself is never modified); its objective is set to
         maximise the sklearn score.
     max_trials : int or None, default=10
-        Maximum number of trials (configurations evaluated; for Hyperband
-        every promotion counts as a trial).  ``None`` runs until the oracle
-        stops: the whole grid, or one complete Hyperband iteration; it is not
-        allowed for random, bayesian and evolution.
+        Maximum number of trials (configurations evaluated; for Hyperband and
+        ASHA every promotion counts as a trial).  ``None`` runs until the
+        oracle stops: the whole grid, one complete Hyperband iteration, or
+        ASHA's epoch budget (by default that of a bracket of
+        ``reduction_factor**(n_rungs - 1)`` configurations); it is not allowed
+        for random, bayesian, evolution and tpe.
     cv : None, int, cross-validation generator or iterable, default=None
         ``None``: one hold-out split of ``validation_fraction`` (stratified
         for classifiers, shuffled); otherwise as in ``GridSearchCV``
@@ -148,15 +165,17 @@ keras_tuner.Oracle, default="random"
           client, or ``with client.as_current():``) and ``n_jobs`` is > 1 or
           negative.  The data are sent to the workers once; the oracle
           stays in this process.  Random and grid search keep every worker
-          busy (a new trial is sent as soon as one ends); other tuners run
-          in batches of ``n_jobs`` trials;
+          busy (a new trial is sent as soon as one ends), and so does ASHA;
+          other tuners run in batches of ``n_jobs`` trials;
         * otherwise in ``n_jobs`` local worker processes (joblib ``loky``),
-          in batches of ``n_jobs`` trials;
+          in batches of ``n_jobs`` trials (ASHA: streamed, a new trial as
+          soon as one ends);
         * ``n_jobs=1`` (or ``None`` outside any joblib context): in this process.
 
         For random and grid search the trials and scores are the same as
         sequentially, wherever they run; for the other tuners they are the
-        same for the same ``n_jobs``.  See the user guide, "Scaling out" (docs/user_guide/scaling.md).
+        same for the same ``n_jobs`` (ASHA in parallel: they depend on which
+        trial ends first).  See the user guide, "Scaling out" (docs/user_guide/scaling.md).
     random_state : int, RandomState instance or None, default=None
         Seeds the oracle, the hold-out split and, for estimators whose
         ``random_state`` is ``None``, one derived seed per trial (so two fits
@@ -179,20 +198,23 @@ keras_tuner.Oracle, default="random"
     validation_fraction : float, default=0.2
         Size of the hold-out split when ``cv=None``.
     max_epochs : int or None, default=None
-        Hyperband: the largest number of epochs a trial trains (``None`` uses
-        the estimator's ``epochs``).  Other tuners: if set, every trial and
-        the refit train for ``max_epochs`` epochs.
+        Hyperband and ASHA: the largest number of epochs a trial trains
+        (``None`` uses the estimator's ``epochs``).  Other tuners: if set,
+        every trial and the refit train for ``max_epochs`` epochs.
     hyperband_factor : int, default=3
         Hyperband's reduction factor.
     budget_param : str or None, default=None
         The estimator parameter holding the number of epochs (``None``:
         ``"epochs"``, or the unique ``<step>__epochs`` of a pipeline).
-        Hyperband promotions continue their parent's fitted model through
-        the sibling ``warm_start`` parameter when the estimator has one.
+        Hyperband and ASHA promotions continue their parent's fitted models
+        through the sibling ``warm_start`` parameter when the estimator has
+        one (otherwise they retrain from scratch, and ASHA counts their full
+        epochs against its budget).
     tuner_params : dict or None, default=None
         Extra keyword arguments for the oracle, e.g.
         ``{"num_initial_points": 5}`` (bayesian), ``{"hyperband_iterations":
-        2}``, ``{"population_size": 8, "mutation_rate": 0.3}`` (evolution).
+        2}``, ``{"population_size": 8, "mutation_rate": 0.3}`` (evolution),
+        ``{"min_epochs": 1, "reduction_factor": 3, "budget": 100}`` (asha).
     return_train_score : bool, default=False
         Also score the training part of every split (``split<k>_train_<name>``,
         ``mean_train_<name>``, ``std_train_<name>``).
@@ -223,10 +245,15 @@ keras_tuner.Oracle, default="random"
         ("COMPLETED"/"FAILED"), ``error``, ``budget`` (epochs of the trained
         model), ``epochs_trained`` (new epochs this trial trained, over all
         splits), ``trial_id``, ``parent_trial_id``, ``bracket``, ``round``.
+        ASHA: one row per configuration and rung, as ``HalvingRandomSearchCV``
+        (one per candidate and iteration), plus its ``iter`` (the rung) and
+        ``n_resources`` (the rung's epochs) columns.
         Loads into ``pandas.DataFrame``.
     best_index_, best_params_, best_score_ :
         The best completed trial (failed trials are never chosen) on the
-        refit metric.  As in sklearn: not set with several metrics and
+        refit metric; for ASHA, the best of the highest rung any
+        configuration completed (as ``HalvingRandomSearchCV`` picks in its
+        last iteration), refit for that rung's epochs.  As in sklearn: not set with several metrics and
         ``refit=False``; no ``best_score_`` with a callable ``refit``.
     best_estimator_ : estimator
         The best configuration refit on all data (``refit=True``).
@@ -240,6 +267,13 @@ keras_tuner.Oracle, default="random"
     n_epochs_spent_ : int
         Epochs trained during the search (all trials and splits, excluding
         the refit).
+    n_epochs_budget_ : int or None
+        ASHA: the most epochs the search may train (its budget per split
+        times ``n_splits_``; a search resumed from ``directory`` retrains
+        from scratch the promotions whose parent models were lost with the
+        process, which can go over it); None for the other tuners.
+    n_resources_, n_candidates_ : list of int
+        ASHA: the epochs of each rung, and the trials run at each rung.
     search_time_ : float
     parallel_backend_ : {"sequential", "loky", "dask"}
         Where the trials ran.
