@@ -537,11 +537,26 @@ def test_gru_promoted_model_is_the_parent_model_continued(digits_sequences, monk
 # ----------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_dask_streams_asha(xy, tmp_path):
+def test_dask_streams_asha(xy, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     import dask
 
+    from skgru.tuning import _dask
+
     X, y = xy
+    events = []
+    submit, done = _dask.DaskTrialExecutor.submit, _dask.DaskTrialExecutor.next_completed
+
+    def spy_submit(self, job, index, _stream=True):
+        events.append("submit")
+        return submit(self, job, index, _stream)
+
+    def spy_done(self):
+        events.append("done")
+        return done(self)
+
+    monkeypatch.setattr(_dask.DaskTrialExecutor, "submit", spy_submit)
+    monkeypatch.setattr(_dask.DaskTrialExecutor, "next_completed", spy_done)
     with dask.config.set({"distributed.comm.timeouts.connect": "30s"}):
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -555,6 +570,8 @@ def test_dask_streams_asha(xy, tmp_path):
             cluster.close(timeout=30)
     assert tuned.parallel_backend_ == "dask"
     res = tuned.cv_results_
+    # Streamed: 2 trials out at first, then one new trial after each end.
+    assert events[:3] == ["submit", "submit", "done"] and events.count("submit") == _rows(res)
     assert np.all(res["status"] == "COMPLETED")
     assert tuned.n_epochs_spent_ <= tuned.n_epochs_budget_
     ids = list(res["trial_id"])

@@ -3,8 +3,11 @@
 ``joblib.Parallel`` runs a fixed list of tasks; an asynchronous tuner (ASHA)
 decides its next trial from the results so far, so it needs futures: this is
 the loky counterpart of :class:`skgru.tuning._dask.DaskTrialExecutor` (same
-``submit`` / ``next_completed`` / ``close``), on loky's reusable process pool
-(the executor joblib's loky backend is built on).  Each task carries what the
+``submit`` / ``next_completed`` / ``close``), on a loky process pool of its own:
+loky's ``get_reusable_executor`` singleton is the one joblib's ``Parallel``
+replaces with its memmapping executor (and breaks on: joblib expects its own
+type there), so the pool is cached here, one per ``n_jobs``, and kept across
+searches like joblib's (idle workers exit after 300 s).  Each task carries what the
 trials share (estimator, data, splits, scorer) plus the trial's own job, as a
 ``joblib.Parallel`` task would; a promoted trial's job carries its parent's
 fold models there and back.
@@ -13,6 +16,7 @@ fold models there and back.
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import traceback
 
 __all__ = ["LokyTrialExecutor"]
@@ -20,6 +24,23 @@ __all__ = ["LokyTrialExecutor"]
 # Idle workers stay up this long (seconds; joblib's loky backend uses 300), so that
 # the next search finds TensorFlow already imported in them.
 _IDLE_TIMEOUT = 300
+_POOLS = {}  # n_jobs -> loky ProcessPoolExecutor
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(n_jobs, fresh=False):
+    """This module's loky pool of ``n_jobs`` workers (a new one if ``fresh`` or
+    the cached one broke: a worker died)."""
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_jobs)
+        if fresh or pool is None or getattr(getattr(pool, "_flags", None), "broken", None):
+            if pool is not None:
+                pool.shutdown(wait=False)
+            pool = _POOLS[n_jobs] = ProcessPoolExecutor(max_workers=n_jobs,
+                                                        timeout=_IDLE_TIMEOUT)
+        return pool
 
 
 def _evaluate(shared, job):
@@ -44,18 +65,20 @@ class LokyTrialExecutor:
     """
 
     def __init__(self, shared, n_jobs, n_splits, raise_errors=False):
-        from joblib.externals.loky import get_reusable_executor
-
         self.shared = shared
+        self.n_jobs = int(n_jobs)
         self.n_splits = n_splits
         self.raise_errors = raise_errors
-        self._pool = get_reusable_executor(max_workers=int(n_jobs), timeout=_IDLE_TIMEOUT)
         self._futures = {}  # future -> key
 
     def submit(self, job, index):
         """Submit one trial; returns its key."""
         key = f"trial-{index}"
-        self._futures[self._pool.submit(_evaluate, self.shared, job)] = key
+        try:
+            fut = _pool(self.n_jobs).submit(_evaluate, self.shared, job)
+        except concurrent.futures.BrokenExecutor:  # a worker died since the last check
+            fut = _pool(self.n_jobs, fresh=True).submit(_evaluate, self.shared, job)
+        self._futures[fut] = key
         return key
 
     def next_completed(self):
