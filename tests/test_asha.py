@@ -306,7 +306,8 @@ def test_best_is_the_best_of_the_highest_rung_and_refits_at_its_epochs(xy):
 def test_budget_from_tuner_params_binds(xy):
     X, y = xy
     tuned = _asha(cv=2, max_trials=None,
-                  tuner_params={"min_epochs": 1, "reduction_factor": 3, "budget": 20}).fit(X, y)
+                  tuner_params={"min_epochs": 1, "reduction_factor": 3,
+                                "max_epochs_total": 20}).fit(X, y)
     assert tuned.n_epochs_budget_ == 40
     # No trial limit: new configurations (1 epoch) fill the budget to the last epoch.
     assert tuned.n_epochs_spent_ == 40

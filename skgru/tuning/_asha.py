@@ -18,7 +18,8 @@ Parallel Hyperparameter Tuning", algorithm 2) over epochs:
 * **cost**: a promotion continues the configuration's models, so it costs
   ``r_k - r_(k-1)`` epochs per split (``r_k`` when the models cannot be
   continued, ``continued=False``); a new configuration costs ``r_0``;
-* **budget** (epochs per split, counted when a job starts, whether it then
+* **budget** (``tuner_params["max_epochs_total"]`` in TunedGRU; epochs per
+  split, counted when a job starts, whether it then
   completes or fails): a job is started only if its cost fits in what is left;
   a promotion that does not fit gives way to a new configuration, and when
   nothing fits no new job starts.  Default: what synchronous successive

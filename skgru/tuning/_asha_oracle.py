@@ -47,14 +47,17 @@ max_consecutive_failed_trials :
             As for ``keras_tuner.Oracle``.
         max_trials : int or None
             Trials (new configurations and promotions) to start at most.
-        min_epochs, max_epochs, reduction_factor, budget, continued :
+        min_epochs, max_epochs, reduction_factor, continued :
             See :class:`~skgru.tuning._asha.ASHAScheduler`.
+        max_epochs_total : int or None
+            The scheduler's ``budget``: epochs per split all trials together
+            may train (None: the schedule's default).
         """
 
         asynchronous = True  # TunedGRU streams this oracle's trials
 
         def __init__(self, objective=None, max_trials=None, max_epochs=None, min_epochs=1,
-                     reduction_factor=3, budget=None, continued=True, seed=None,
+                     reduction_factor=3, max_epochs_total=None, continued=True, seed=None,
                      hyperparameters=None, allow_new_entries=True, tune_new_entries=True,
                      max_retries_per_trial=0, max_consecutive_failed_trials=3):
             if max_retries_per_trial:
@@ -69,7 +72,7 @@ max_consecutive_failed_trials :
                 max_consecutive_failed_trials=max_consecutive_failed_trials)
             self.scheduler = ASHAScheduler(
                 min_epochs, max_epochs, reduction_factor, max_trials=max_trials,
-                budget=budget, continued=continued)
+                budget=max_epochs_total, continued=continued)
 
         def populate_space(self, trial_id):
             sched = self.scheduler

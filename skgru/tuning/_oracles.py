@@ -115,10 +115,11 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
             from skgru.tuning._asha_oracle import ASHAOracle
 
             tp.pop("max_epochs", None)  # resolved into max_epochs by TunedGRU
-            unknown = sorted(set(tp) - {"min_epochs", "reduction_factor", "budget"})
+            unknown = sorted(set(tp) - {"min_epochs", "reduction_factor",
+                                     "max_epochs_total"})
             if unknown:
                 raise TypeError(f"unexpected keyword arguments {unknown} (tuner='asha' takes "
-                                "min_epochs, max_epochs, reduction_factor, budget)")
+                                "min_epochs, max_epochs, reduction_factor, max_epochs_total)")
             oracle = ASHAOracle(max_trials=max_trials, max_epochs=max_epochs,
                                 continued=continued, **common, **tp)
         elif name == "tpe":

@@ -126,12 +126,14 @@ or keras_tuner.Oracle, default="random"
         continues each fold's model from its weights (the same splits,
         ``warm_start``; only the missing epochs are trained) and scores it as
         trained.  ``tuner_params``: ``min_epochs`` (default 1),
-        ``reduction_factor`` (default 3), ``budget`` (epochs per split; default:
+        ``reduction_factor`` (default 3), ``max_epochs_total`` (the budget:
+        epochs per split that all trials together may train; default:
         what synchronous successive halving spends on the largest bracket whose
         trials fit in ``max_trials``), ``max_epochs`` (or the parameter below).
-        No trial starts that would exceed the budget.  An ``Oracle`` instance is deep-copied before
-        use (the parameter itself is never modified); its objective is set to
-        maximise the sklearn score.
+        No trial starts that would exceed the budget.
+
+        An ``Oracle`` instance is deep-copied before use (the parameter itself
+        is never modified); its objective is set to maximise the sklearn score.
     max_trials : int or None, default=10
         Maximum number of trials (configurations evaluated; for Hyperband and
         ASHA every promotion counts as a trial).  ``None`` runs until the
@@ -214,7 +216,8 @@ or keras_tuner.Oracle, default="random"
         Extra keyword arguments for the oracle, e.g.
         ``{"num_initial_points": 5}`` (bayesian), ``{"hyperband_iterations":
         2}``, ``{"population_size": 8, "mutation_rate": 0.3}`` (evolution),
-        ``{"min_epochs": 1, "reduction_factor": 3, "budget": 100}`` (asha).
+        ``{"min_epochs": 1, "reduction_factor": 3, "max_epochs_total": 100}``
+        (asha).
     return_train_score : bool, default=False
         Also score the training part of every split (``split<k>_train_<name>``,
         ``mean_train_<name>``, ``std_train_<name>``).
