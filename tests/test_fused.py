@@ -12,9 +12,9 @@ from skgru._keras import fused
 from skgru._keras.network import NetworkSpec, build_network
 from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_problem
 
-# The fused step implements the plain GRU stack; issue 12's defaults (input
-# standardisation, convolutional stem, update-counted budget, shrinkage) fall back to
-# separate fits, so the equality tests build the plain network explicitly.
+# Most equality tests build the plain GRU stack (fast to trace); issue 12's defaults
+# (input standardisation, convolutional stem, update-counted budget, shrinkage) have
+# their own tests below, with the estimators' defaults.
 PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last")
 
 
@@ -244,3 +244,57 @@ def test_trial_helper_applies_params_and_only_takes_sample_weight():
     models = fit_trial_folds(base, {"random_state": 0, "learning_rate": 0.01}, X, y, splits)
     assert [m.learning_rate for m in models] == [0.01, 0.01] and base.learning_rate == 0.001
     _assert_same(models, _separate(base.set_params(random_state=0, learning_rate=0.01), X, y, splits), X)
+
+
+# ------------------------------------------------------- issue 12's defaults
+
+
+def test_default_classifier_standardize_and_conv_stem_match_separate_fits():
+    # The estimator's defaults: standardize_X=True, conv_filters=64 (Conv1D(64, 5, "same")),
+    # patch_size="auto" (1 here), min_updates=1000 (patience from each fold's size).
+    rng = np.random.RandomState(0)
+    X = (rng.normal(size=(45, 7, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -2.0]).astype("float32")
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int) + (X[:, 0, 1] > 3)
+    splits = _uneven_splits(len(X), sizes=(30, 36, 26), seed=5)
+    est = _GRUClassifier(units=4, conv_filters=6, epochs=1, batch_size=8, random_state=0)
+    assert fuse_problem(est, X, y, splits) is None
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    _assert_same(fm, sm, X)
+    # each fold standardises with its own training rows' statistics
+    means = [m.model_.get_layer("stem").mean.numpy() for m in fm]
+    np.testing.assert_allclose(means[0], X[splits[0][0]].reshape(-1, 3).mean(axis=0), rtol=1e-5)
+    assert not np.allclose(means[0], means[1])
+    assert [(m.max_epochs_, m.patience_) for m in fm] == [(s.max_epochs_, s.patience_) for s in sm]
+
+
+def test_default_classifier_conv_stem_ragged_input_two_epochs():
+    # masks: padded steps are zeroed after standardising (the convolution sees zeros), the
+    # GRU keeps its state over them; an even kernel pads one step more at the end
+    rng = np.random.RandomState(3)
+    X = [rng.normal(loc=1.0, size=(rng.randint(3, 11), 2)).astype("float32") for _ in range(36)]
+    y = np.array([int(s[:, 0].mean() > 1.0) for s in X])
+    splits = _uneven_splits(len(X), sizes=(24, 30), seed=2)
+    est = _GRUClassifier(units=3, conv_filters=(4, 3), conv_kernel_size=4, epochs=2, batch_size=8,
+                         learning_rate=0.01, random_state=4)
+    assert fuse_problem(est, X, y, splits) is None
+    _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
+
+
+def test_default_regressor_early_stopping_shrinkage_match_separate_fits():
+    X, _ = _data(n=40)
+    y = X[:, :, 1].mean(axis=1) * 3 + 1
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1)  # early stopping + shrink_to_mean
+    assert fuse_problem(est, X, y, splits) is None
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    _assert_same(fm, sm, X)
+    for a, b in zip(fm, sm):
+        np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
+
+
+def test_patching_is_refused_with_a_reason():
+    X = np.random.RandomState(0).normal(size=(20, 50, 1)).astype("float32")  # > 40 steps: patch_size 2
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    splits = list(KFold(2).split(X))
+    est = _GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0)
+    assert "patch" in fuse_problem(est, X, y, splits)

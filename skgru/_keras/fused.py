@@ -72,6 +72,8 @@ class OptimizerRule:
 def variable_layout(spec: NetworkSpec) -> list[tuple[str, str, bool]]:
     """(layer name, attribute, L2-regularised) for every trainable variable, in model order."""
     out = []
+    for c in range(len(spec.conv_filters)):
+        out += [(f"conv_{c}", "kernel", True), (f"conv_{c}", "bias", False)]
     for i in range(len(spec.units)):
         out += [(f"gru_{i}", "kernel", True), (f"gru_{i}", "recurrent_kernel", True), (f"gru_{i}", "bias", False)]
     for j in range(len(spec.dense_units)):
@@ -82,8 +84,11 @@ def variable_layout(spec: NetworkSpec) -> list[tuple[str, str, bool]]:
 
 def expected_layer_names(spec: NetworkSpec) -> list[str]:
     names = ["sequences"]
-    if spec.mask_value is not None:
+    if uses_stem(spec):
+        names.append("stem")
+    elif spec.mask_value is not None:
         names.append("masking")
+    names += [f"conv_{c}" for c in range(len(spec.conv_filters))]
     names += [f"gru_{i}" for i in range(len(spec.units))]
     names += [f"dense_{j}" for j in range(len(spec.dense_units))]
     return names + ["output"]
@@ -95,6 +100,12 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     A guard against architecture features added after this module was written:
     any extra layer, flag or variable makes the caller fall back to separate fits.
     """
+    if spec.embedding_dim is not None:
+        return "token input (embedding_dim) is not fused"
+    if spec.patch_size != 1:
+        return f"patch_size={spec.patch_size} (patching is not fused)"
+    if spec.pooling != "last":
+        return f"pooling={spec.pooling!r} is not fused"
     names = [layer.name for layer in model.layers]
     if names != expected_layer_names(spec):
         return f"network layers {names} are not the plain GRU stack the fused step implements"
@@ -107,6 +118,18 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
             return f"layer gru_{i} uses options the fused step does not implement"
         if cell.dropout or cell.recurrent_dropout:
             return "dropout"
+    if uses_stem(spec):
+        stem = model.get_layer("stem")
+        if (stem.patch_size, stem.normalize, stem.mask_value) != (1, spec.normalize, spec.mask_value):
+            return "the input stem uses options the fused step does not implement"
+    for c in range(len(spec.conv_filters)):
+        layer = model.get_layer(f"conv_{c}")
+        plain = (isinstance(layer, keras.layers.Conv1D) and layer.padding == "same" and layer.use_bias
+                 and tuple(layer.strides) == (1,) and tuple(layer.dilation_rate) == (1,) and layer.groups == 1
+                 and layer.data_format == "channels_last" and layer.activation is keras.activations.relu
+                 and tuple(layer.kernel_size) == (spec.conv_kernel_size,))
+        if not plain:
+            return f"layer conv_{c} is not a Conv1D(same, relu) the fused step implements"
     for name in [f"dense_{j}" for j in range(len(spec.dense_units))] + ["output"]:
         layer = model.get_layer(name)
         if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
@@ -116,6 +139,19 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     if model.losses and spec.l2 == 0 and getattr(spec, "l1", 0.0) == 0:
         return "the network has extra losses"
     return None
+
+
+def uses_stem(spec: NetworkSpec) -> bool:
+    """Whether ``build_network`` puts its ``stem`` layer (mask, standardise, patch) first."""
+    return spec.patch_size > 1 or spec.normalize or bool(spec.conv_filters) or spec.pooling != "last"
+
+
+def input_statistics(model: keras.Model, spec: NetworkSpec):
+    """The network's per-feature (mean, std) standardisation, or None without one."""
+    if not spec.normalize:
+        return None
+    stem = model.get_layer("stem")
+    return np.asarray(stem.mean.numpy(), "float32"), np.asarray(stem.std.numpy(), "float32")
 
 
 def model_variables(model: keras.Model, spec: NetworkSpec) -> list:
@@ -145,6 +181,11 @@ class FusedTrainer:
         self.clip = rule.clipnorm is not None
         self.nesterov = rule.nesterov
         self.vars = self.m = self.v = None
+        # each fold's own input standardisation (its training rows' mean and std)
+        self.stats = None
+        if spec.normalize:
+            self.stats = (tf.Variable(tf.zeros([k, spec.n_step_features]), trainable=False),
+                          tf.Variable(tf.ones([k, spec.n_step_features]), trainable=False))
         # Hyperparameters are variables (assigned, not traced): a learning-rate grid
         # reuses one trace (a trace costs 1-3 s on this 2-core VM).
         self.hyper = {name: tf.Variable(0.0, trainable=False)
@@ -158,9 +199,18 @@ class FusedTrainer:
         self.block = os.environ.get("SKGRU_FUSED_MATMUL", "block") == "block"
         self.jit = os.environ.get("SKGRU_FUSED_XLA", "1").strip().lower() not in ("0", "false", "no", "off")
 
-    def reset(self, initial: list[list[np.ndarray]], rule: OptimizerRule) -> None:
-        """Load the k initial weight sets and zero the optimizer state (a fresh fit)."""
+    def reset(self, initial: list[list[np.ndarray]], rule: OptimizerRule, statistics=None) -> None:
+        """Load the k initial weight sets and zero the optimizer state (a fresh fit).
+
+        ``statistics``: one ``(mean, std)`` per fold for a network that standardises
+        its input (``spec.normalize``), as :func:`input_statistics` reads them.
+        """
         tf = self.tf
+        if self.stats is not None:
+            if statistics is None or len(statistics) != self.k:
+                raise ValueError("a standardising network needs one (mean, std) per fold")
+            self.stats[0].assign(np.stack([np.asarray(m, "float32") for m, _ in statistics]))
+            self.stats[1].assign(np.stack([np.asarray(sd, "float32") for _, sd in statistics]))
         stacked = [np.stack([np.asarray(w[i], dtype="float32") for w in initial]) for i in range(len(self.layout))]
         if self.vars is None:
             self.vars = [tf.Variable(a, name=f"fused_{i}") for i, a in enumerate(stacked)]
@@ -209,9 +259,18 @@ class FusedTrainer:
         mask = None
         if spec.mask_value is not None:
             mask = ops.any(ops.not_equal(x, spec.mask_value), axis=-1)  # (k, B, T), as keras.layers.Masking
+        if uses_stem(spec):  # network._SequenceStem (patch_size 1): standardise, then zero the padding
+            if spec.normalize:
+                x = (x - self.stats[0][:, None, None, :]) / self.stats[1][:, None, None, :]
+            if mask is not None:
+                x = ops.where(mask[..., None], x, ops.zeros_like(x))
+        elif mask is not None:
             x = x * ops.cast(mask, x.dtype)[..., None]
-        h_seq = x
         p = 0
+        for _ in spec.conv_filters:
+            x = ops.relu(self._matmul(self._im2col(x), self._conv_kernel(params[p])) + params[p + 1][:, None, None, :])
+            p += 2
+        h_seq = x
         n_layers = len(spec.units)
         for i, units in enumerate(spec.units):
             kernel, rkernel, bias = params[p], params[p + 1], params[p + 2]
@@ -224,6 +283,26 @@ class FusedTrainer:
             h = ops.relu(self._matmul(h, params[p]) + params[p + 1][:, None, :])
             p += 2
         return self._matmul(h, params[p]) + params[p + 1][:, None, :]  # pre-activation
+
+    def _im2col(self, x):
+        """(k, B, T, F) -> (k, B, T, K*F): each step's window of Conv1D(padding="same").
+
+        TensorFlow's "same" pads ``K - 1`` zeros, ``(K - 1) // 2`` of them in front;
+        window slot ``i`` holds step ``t + i - (K - 1) // 2`` (zero outside), in the
+        order of the kernel's ``(K, F, filters)`` reshaped to ``(K*F, filters)``.
+        """
+        ops = keras.ops
+        size = self.spec.conv_kernel_size
+        front = (size - 1) // 2
+        padded = ops.pad(x, [[0, 0], [0, 0], [front, size - 1 - front], [0, 0]])
+        t = x.shape[2] if x.shape[2] is not None else ops.shape(x)[2]
+        return ops.concatenate([padded[:, :, i : i + t] for i in range(size)], axis=-1)
+
+    @staticmethod
+    def _conv_kernel(kernel):
+        """(k, K, F, filters) -> (k, K*F, filters)."""
+        k, size, f, filters = kernel.shape
+        return keras.ops.reshape(kernel, (k, size * f, filters))
 
     def _block_diagonal(self, w):
         """(k, n, m) -> the (k*n, k*m) block-diagonal matrix of the k blocks."""
@@ -444,15 +523,16 @@ def trainer_key(spec, k, rule: OptimizerRule, task):
             rule.kind == "adam" or rule.momentum != 0, rule.nesterov, task)
 
 
-def borrow_trainer(spec, k, rule: OptimizerRule, task, initial) -> FusedTrainer:
-    """A trainer for this structure (from the pool or new), reset to ``initial``."""
+def borrow_trainer(spec, k, rule: OptimizerRule, task, initial, statistics=None) -> FusedTrainer:
+    """A trainer for this structure (from the pool or new), reset to ``initial``
+    (and to each fold's input ``statistics`` when the network standardises)."""
     key = trainer_key(spec, k, rule, task)
     with _pool_lock:
         trainer = _trainers.pop(key, None)
     if trainer is None:
         trainer = FusedTrainer(spec, k, rule, task)
         trainer.key = key
-    trainer.reset(initial, rule)
+    trainer.reset(initial, rule, statistics)
     return trainer
 
 

@@ -14,6 +14,12 @@ What fuses (everything else falls back to k separate fits, with the reason):
   not yet verified there);
 * GRUClassifier with single-label targets (binary/multiclass; sparse categorical
   crossentropy, ``class_weight``) and GRURegressor (MSE, ``standardize_y``);
+* issue 12's defaults: ``standardize_X`` (each fold standardised with its own
+  training rows' statistics, which its network holds), the ``conv_filters``
+  stem (Conv1D ``"same"``, relu, as a per-fold im2col product), the
+  ``min_updates``/``epochs="auto"`` budget (per fold, from its own size) and the
+  regressor's ``shrink_to_mean`` (fitted per fold on its own validation split);
+  not ``patch_size`` resolving to > 1 (long series) nor ``pooling != "last"``;
 * unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
@@ -66,7 +72,7 @@ _KNOWN = {
     "units": _ANY, "n_layers": _ANY, "activation": _ANY, "recurrent_activation": _ANY,
     "dense_units": _ANY, "l2": _ANY, "mask_value": _ANY, "n_features": _ANY, "input_layout": _ANY,
     "learning_rate": _ANY, "clipnorm": _ANY, "batch_size": _ANY,
-    "epochs": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool),
+    "epochs": lambda v: v == "auto" or (isinstance(v, numbers.Integral) and not isinstance(v, bool)),
     "early_stopping": _ANY, "validation_fraction": _ANY, "n_iter_no_change": _ANY, "tol": _ANY,
     "random_state": _ANY, "warm_start": _ANY, "class_weight": _ANY, "standardize_y": _ANY,
     "optimizer": _ANY,  # checked through the optimizer it builds
@@ -81,15 +87,14 @@ _KNOWN = {
     "verbose": lambda v: not v,
     "callbacks": lambda v: v is None or (isinstance(v, (list, tuple)) and len(v) == 0),
     "metrics": lambda v: v is None,
-    # issue 12's architecture: only the plain stack is fused (the network guard in
-    # _prepare_folds also rejects a stem); the update-counted budget (epochs="auto",
-    # min_updates) and the regressor's shrinkage are not implemented here.
-    "conv_filters": lambda v: v is None or v == (),
-    "patch_size": lambda v: v in (1, "auto"),
+    # issue 12's architecture: the input standardisation (each fold's own training
+    # statistics) and the Conv1D("same", relu) stem are fused; patching (a resolved
+    # patch_size > 1) is refused by the network guard in _prepare_folds.  The
+    # update-counted budget (epochs="auto", min_updates) is computed per fold as fit
+    # does, and the regressor's shrinkage is fitted per fold on its validation split.
+    "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "standardize_X": _ANY,
+    "min_updates": _ANY, "shrink_to_mean": _ANY,
     "pooling": lambda v: v == "last",
-    "standardize_X": lambda v: not v,
-    "min_updates": lambda v: v == 0,
-    "shrink_to_mean": lambda v: not v,
 }
 _DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
                  "regression": {None, "mean_squared_error", "mse"}}
@@ -392,28 +397,33 @@ def _train_fused(folds):
     fit_kwargs = _params.routed(params, "fit__")
     batch_size = int(fit_kwargs.get("batch_size", params["batch_size"]))
     shuffle = bool(fit_kwargs.get("shuffle", True))
-    n_epochs = int(params["epochs"])
+    # fit's budget (ArchitectureMixin._train_network): epochs and patience from each
+    # fold's own size (min_updates counts updates), the planned epochs for the schedules
+    budgets = [_params.training_budget(f.params, f.data.X.shape[0]) for f in folds]
+    run_params = [{**f.params, "epochs": e, "n_iter_no_change": pat} for f, (e, pat) in zip(folds, budgets)]
+    n_epochs = max(e for e, _ in budgets)
     start = time.perf_counter()
 
     initial = [[v.numpy() for v in fused.model_variables(f.network.model, spec)] for f in folds]
-    trainer = fused.borrow_trainer(spec, k, rule, task, initial)
+    statistics = [fused.input_statistics(f.network.model, spec) for f in folds] if spec.normalize else None
+    trainer = fused.borrow_trainer(spec, k, rule, task, initial, statistics)
     X, Y, W, n_train = _stack_data(folds, spec, task, "train")
     val = _stack_data(folds, spec, task, "val") if params["early_stopping"] else None
     n_train = n_train.astype(int)
     rngs = [FitSeeds.from_random_state(f.params["random_state"]).shuffle for f in folds]
     views = [_FoldView(trainer, j) for j in range(k)]
     trackers = []
-    for view in views:
+    for view, fold_params in zip(views, run_params):
         tracker = EpochTracker(
-            monitor="val_loss" if params["early_stopping"] else "loss", patience=params["n_iter_no_change"],
+            monitor="val_loss" if params["early_stopping"] else "loss", patience=fold_params["n_iter_no_change"],
             tol=params["tol"], restore_best=params["early_stopping"], initial_epoch=0,
         )
         tracker.set_model(view)
         tracker.on_train_begin()
         trackers.append(tracker)
     rate_callbacks = []
-    for f, view in zip(folds, views):
-        callback = _learning_rate_callback(f)
+    for f, view, fold_params in zip(folds, views, run_params):
+        callback = _learning_rate_callback(f, fold_params)
         if callback is not None:
             callback.set_model(view)
             callback.on_train_begin()
@@ -421,7 +431,7 @@ def _train_fused(folds):
     histories = [{} for _ in range(k)]
     steps = -(-int(n_train.max()) // batch_size)
     for epoch in range(n_epochs):
-        on = np.array([not v.stop_training for v in views], dtype="float32")
+        on = np.array([not v.stop_training and epoch < e for v, (e, _) in zip(views, budgets)], dtype="float32")
         if not on.any():
             break
         for j in range(k):
@@ -462,19 +472,31 @@ def _train_fused(folds):
         _store(trainer, j, f.network.model, spec, rule)
         result = TrainResult(history=histories[j], n_iter=trackers[j].epochs_run,
                              best_epoch=trackers[j].best_epoch, fit_time=elapsed / k)
+        result.budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
+        if task == "regression":
+            result.shrinkage = _shrinkage(f)
         f.est._record(f.data, f.network, result)
         out.append(f.est)
     fused.give_back(trainer)
     return out
 
 
-def _learning_rate_callback(fold):
+def _learning_rate_callback(fold, params):
     """The estimator's per-epoch learning-rate callback for this fit (None before issue 18's knobs)."""
     try:
         from skgru.estimators import _training_knobs
     except ImportError:
         return None
-    return _training_knobs.epoch_schedule(fold.params, fold.network.compile_config.optimizer_kwargs, {}, 0)
+    return _training_knobs.epoch_schedule(params, fold.network.compile_config.optimizer_kwargs, {}, 0)
+
+
+def _shrinkage(fold):
+    """The regressor's shrink-to-mean factors for this fold, as its ``_train_network`` fits them."""
+    from skgru.estimators import regressor
+
+    if not (fold.params["shrink_to_mean"] and fold.params.get("quantiles") is None):
+        return None
+    return regressor._fit_shrinkage(fold.network, fold.yt, fold.validation)
 
 
 def _store(trainer, j, model, spec, rule):
