@@ -298,3 +298,48 @@ def test_patching_is_refused_with_a_reason():
     splits = list(KFold(2).split(X))
     est = _GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0)
     assert "patch" in fuse_problem(est, X, y, splits)
+
+
+# ------------------------------------------------------- in a search (TunedGRU)
+
+
+@pytest.mark.slow  # 4 fused + 12 separate fits, two fused structures to compile
+def test_tuned_grid_with_fused_trials_matches_separate_trials(monkeypatch):
+    from skgru import TunedGRU
+    from skgru.estimators import _folds
+
+    X, y = _data(n=60, t=5, f=2)
+    calls = []
+    real = _folds._train_fused
+    monkeypatch.setattr(_folds, "_train_fused", lambda folds: calls.append(len(folds)) or real(folds))
+    results = {}
+    for mode in ("always", "0"):
+        monkeypatch.setenv("SKGRU_FUSED_TRIALS", mode)
+        search = TunedGRU(GRUClassifier(units=3, epochs=2, batch_size=16),
+                          {"units": [3, 4], "learning_rate": [1e-3, 1e-2]}, tuner="grid", cv=3,
+                          random_state=0, refit=False)
+        results[mode] = search.fit(X, y).cv_results_
+        if mode == "always":
+            assert calls == [3] * 4, "every trial must train its folds fused"
+            assert np.all(np.asarray(results[mode]["mean_fit_time"]) > 0)
+    assert calls == [3] * 4, "SKGRU_FUSED_TRIALS=0 must fit the folds separately"
+    fused_r, sep_r = results["always"], results["0"]
+    assert [p for p in fused_r["params"]] == [p for p in sep_r["params"]]
+    for key in [k for k in sep_r if k.startswith("split") and k.endswith("test_score")] + ["mean_test_score"]:
+        np.testing.assert_allclose(fused_r[key], sep_r[key], atol=1e-6, err_msg=key)
+    np.testing.assert_array_equal(fused_r["rank_test_score"], sep_r["rank_test_score"])
+
+
+def test_fused_trials_auto_mode_skips_short_trials(monkeypatch):
+    from skgru.tuning import _trial_runner
+
+    monkeypatch.delenv("SKGRU_FUSED_TRIALS", raising=False)
+    assert _trial_runner.fused_trials_mode() == "auto"
+    X, y = _data(n=30)
+    splits = list(KFold(2).split(X))
+    short = GRUClassifier(units=3, epochs=2, batch_size=8)  # 2 epochs x 2 steps
+    assert _trial_runner._fused_fold_models(short, {}, X, y, splits, {}) is None
+    monkeypatch.setenv("SKGRU_FUSED_TRIALS", "always")
+    models, seconds = _trial_runner._fused_fold_models(short, {"random_state": 0}, X, y, splits, {})
+    assert len(models) == 2 and seconds > 0
+    assert _trial_runner._fused_fold_models(short, {}, X, y, splits, {"other": 1}) is None
