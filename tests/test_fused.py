@@ -267,6 +267,7 @@ def test_default_classifier_standardize_and_conv_stem_match_separate_fits():
     assert [(m.max_epochs_, m.patience_) for m in fm] == [(s.max_epochs_, s.patience_) for s in sm]
 
 
+@pytest.mark.slow  # ~15 s on the shared 2-core VM (XLA compiles of two structures)
 def test_default_classifier_conv_stem_ragged_input_two_epochs():
     # masks: padded steps are zeroed after standardising (the convolution sees zeros), the
     # GRU keeps its state over them; an even kernel pads one step more at the end
@@ -280,6 +281,7 @@ def test_default_classifier_conv_stem_ragged_input_two_epochs():
     _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
 
 
+@pytest.mark.slow  # ~15 s on the shared 2-core VM (XLA compiles of two structures)
 def test_default_regressor_early_stopping_shrinkage_match_separate_fits():
     X, _ = _data(n=40)
     y = X[:, :, 1].mean(axis=1) * 3 + 1
