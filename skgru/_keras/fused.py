@@ -21,16 +21,21 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   fold without a batch at a step (it is shorter, or it has stopped) is not
   updated at all, and its optimizer state does not move;
 * the epoch's logged ``loss`` (mean of the batch losses weighted by batch rows,
-  as Keras' loss tracker) and ``val_loss`` (the same over the validation rows).
+  as Keras' loss tracker) and ``val_loss`` (the same over the validation rows);
+* issue 12's input stem (``patch_size`` 1): each fold's own standardisation
+  statistics, padded steps zeroed, then ``Conv1D(padding="same", relu)`` blocks as
+  an im2col product per fold.
 
 TensorFlow only: the epoch is one ``tf.function`` (traced once per trainer, open
 sample axis) whose step is one XLA cluster (``jit_compile``; ``SKGRU_FUSED_XLA=0``
-turns it off) with ``tf.GradientTape``, and the per-model products are one GEMM
-against block-diagonal weights while these stay small (:data:`BLOCK_MAX_ENTRIES`).
-Measured on digits (5 folds, GRU(16), 2-core VM): 0.08 s per fused epoch; the
-graph executor with batched ``einsum`` took 1.29 s (every tiny op pays ~10 us of
-executor cost, k times the work in XLA's batched dot).  Other backends fall back
-to separate fits (see ``skgru.estimators._folds.can_fuse``).
+turns it off) with ``tf.GradientTape``; inside it the per-model products are k plain
+GEMMs (``SKGRU_FUSED_MATMUL``: ``split``; ``block``, one GEMM against block-diagonal
+weights, is the graph executor's default).  A trainer is pooled per structure with
+its widths padded to multiples of :data:`UNITS_BUCKET` (exact, see there), and every
+hyperparameter of the update rule is a variable, so a units x learning-rate grid
+compiles once.  Measured on digits (5 folds, Conv1D(64) stem + GRU(16/32), 2-core VM
+under load 6-8): 0.16-0.20 s per fused epoch, one compilation of 7-13 s.  Other
+backends fall back to separate fits (see ``skgru.estimators._folds.can_fuse``).
 """
 
 from __future__ import annotations

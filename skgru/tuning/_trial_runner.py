@@ -63,11 +63,14 @@ def _short_error(exc):
     return f"{type(exc).__name__}: {first}"
 
 
-# A fused trainer is traced and XLA-compiled once per network structure and fold
-# count (2-10 s on a 2-core VM), a separate fit's engine in ~0.8 s; fusing saves
-# ~10 ms per training step at k=5 (digits, GRU(16)), so below a few hundred steps per
-# fold it does not pay.  "auto" fuses from this many (epochs x steps per epoch).
-MIN_FUSED_STEPS = 200
+# A fused trainer is traced and XLA-compiled once per network structure (widths
+# padded to 32), fold count and update rule: 5-13 s on the shared 2-core VM, against
+# ~0.8 s to trace a separate fit's engine.  Fusing saves ~10-15 ms per training step
+# at k=5 (digits, Conv1D(64) stem + GRU(16/32)), so a search's first trial pays from
+# roughly 400-1000 steps per fold, later trials of the same structure at once.
+# "auto" fuses trials from this many updates per fold (epochs x steps per epoch):
+# digits with 10 epochs (450) fuses; the tiny fits of the test suite do not.
+MIN_FUSED_STEPS = 400
 
 
 def fused_trials_mode() -> str:
