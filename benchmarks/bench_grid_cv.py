@@ -58,7 +58,9 @@ def _search(method, epochs, X, y):
     res = search.cv_results_
     scores = {f"units={p['units']}, lr={p['learning_rate']:g}": float(s)
               for p, s in zip(res["params"], res["mean_test_score"])}
-    return seconds, scores, float(sum(res["mean_fit_time"]) * 5)
+    stds = {f"units={p['units']}, lr={p['learning_rate']:g}": float(s)
+            for p, s in zip(res["params"], res["std_test_score"])}
+    return seconds, scores, stds
 
 
 def _child(method, epochs):
@@ -68,8 +70,8 @@ def _child(method, epochs):
     X, y = _digits()
     out = {}
     for run in ("cold", "warm"):
-        seconds, scores, fit_total = _search(method, epochs, X, y)
-        out[run] = {"seconds": seconds, "scores": scores, "fit_time_sum": fit_total}
+        seconds, scores, stds = _search(method, epochs, X, y)
+        out[run] = {"seconds": seconds, "scores": scores, "stds": stds}
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -101,12 +103,14 @@ def main(argv=None):
         g, t = results["gridsearchcv"][run]["seconds"], results["tunedgru"][run]["seconds"]
         print(f"{run:<5} | {g:>14.1f} | {t:>15.1f} | {t / g:>5.2f}")
     print()
-    print(f"{'candidate':<22} | {'GridSearchCV mean CV acc':>24} | {'TunedGRU mean CV acc':>20} | {'diff':>7}")
-    print("-" * 22 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7)
+    print(f"{'candidate':<22} | {'GridSearchCV mean CV acc':>24} | {'TunedGRU mean CV acc':>20} | {'diff':>7} | "
+          f"{'fold std (GridSearchCV)':>23}")
+    print("-" * 22 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7 + "-|-" + "-" * 23)
     g_scores, t_scores = results["gridsearchcv"]["warm"]["scores"], results["tunedgru"]["warm"]["scores"]
     for name, g in g_scores.items():
         t = t_scores.get(name, float("nan"))
-        print(f"{name:<22} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f}")
+        std = results["gridsearchcv"]["warm"]["stds"][name]
+        print(f"{name:<22} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f} | {std:>23.4f}")
     same = all(abs(results[m]["cold"]["scores"][n] - results[m]["warm"]["scores"][n]) < 1e-9
                for m in results for n in results[m]["cold"]["scores"])
     print(f"\n(cold and warm runs gave identical scores on each side: {same})")
