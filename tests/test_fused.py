@@ -345,3 +345,17 @@ def test_fused_trials_auto_mode_skips_short_trials(monkeypatch):
     models, seconds = _trial_runner._fused_fold_models(short, {"random_state": 0}, X, y, splits, {})
     assert len(models) == 2 and seconds > 0
     assert _trial_runner._fused_fold_models(short, {}, X, y, splits, {"other": 1}) is None
+
+
+def test_fused_fold_models_continue_like_separate_ones():
+    # ASHA / Hyperband promote a trial by continuing each fold's model (warm_start):
+    # a fused model carries its optimizer state, so the continuation matches too.
+    X, y = _data(n=40)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=3, epochs=1, batch_size=8, learning_rate=0.01, random_state=0)
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    for models in (fm, sm):
+        for m, (train, _) in zip(models, splits):
+            m.set_params(warm_start=True, epochs=1).fit(X[train], y[train])
+    _assert_same(fm, sm, X)
+    assert [m.n_iter_ for m in fm] == [2, 2]
