@@ -94,8 +94,9 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params):
     """A fresh trial's k fitted fold models from one fold-fused fit, or None.
 
     None (the caller then fits each split on its own) unless fusing is enabled
-    (and, in "auto" mode, the trial trains long enough to pay), the configured estimator is one :func:`skgru.estimators._folds.can_fuse`
-    accepts and ``fit_params`` holds nothing but ``sample_weight``.  Each model
+    (and, in "auto" mode, the trial trains long enough to pay), the configured
+    estimator is one :func:`skgru.estimators._folds.can_fuse` accepts and
+    ``fit_params`` holds nothing but ``sample_weight``.  Each model
     is what ``clone(estimator).set_params(**run_params).fit(X[train], y[train])``
     gives (up to float32 rounding), so it is scored as if trained alone.
     Returns ``(models, seconds)``: the wall time of the whole fused fit.
@@ -175,9 +176,10 @@ def evaluate_candidate(
 
     A fresh trial (no ``parents``) of a fusable GRU estimator trains its k
     fold models as one computation (:func:`skgru.estimators._folds.fit_folds`;
-    ``SKGRU_FUSED_TRIALS``: see :func:`fused_trials_mode`); its ``fit_times`` are then the
-    fused wall time split evenly over the splits (the folds train together, so
-    no per-fold time exists), ``score_times`` are measured per split as usual.
+    ``SKGRU_FUSED_TRIALS``: see :func:`fused_trials_mode`); its ``fit_times``
+    are then the fused wall time split evenly over the splits (the folds train
+    together, so no per-fold time exists); ``score_times`` are measured per
+    split as usual.
     """
     from skgru.tuning._scoring import SearchConfigError, score_split
 
