@@ -14,8 +14,10 @@ second search).  The estimator is seeded, so both searches train the same models
 (fused vs separate fits agree up to float32 rounding) and the mean CV scores are
 compared candidate by candidate.
 
-Run (2 CPU cores shared): ``nice -n 10 python benchmarks/bench_grid_cv.py``
-(``--epochs 2``: a quick smoke run).  ``SKGRU_FUSED_TRIALS=0`` in the environment
+Run (2 CPU cores shared): ``nice -n 10 python benchmarks/bench_grid_cv.py --rounds 2``
+(each side in 2 processes, ABBA order, fastest shown; ``--epochs 2``: a quick smoke
+run).  CPU seconds (``time.process_time``, all threads) are shown beside wall seconds:
+they move less with other jobs' load.  ``SKGRU_FUSED_TRIALS=0`` in the environment
 turns fusing off inside TunedGRU (then both sides fit the folds separately).
 """
 
@@ -52,15 +54,15 @@ def _search(method, epochs, X, y):
         search = GridSearchCV(est, GRID, cv=cv, n_jobs=1, refit=True)
     else:
         search = TunedGRU(est, GRID, tuner="grid", max_trials=None, cv=cv, n_jobs=1, refit=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     search.fit(X, y)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = search.cv_results_
     scores = {f"units={p['units']}, lr={p['learning_rate']:g}": float(s)
               for p, s in zip(res["params"], res["mean_test_score"])}
     stds = {f"units={p['units']}, lr={p['learning_rate']:g}": float(s)
             for p, s in zip(res["params"], res["std_test_score"])}
-    return seconds, scores, stds
+    return seconds, cpu, scores, stds
 
 
 def _child(method, epochs):
@@ -70,25 +72,38 @@ def _child(method, epochs):
     X, y = _digits()
     out = {}
     for run in ("cold", "warm"):
-        seconds, scores, stds = _search(method, epochs, X, y)
-        out[run] = {"seconds": seconds, "scores": scores, "stds": stds}
+        seconds, cpu, scores, stds = _search(method, epochs, X, y)
+        out[run] = {"seconds": seconds, "cpu": cpu, "scores": scores, "stds": stds}
     print("RESULT " + json.dumps(out), flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="processes per side, in ABBA order; the table shows the fastest")
     parser.add_argument("--child", choices=["gridsearchcv", "tunedgru"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return _child(args.child, args.epochs)
 
+    # Other jobs share this machine: the sides alternate (ABBA...) so that a change of
+    # load hits both, and the fastest round of each is shown (wall and CPU seconds).
+    runs = {"gridsearchcv": [], "tunedgru": []}
+    for r in range(args.rounds):
+        order = ("gridsearchcv", "tunedgru") if r % 2 == 0 else ("tunedgru", "gridsearchcv")
+        for method in order:
+            proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs)],
+                                  capture_output=True, text=True, check=True)
+            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+            runs[method].append(json.loads(line[len("RESULT "):]))
     results = {}
-    for method in ("gridsearchcv", "tunedgru"):
-        proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs)],
-                              capture_output=True, text=True, check=True)
-        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-        results[method] = json.loads(line[len("RESULT "):])
+    for method, rounds in runs.items():
+        best = dict(rounds[0])
+        for run in ("cold", "warm"):
+            best[run] = dict(min((r[run] for r in rounds), key=lambda d: d["seconds"]))
+            best[run]["all_seconds"] = [round(r[run]["seconds"], 1) for r in rounds]
+        results[method] = best
     from importlib.metadata import version
 
     load = os.getloadavg()
@@ -97,11 +112,16 @@ def main(argv=None):
           f"({os.environ.get('KERAS_BACKEND', 'tensorflow')}), tensorflow {version('tensorflow')}, "
           f"{os.cpu_count()} CPUs, load average after the runs {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
           f"SKGRU_FUSED_TRIALS={os.environ.get('SKGRU_FUSED_TRIALS', 'auto')}")
-    print(f"{'run':<5} | {'GridSearchCV s':>14} | {'TunedGRU grid s':>15} | {'ratio':>5}")
-    print("-" * 5 + "-|-" + "-" * 14 + "-|-" + "-" * 15 + "-|-" + "-" * 5)
+    print(f"# {args.rounds} round(s) per side, fastest shown; every round's wall seconds: "
+          + "; ".join(f"{m} {run} {results[m][run]['all_seconds']}" for m in results for run in ("cold", "warm")))
+    print(f"{'run':<5} | {'GridSearchCV s':>14} | {'TunedGRU grid s':>15} | {'ratio':>5} | "
+          f"{'GridSearchCV CPU s':>18} | {'TunedGRU CPU s':>14} | {'CPU ratio':>9}")
+    print("-" * 5 + "-|-" + "-" * 14 + "-|-" + "-" * 15 + "-|-" + "-" * 5 + "-|-" + "-" * 18 + "-|-" + "-" * 14
+          + "-|-" + "-" * 9)
     for run in ("cold", "warm"):
-        g, t = results["gridsearchcv"][run]["seconds"], results["tunedgru"][run]["seconds"]
-        print(f"{run:<5} | {g:>14.1f} | {t:>15.1f} | {t / g:>5.2f}")
+        g, t = results["gridsearchcv"][run], results["tunedgru"][run]
+        print(f"{run:<5} | {g['seconds']:>14.1f} | {t['seconds']:>15.1f} | {t['seconds'] / g['seconds']:>5.2f} | "
+              f"{g['cpu']:>18.1f} | {t['cpu']:>14.1f} | {t['cpu'] / g['cpu']:>9.2f}")
     print()
     print(f"{'candidate':<22} | {'GridSearchCV mean CV acc':>24} | {'TunedGRU mean CV acc':>20} | {'diff':>7} | "
           f"{'fold std (GridSearchCV)':>23}")
@@ -111,9 +131,9 @@ def main(argv=None):
         t = t_scores.get(name, float("nan"))
         std = results["gridsearchcv"]["warm"]["stds"][name]
         print(f"{name:<22} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f} | {std:>23.4f}")
-    same = all(abs(results[m]["cold"]["scores"][n] - results[m]["warm"]["scores"][n]) < 1e-9
-               for m in results for n in results[m]["cold"]["scores"])
-    print(f"\n(cold and warm runs gave identical scores on each side: {same})")
+    same = all(abs(r[run]["scores"][n] - rounds[0]["cold"]["scores"][n]) < 1e-9
+               for rounds in runs.values() for r in rounds for run in ("cold", "warm") for n in r[run]["scores"])
+    print(f"\n(every run gave identical scores on its side: {same})")
 
 
 if __name__ == "__main__":
