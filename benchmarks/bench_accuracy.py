@@ -367,6 +367,12 @@ DEFAULT_CANDIDATES = {
     "es": dict(early_stopping=True, validation_fraction=0.2),
     "no-es": dict(early_stopping=False),
     "no-shrink": dict(shrink_to_mean=False),
+    # round 3 (branch acc3): a linear path and a GRU-FCN branch beside the GRU
+    "linear-skip": dict(linear_skip=True),
+    "linear-skip-no-shrink": dict(linear_skip=True, shrink_to_mean=False),
+    "fcn": dict(fcn_branch=True),
+    "fcn-no-stem": dict(fcn_branch=True, conv_filters=None),
+    "fcn-small": dict(fcn_branch=(32, 64, 32)),
 }
 
 
