@@ -94,6 +94,25 @@ def test_linear_skip_learns_a_linear_autoregression_the_gru_alone_misses():
     assert rmse(skip) < 0.5 * rmse(plain), (rmse(skip), rmse(plain))
 
 
+def test_regressor_starts_at_the_ridge_regression_of_the_window():
+    """Before training (learning rate ~0) the regressor with a skip is RidgeCV on the
+    standardised window, mapped back to the target's units."""
+    from sklearn.linear_model import RidgeCV
+
+    from skgru.estimators._architecture import SKIP_RIDGE_ALPHAS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 9, 2)) * [3.0, 0.5] + [10.0, -1.0]
+    y = X[:, -1, 0] - 2 * X[:, -2, 1] + rng.normal(scale=0.3, size=50)
+    reg = GRURegressor(linear_skip=3, units=4, epochs=1, min_updates=0, learning_rate=1e-9,
+                       early_stopping=False, random_state=0).fit(X, y)
+    flat = X.reshape(-1, 2)
+    Z = ((X - flat.mean(axis=0)) / flat.std(axis=0))[:, -3:, :].reshape(50, 6)
+    ridge = RidgeCV(alphas=SKIP_RIDGE_ALPHAS).fit(Z, (y - y.mean()) / y.std())
+    np.testing.assert_allclose(reg.predict(X), ridge.predict(Z) * y.std() + y.mean(), rtol=1e-3, atol=1e-3)
+    assert np.allclose(reg.model_.get_layer("gru_head").kernel, 0, atol=1e-6)
+
+
 def test_linear_skip_classifier_adds_to_the_logits():
     X, y = _xy()
     clf = GRUClassifier(linear_skip=2, **FAST).fit(X, (y > 0).astype(int))

@@ -46,7 +46,7 @@ class ArchitectureMixin:
         split = super()._validation_split(params, data, seeds)
         network = getattr(data, "skip_network", None)
         if network is not None and network.spec.output_activation == "linear":
-            Xt, yt, swt, _ = split
+            Xt, yt, swt, _ = split if SKIP_RIDGE_ROWS == "train" else (data.X, data.y, data.sample_weight, None)
             init_linear_skip(network.model, Xt, yt, swt)
         return split
 
@@ -60,6 +60,11 @@ class ArchitectureMixin:
 # Ridge penalties the linear skip's starting point is chosen from (RidgeCV's
 # efficient leave-one-out), on standardised inputs and targets.
 SKIP_RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
+# Whether the GRU's head starts at zero (the network starts exactly at the ridge model).
+SKIP_ZERO_HEAD = True
+# Which rows the starting ridge is fitted on: "train" (the training part of the
+# validation split) or "all" (every training row; RidgeCV's own leave-one-out picks alpha).
+SKIP_RIDGE_ROWS = "train"
 
 
 def init_linear_skip(model, X, y, sample_weight=None):
@@ -86,8 +91,9 @@ def init_linear_skip(model, X, y, sample_weight=None):
     coef = np.atleast_2d(ridge.coef_).reshape(n_outputs, -1).T
     model.get_layer("linear_skip").set_weights([coef.astype("float32"),
                                                  np.atleast_1d(ridge.intercept_).astype("float32")])
-    head = model.get_layer("gru_head")
-    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    if SKIP_ZERO_HEAD:
+        head = model.get_layer("gru_head")
+        head.set_weights([np.zeros_like(w) for w in head.get_weights()])
 
 
 # numpydoc of the issue-12 parameters, shared by both estimators' docstrings.
