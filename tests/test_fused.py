@@ -15,7 +15,8 @@ from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_p
 # The fused step implements the plain GRU stack; issue 12's defaults (input
 # standardisation, convolutional stem, update-counted budget, shrinkage) fall back to
 # separate fits, so the equality tests build the plain network explicitly.
-PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last")
+PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last",
+             linear_skip=None)
 
 
 def GRUClassifier(**kwargs):

@@ -72,11 +72,14 @@ def test_linear_skip_parameter_builds_the_skip():
     assert reg.model_.get_layer("linear_skip").kernel.shape == (4 * 2, 1)
     whole = GRURegressor(linear_skip=True, **FAST).fit(X, y)
     assert whole.model_.get_layer("linear_skip").kernel.shape == (12 * 2, 1)
-    plain = GRURegressor(**FAST).fit(X, y)
+    # the regressor's default is the whole window; the classifier's is no skip
+    assert GRURegressor(**FAST).fit(X, y).network_spec_ == whole.network_spec_
+    plain = GRURegressor(linear_skip=None, **FAST).fit(X, y)
     assert plain.network_spec_.linear_skip == 0
     assert "linear_skip" not in [layer.name for layer in plain.model_.layers]
     off = GRURegressor(linear_skip=False, **FAST).fit(X, y)
     assert off.network_spec_ == plain.network_spec_
+    assert GRUClassifier(**FAST).fit(X, (y > 0).astype(int)).network_spec_.linear_skip == 0
 
 
 def test_linear_skip_learns_a_linear_autoregression_the_gru_alone_misses():
@@ -89,7 +92,7 @@ def test_linear_skip_learns_a_linear_autoregression_the_gru_alone_misses():
     kw = dict(units=8, epochs=200, min_updates=0, n_iter_no_change=20, learning_rate=3e-3, random_state=0)
     train, test = slice(0, 120), slice(120, None)  # test levels above every training level
     skip = GRURegressor(linear_skip=True, **kw).fit(X[train], y[train])
-    plain = GRURegressor(**kw).fit(X[train], y[train])
+    plain = GRURegressor(linear_skip=None, **kw).fit(X[train], y[train])
     rmse = lambda m: np.sqrt(np.mean((m.predict(X[test]) - y[test]) ** 2))  # noqa: E731
     assert rmse(skip) < 0.5 * rmse(plain), (rmse(skip), rmse(plain))
 
@@ -203,10 +206,24 @@ def test_new_parameters_are_not_fused():
     from skgru.estimators._folds import can_fuse
 
     plain = dict(units=4, epochs=2, standardize_X=False, min_updates=0, shrink_to_mean=False, patch_size=1)
-    assert can_fuse(GRURegressor(**plain))[0]
-    for params in (dict(linear_skip=3), dict(linear_skip=True), dict(fcn_branch=True)):
+    for params in (dict(linear_skip=3), dict(fcn_branch=True)):
         ok, why = can_fuse(GRURegressor(**plain, **params))
         assert not ok and next(iter(params)) in why
+    assert not can_fuse(GRUClassifier(units=4, epochs=2, standardize_X=False, min_updates=0, patch_size=1,
+                                      conv_filters=None, linear_skip=True))[0]
+
+
+def test_the_default_skip_falls_back_from_fused_training():
+    """linear_skip=True is the regressor's default, so can_fuse's parameter check lets
+    it through; the network guard of fit_folds then refuses the extra layers."""
+    from sklearn.model_selection import KFold
+
+    from skgru.estimators._folds import can_fuse, fuse_problem
+
+    X, y = _xy(n=30)
+    plain = dict(units=4, epochs=2, standardize_X=False, min_updates=0, shrink_to_mean=False, patch_size=1)
+    assert can_fuse(GRURegressor(**plain))[0]
+    assert "layers" in fuse_problem(GRURegressor(**plain), X, y, list(KFold(2).split(X)))
 
 
 def test_keras_ops_only_in_the_new_layers():

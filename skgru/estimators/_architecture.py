@@ -128,7 +128,7 @@ ARCHITECTURE_PARAMS_DOC = """
         series, batch 32: up to 500 epochs, patience 50). An int ``epochs`` is
         always the maximum. 0 keeps ``n_iter_no_change`` (and 100 epochs for
         "auto") as given. ``partial_fit`` always trains one epoch.
-    linear_skip : None, bool or int, default=None
+    linear_skip : None, bool or int, default=None (classifier), True (regressor)
         A linear model beside the GRU (LSTNet's autoregressive "highway"): a
         ``Dense`` layer on the last ``w`` input steps (standardised with
         ``standardize_X``, unpatched, flattened to ``w * n_features`` values) is

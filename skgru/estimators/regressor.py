@@ -112,7 +112,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         conv_filters=None,
         conv_kernel_size=5,
         min_updates=1000,
-        linear_skip=None,
+        linear_skip=True,
         fcn_branch=False,
         l1=0.0,
         lr_schedule=None,
