@@ -378,6 +378,8 @@ DEFAULT_CANDIDATES = {
     "fcn": dict(fcn_branch=True),
     "fcn-no-stem": dict(fcn_branch=True, conv_filters=None),
     "fcn-small": dict(fcn_branch=(32, 64, 32)),
+    "lr3e-3": dict(learning_rate=3e-3),
+    "lr3e-4": dict(learning_rate=3e-4),
 }
 
 
