@@ -120,12 +120,13 @@ ARCHITECTURE_PARAMS_DOC = """
         per entry, applied to the (patched) sequence before the GRU. None: no stem.
     conv_kernel_size : int, default=5
         Kernel length of the convolutional stem.
-    min_updates : int >= 0, default=1000
+    min_updates : int >= 0, default=3000 (classifier), 1000 (regressor)
         Count optimizer updates, not epochs, on small training sets: ``fit``
         waits at least ``ceil(0.1 * min_updates / steps_per_epoch)`` epochs
         without improvement before it stops, and with ``epochs="auto"`` may run
         up to ``max(100, ceil(min_updates / steps_per_epoch))`` epochs (36
-        series, batch 32: up to 500 epochs, patience 50). An int ``epochs`` is
+        series, batch 32, 3000: up to 1500 epochs, patience 150). Training
+        sets of more than ~1000 rows are not affected. An int ``epochs`` is
         always the maximum. 0 keeps ``n_iter_no_change`` (and 100 epochs for
         "auto") as given. ``partial_fit`` always trains one epoch.
     linear_skip : None, bool or int, default=None (classifier), True (regressor)

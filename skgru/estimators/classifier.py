@@ -92,7 +92,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         standardize_X=True,
         conv_filters=64,
         conv_kernel_size=5,
-        min_updates=1000,
+        min_updates=3000,
         linear_skip=None,
         fcn_branch=False,
         l1=0.0,
