@@ -234,7 +234,8 @@ ACCURACY_REFERENCES = {"MiniRocket": minirocket, "1-NN-DTW": knn_dtw, "dummy": d
 # The network the reference libraries build (GRU -> Dense), in skgru's parameters: the
 # issue-12 defaults (convolutional stem, input standardisation, update-counted epoch
 # budget) change the workload, so speed comparisons switch them off.
-PLAIN_GRU = {"conv_filters": None, "patch_size": 1, "standardize_X": False, "min_updates": 0, "pooling": "last"}
+PLAIN_GRU = {"conv_filters": None, "patch_size": 1, "standardize_X": False, "min_updates": 0, "pooling": "last",
+             "linear_skip": None}
 
 
 def plain_gru_params(estimator_class):

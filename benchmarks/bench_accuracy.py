@@ -349,7 +349,10 @@ def run_table(names, seeds, fast, tuned):
 
 # Candidate defaults: overrides of GRUClassifier/GRURegressor's defaults. Keys starting
 # with "_" are benchmark knobs, not parameters: "_auto_target" sets
-# skgru.estimators._params.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at).
+# skgru.estimators._params.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at),
+# "_skip_zero_head" skgru.estimators._architecture.SKIP_ZERO_HEAD (whether a
+# regressor's linear skip starts with the GRU head at zero), "_skip_ridge_rows"
+# SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on).
 DEFAULT_CANDIDATES = {
     "defaults": dict(),
     "patch1": dict(patch_size=1),
@@ -367,6 +370,16 @@ DEFAULT_CANDIDATES = {
     "es": dict(early_stopping=True, validation_fraction=0.2),
     "no-es": dict(early_stopping=False),
     "no-shrink": dict(shrink_to_mean=False),
+    # round 3 (branch acc3): a linear path and a GRU-FCN branch beside the GRU
+    "linear-skip": dict(linear_skip=True),
+    "linear-skip-no-shrink": dict(linear_skip=True, shrink_to_mean=False),
+    "linear-skip-random-head": dict(linear_skip=True, _skip_zero_head=False),
+    "linear-skip-ridge-all": dict(linear_skip=True, _skip_ridge_rows="all"),
+    "fcn": dict(fcn_branch=True),
+    "fcn-no-stem": dict(fcn_branch=True, conv_filters=None),
+    "fcn-small": dict(fcn_branch=(32, 64, 32)),
+    "lr3e-3": dict(learning_rate=3e-3),
+    "lr3e-4": dict(learning_rate=3e-4),
 }
 
 
@@ -392,6 +405,10 @@ def _set_knobs(overrides):
     from skgru.estimators import _params as base
 
     base.AUTO_PATCH_TARGET_STEPS = (overrides or {}).get("_auto_target", 25)
+    from skgru.estimators import _architecture
+
+    _architecture.SKIP_ZERO_HEAD = (overrides or {}).get("_skip_zero_head", True)
+    _architecture.SKIP_RIDGE_ROWS = (overrides or {}).get("_skip_ridge_rows", "train")
 
 
 def _score(ds, model, X, y):

@@ -14,8 +14,10 @@ from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_p
 
 # Most equality tests build the plain GRU stack (fast to trace); issue 12's defaults
 # (input standardisation, convolutional stem, update-counted budget, shrinkage) have
-# their own tests below, with the estimators' defaults.
-PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last")
+# their own tests below, with the estimators' defaults.  linear_skip / fcn_branch are
+# not fused (they fall back to separate fits).
+PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last",
+             linear_skip=None)
 
 
 def GRUClassifier(**kwargs):

@@ -161,7 +161,11 @@ def test_default_search_space_for_gru_and_pipeline():
 
     space = default_search_space(GRUClassifier())
     assert set(space) == {"units", "n_layers", "dropout", "learning_rate", "batch_size",
-                          "patch_size", "pooling", "conv_filters", "bidirectional"}
+                          "patch_size", "pooling", "conv_filters", "bidirectional", "fcn_branch"}
+    from skgru import GRURegressor
+
+    reg_space = default_search_space(GRURegressor())
+    assert reg_space["linear_skip"] == [None, True] and "fcn_branch" not in reg_space
     pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
     space = default_search_space(pipe, "grid")
     assert all(k.startswith("gruclassifier__") for k in space)

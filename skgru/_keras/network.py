@@ -43,6 +43,24 @@ class NetworkSpec:
     normalize: bool = False  # per-feature (x - mean) / std, statistics set after build
     conv_filters: tuple = ()  # Conv1D(k, kernel, "same") + BatchNorm-free ReLU blocks before the GRU
     conv_kernel_size: int = 5
+    # ---- issue 12, round 2: linear and convolutional paths beside the GRU
+    # linear_skip=w: a Dense on the last w (standardised, unpatched) input steps, added
+    # to the output's pre-activation (LSTNet's autoregressive "highway"); 0 = none.
+    linear_skip: int = 0
+    # fcn_filters: a parallel fully-convolutional branch (GRU-FCN / LSTM-FCN) on the
+    # standardised, unpatched sequence: Conv1D(k_i, FCN_KERNELS[i]) + BatchNorm + ReLU
+    # per entry, masked global average pooling, concatenated with the GRU summary.
+    fcn_filters: tuple = ()
+
+
+# Kernel lengths of the FCN branch's blocks (Wang et al. 2017, "Time series
+# classification from scratch with deep neural networks"; Karim et al.'s LSTM-FCN):
+# 8, 5, 3, and 3 for any further block.
+FCN_KERNELS = (8, 5, 3)
+
+
+def fcn_kernel(i: int) -> int:
+    return FCN_KERNELS[i] if i < len(FCN_KERNELS) else FCN_KERNELS[-1]
 
 
 def cudnn_eligible(spec: NetworkSpec) -> bool:
@@ -175,11 +193,51 @@ class _MaskedPooling(keras.layers.Layer):
         return None
 
 
+class _LastSteps(keras.layers.Layer):
+    """The last ``window`` valid steps of ``(batch, t, f)``, flattened to ``(batch, window * f)``.
+
+    Steps are kept in time order; a sequence with fewer valid steps than ``window``
+    gets zeros in front (the training mean once standardised).  With a mask the
+    valid steps may sit anywhere (post- or pre-padding): each valid step's rank
+    from the end picks its slot, so padding never reaches the linear layer.
+    """
+
+    def __init__(self, window, n_features, **kwargs):
+        super().__init__(**kwargs)
+        self.window = int(window)
+        self.n_features = int(n_features)
+
+    def call(self, x, valid=None):
+        ops = keras.ops
+        w = self.window
+        if valid is None:
+            # w zeros in front, then the last w steps: shorter sequences get the zeros
+            last = ops.pad(x, [[0, 0], [w, 0], [0, 0]])[:, -w:, :]
+        else:
+            v = ops.cast(valid, x.dtype)  # (batch, t)
+            from_end = ops.flip(ops.cumsum(ops.flip(v, axis=1), axis=1), axis=1)  # 1 = the last valid step
+            slot = ops.cast(w - from_end, "int32")  # slot w-1 for the last valid step
+            keep = ops.logical_and(valid, from_end <= w)
+            onehot = ops.one_hot(ops.where(keep, slot, ops.zeros_like(slot)), w) * ops.cast(keep, x.dtype)[..., None]
+            last = ops.einsum("btw,btf->bwf", onehot, x)
+        return ops.reshape(last, (ops.shape(last)[0], w * self.n_features))
+
+    def compute_output_shape(self, x_shape, valid_shape=None):
+        return (x_shape[0], self.window * self.n_features)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+
 def set_input_statistics(model: keras.Model, mean, std) -> None:
-    """Store the per-feature training statistics in the network's normalisation step."""
-    stem = model.get_layer("stem")
-    stem.mean.assign(np.asarray(mean, dtype="float32"))
-    stem.std.assign(np.asarray(std, dtype="float32"))
+    """Store the per-feature training statistics in the network's normalisation steps
+    (the GRU's stem and, with a linear skip or FCN branch, their unpatched view)."""
+    names = {layer.name for layer in model.layers}
+    for name in ("stem", "steps"):
+        if name in names:
+            layer = model.get_layer(name)
+            layer.mean.assign(np.asarray(mean, dtype="float32"))
+            layer.std.assign(np.asarray(std, dtype="float32"))
 
 
 def _regularizer(l2: float, l1: float = 0.0):
@@ -199,7 +257,11 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     Layout: ``Input -> [Embedding | Masking | stem: mask, standardise, patch]
     -> [Conv1D(relu) x len(conv_filters)] -> GRU x n_layers (each optionally
     Bidirectional) -> [masked mean/max/attention pooling] -> [Dropout]
-    -> [Dense(relu) x len(dense_units)] -> Dense(out)``.  With the stem the mask
+    -> [Dense(relu) x len(dense_units)] -> Dense(out)``.  ``fcn_filters`` adds a
+    parallel Conv1D + BatchNorm + ReLU branch (GRU-FCN) on the unpatched standardised
+    steps, globally average-pooled and concatenated with the GRU summary before the
+    head; ``linear_skip`` adds a linear layer on the last w such steps to the
+    output's pre-activation (LSTNet's autoregressive highway).  With the stem the mask
     is passed to the GRU explicitly (Conv1D would drop Keras' propagated mask).
     Variable-length input is padded at the end and masked, which keeps the cuDNN
     path eligible on GPU.
@@ -247,6 +309,10 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     else:
         inputs = keras.Input(shape=(spec.n_timesteps, spec.n_step_features), name="sequences")
         x = inputs
+        if spec.linear_skip or spec.fcn_filters:
+            # the unpatched, standardised steps for the linear skip and the FCN branch
+            out = _SequenceStem(spec.n_step_features, 1, spec.normalize, spec.mask_value, name="steps")(x)
+            steps, step_mask = out if spec.mask_value is not None else (out, None)
         if spec.patch_size > 1 or spec.normalize or spec.conv_filters or spec.pooling != "last":
             out = _SequenceStem(
                 spec.n_step_features, spec.patch_size, spec.normalize, spec.mask_value, name="stem"
@@ -283,6 +349,8 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
         x = layer(x, mask=mask) if mask is not None else layer(x)
     if pooled:
         x = _MaskedPooling(spec.pooling, seed=s(), name=f"{spec.pooling}_pooling")(x, valid=mask)
+    if spec.fcn_filters:
+        x = keras.layers.Concatenate(name="gru_fcn")([x, _fcn_branch(spec, steps, step_mask, reg, s)])
     if spec.dropout > 0:
         x = keras.layers.Dropout(spec.dropout, seed=s(), name="head_dropout")(x)
     for j, units in enumerate(spec.dense_units):
@@ -293,11 +361,40 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
             name=f"dense_{j}",
         )(x)
-    outputs = keras.layers.Dense(
+    head = dict(kernel_regularizer=reg, kernel_initializer=keras.initializers.GlorotUniform(seed=s()))
+    if not spec.linear_skip:
+        outputs = keras.layers.Dense(spec.n_outputs, activation=spec.output_activation, name="output", **head)(x)
+        return keras.Model(inputs, outputs, name="skgru_gru")
+    # GRU head + linear model of the last w steps, summed before the output activation
+    logits = keras.layers.Dense(spec.n_outputs, name="gru_head", **head)(x)
+    last = _LastSteps(spec.linear_skip, spec.n_step_features, name="last_steps")(steps, valid=step_mask)
+    linear = keras.layers.Dense(
         spec.n_outputs,
-        activation=spec.output_activation,
         kernel_regularizer=reg,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
-        name="output",
-    )(x)
+        kernel_initializer=keras.initializers.Zeros(),  # starts as the GRU alone
+        name="linear_skip",
+    )(last)
+    summed = keras.layers.Add(name="output" if spec.output_activation == "linear" else "logits")([logits, linear])
+    if spec.output_activation == "linear":
+        return keras.Model(inputs, summed, name="skgru_gru")
+    outputs = keras.layers.Activation(spec.output_activation, name="output")(summed)
     return keras.Model(inputs, outputs, name="skgru_gru")
+
+
+def _fcn_branch(spec: NetworkSpec, x, valid, reg, s):
+    """GRU-FCN's convolutional branch: per block Conv1D + BatchNorm + ReLU, then masked
+    global average pooling over the valid steps (padding zeroed before every conv)."""
+    for k, filters in enumerate(spec.fcn_filters):
+        if valid is not None:
+            x = _ZeroPadding(name=f"fcn_zero_padding_{k}")(x, valid)
+        x = keras.layers.Conv1D(
+            filters,
+            fcn_kernel(k),
+            padding="same",
+            kernel_regularizer=reg,
+            kernel_initializer=keras.initializers.HeUniform(seed=s()),
+            name=f"fcn_conv_{k}",
+        )(x)
+        x = keras.layers.BatchNormalization(name=f"fcn_batch_norm_{k}")(x, mask=valid)
+        x = keras.layers.Activation("relu", name=f"fcn_relu_{k}")(x)
+    return _MaskedPooling("mean", name="fcn_pooling")(x, valid=valid)

@@ -12,6 +12,8 @@ wraps two of its steps, so the template itself is unchanged:
 
 from __future__ import annotations
 
+import numpy as np
+
 from skgru._keras.network import set_input_statistics
 from skgru.estimators import _params
 
@@ -29,6 +31,8 @@ class ArchitectureMixin:
         return network
 
     def _train_network(self, params, data, network, epochs):
+        # the linear skip is initialised in _validation_split, on the training part only
+        data.skip_network = network if network.spec.linear_skip and not network.continuing else None
         n_epochs, patience = _params.training_budget(params, data.X.shape[0])
         if epochs is None:  # fit (partial_fit passes epochs=1 and keeps its patience)
             params = {**params, "epochs": n_epochs, "n_iter_no_change": patience}
@@ -38,11 +42,58 @@ class ArchitectureMixin:
         result.budget = None if epochs is not None else (n_epochs, patience)
         return result
 
+    def _validation_split(self, params, data, seeds):
+        split = super()._validation_split(params, data, seeds)
+        network = getattr(data, "skip_network", None)
+        if network is not None and network.spec.output_activation == "linear":
+            Xt, yt, swt, _ = split if SKIP_RIDGE_ROWS == "train" else (data.X, data.y, data.sample_weight, None)
+            init_linear_skip(network.model, Xt, yt, swt)
+        return split
+
     def _record(self, data, network, result):
         super()._record(data, network, result)
         self.patch_size_ = self.network_spec_.patch_size
         if result is not None and getattr(result, "budget", None) is not None:
             self.max_epochs_, self.patience_ = result.budget
+
+
+# Ridge penalties the linear skip's starting point is chosen from (RidgeCV's
+# efficient leave-one-out), on standardised inputs and targets.
+SKIP_RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 13))
+# Whether the GRU's head starts at zero (the network starts exactly at the ridge model).
+SKIP_ZERO_HEAD = True
+# Which rows the starting ridge is fitted on: "train" (the training part of the
+# validation split) or "all" (every training row; RidgeCV's own leave-one-out picks alpha).
+SKIP_RIDGE_ROWS = "train"
+
+
+def init_linear_skip(model, X, y, sample_weight=None):
+    """Start a regression network at the ridge regression of its (encoded) targets on
+    the linear skip's inputs, with the GRU head at zero.
+
+    Trained from zero, the skip moved too slowly under the default Adam rate and early
+    stopping to reach a linear autoregression (round 3 CV on the forecasting windows,
+    benchmarks/README.md); starting there, training can only refine it.
+    """
+    from sklearn.linear_model import RidgeCV
+
+    import keras
+
+    n_outputs = model.get_layer("linear_skip").kernel.shape[1]
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    if y.shape[1] != n_outputs or len(y) < 2:  # e.g. quantile levels: keep the zero start
+        return
+    features = keras.Model(model.input, model.get_layer("last_steps").output)
+    step = _params.PREDICT_BATCH_SIZE  # eager calls: no new trace per fit
+    Z = np.concatenate([np.asarray(features(np.asarray(X[i:i + step], dtype="float32")), dtype=np.float64)
+                        for i in range(0, len(X), step)])
+    ridge = RidgeCV(alphas=SKIP_RIDGE_ALPHAS).fit(Z, y, sample_weight=sample_weight)
+    coef = np.atleast_2d(ridge.coef_).reshape(n_outputs, -1).T
+    model.get_layer("linear_skip").set_weights([coef.astype("float32"),
+                                                 np.atleast_1d(ridge.intercept_).astype("float32")])
+    if SKIP_ZERO_HEAD:
+        head = model.get_layer("gru_head")
+        head.set_weights([np.zeros_like(w) for w in head.get_weights()])
 
 
 # numpydoc of the issue-12 parameters, shared by both estimators' docstrings.
@@ -69,14 +120,39 @@ ARCHITECTURE_PARAMS_DOC = """
         per entry, applied to the (patched) sequence before the GRU. None: no stem.
     conv_kernel_size : int, default=5
         Kernel length of the convolutional stem.
-    min_updates : int >= 0, default=1000
+    min_updates : int >= 0, default=3000 (classifier), 1000 (regressor)
         Count optimizer updates, not epochs, on small training sets: ``fit``
         waits at least ``ceil(0.1 * min_updates / steps_per_epoch)`` epochs
         without improvement before it stops, and with ``epochs="auto"`` may run
         up to ``max(100, ceil(min_updates / steps_per_epoch))`` epochs (36
-        series, batch 32: up to 500 epochs, patience 50). An int ``epochs`` is
+        series, batch 32, 3000: up to 1500 epochs, patience 150). Training
+        sets of more than ~1000 rows are not affected. An int ``epochs`` is
         always the maximum. 0 keeps ``n_iter_no_change`` (and 100 epochs for
         "auto") as given. ``partial_fit`` always trains one epoch.
+    linear_skip : None, bool or int, default=None (classifier), True (regressor)
+        A linear model beside the GRU (LSTNet's autoregressive "highway"): a
+        ``Dense`` layer on the last ``w`` input steps (standardised with
+        ``standardize_X``, unpatched, flattened to ``w * n_features`` values) is
+        added to the output's pre-activation, so the network can represent
+        any linear function of those steps (a linear autoregression on
+        forecasting windows) plus what the GRU learns. In a regressor the
+        network starts as the ridge regression of the (standardised) targets
+        on those steps (``RidgeCV`` on the training part of the validation
+        split) with the GRU's head at zero, and training refines both; in a
+        classifier the skip starts at zero. An int is ``w``; True uses the whole (padded) training length;
+        None or False: no skip. Sequences shorter than ``w`` get zeros (the
+        mean) in front; on masked or ragged input the last ``w`` valid steps
+        are used. Not for token input.
+    fcn_branch : bool or tuple of int, default=False
+        A parallel fully-convolutional branch, as in GRU-FCN / LSTM-FCN: per
+        entry ``Conv1D(filters, kernel, padding="same")`` + batch
+        normalisation + ReLU with kernels 8, 5, 3 (3 for any further block)
+        on the standardised, unpatched sequence, global average pooling over
+        the valid steps, concatenated with the GRU's summary before the head.
+        True: the published 128-256-128 filters; a tuple sets the filters per
+        block; False: no branch. Not for token input. The convolutions cost
+        about ``t * sum(k_i * f_(i-1) * f_i)`` multiply-adds per series (1.1e8
+        for 275 steps at 128-256-128): far more than the GRU on long series.
 """
 
 ARCHITECTURE_ATTRS_DOC = """

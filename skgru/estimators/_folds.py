@@ -95,6 +95,10 @@ _KNOWN = {
     "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
     "pooling": lambda v: v == "last",
+    # issue 12's linear autoregressive skip (the regressor's default: its ridge start
+    # is a per-fold RidgeCV fit) and GRU-FCN branch are not implemented by the fused step
+    "linear_skip": lambda v: v is None or v is False,
+    "fcn_branch": lambda v: v is False,
 }
 _DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
                  "regression": {None, "mean_squared_error", "mse"}}

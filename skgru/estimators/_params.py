@@ -125,6 +125,8 @@ COMMON_CONSTRAINTS = {
     "conv_filters": [None, _positive_int, *_sizes_constraint()],
     "conv_kernel_size": [_positive_int],
     "min_updates": [Interval(numbers.Integral, 0, None, closed="left")],
+    "linear_skip": [None, "boolean", _positive_int],
+    "fcn_branch": ["boolean", *_sizes_constraint()],
 }
 CLASSIFIER_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
@@ -203,6 +205,38 @@ def conv_sizes(conv_filters) -> tuple:
     if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
         raise ValueError(f"conv_filters must be None, a positive int or a tuple of positive ints; got {conv_filters!r}.")
     return tuple(int(u) for u in sizes)
+
+
+# fcn_branch=True: GRU-FCN's published widths (Karim et al. 2017/2019: 128-256-128).
+FCN_DEFAULT_FILTERS = (128, 256, 128)
+
+
+def fcn_sizes(fcn_branch, tokens=False) -> tuple:
+    """``fcn_branch`` -> the filters of each block of the FCN branch (() = none)."""
+    if fcn_branch is False or fcn_branch is None or (isinstance(fcn_branch, (bool, np.bool_)) and not fcn_branch):
+        return ()
+    if tokens:
+        raise ValueError("fcn_branch is not supported for token input (embedding_dim is set); use fcn_branch=False.")
+    if isinstance(fcn_branch, (bool, np.bool_)):
+        return FCN_DEFAULT_FILTERS
+    sizes = tuple(fcn_branch)
+    if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
+        raise ValueError(f"fcn_branch must be a bool or a non-empty tuple of positive ints; got {fcn_branch!r}.")
+    return tuple(int(u) for u in sizes)
+
+
+def linear_skip_window(linear_skip, n_timesteps, tokens=False) -> int:
+    """``linear_skip`` -> the window ``w`` of the linear skip (0 = none); True is the
+    (padded) training length."""
+    if linear_skip is None or (isinstance(linear_skip, (bool, np.bool_)) and not linear_skip):
+        return 0
+    if tokens:
+        raise ValueError("linear_skip is not supported for token input (embedding_dim is set); use linear_skip=None.")
+    if isinstance(linear_skip, (bool, np.bool_)):
+        if n_timesteps is None:
+            raise ValueError("linear_skip=True needs the training length; pass an int window instead.")
+        return int(n_timesteps)
+    return int(linear_skip)
 
 
 def feature_statistics(X, mask_value):
@@ -291,7 +325,8 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
 
 
 def architecture(params: dict, input_spec) -> dict:
-    """The issue-12 fields of NetworkSpec (patching, pooling, standardisation, stem).
+    """The issue-12 fields of NetworkSpec (patching, pooling, standardisation, stem,
+    linear skip, FCN branch).
 
     ``params["_padded_timesteps"]`` is the padded training length (set by the
     estimators' ArchitectureMixin), which decides ``patch_size="auto"`` for ragged input.
@@ -304,6 +339,8 @@ def architecture(params: dict, input_spec) -> dict:
         normalize=bool(params["standardize_X"]) and not tokens,
         conv_filters=conv_sizes(params["conv_filters"]),
         conv_kernel_size=int(params["conv_kernel_size"]),
+        linear_skip=linear_skip_window(params["linear_skip"], t, tokens),
+        fcn_filters=fcn_sizes(params["fcn_branch"], tokens),
     )
 
 

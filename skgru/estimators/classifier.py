@@ -92,7 +92,9 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         standardize_X=True,
         conv_filters=64,
         conv_kernel_size=5,
-        min_updates=1000,
+        min_updates=3000,
+        linear_skip=None,
+        fcn_branch=False,
         l1=0.0,
         lr_schedule=None,
         lr_decay=None,
@@ -136,6 +138,8 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         self.conv_filters = conv_filters
         self.conv_kernel_size = conv_kernel_size
         self.min_updates = min_updates
+        self.linear_skip = linear_skip
+        self.fcn_branch = fcn_branch
         self.l1 = l1
         self.lr_schedule = lr_schedule
         self.lr_decay = lr_decay

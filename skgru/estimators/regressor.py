@@ -112,6 +112,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         conv_filters=None,
         conv_kernel_size=5,
         min_updates=1000,
+        linear_skip=True,
+        fcn_branch=False,
         l1=0.0,
         lr_schedule=None,
         lr_decay=None,
@@ -158,6 +160,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self.conv_filters = conv_filters
         self.conv_kernel_size = conv_kernel_size
         self.min_updates = min_updates
+        self.linear_skip = linear_skip
+        self.fcn_branch = fcn_branch
         self.l1 = l1
         self.lr_schedule = lr_schedule
         self.lr_decay = lr_decay

@@ -297,7 +297,8 @@ def default_search_space(estimator, tuner="random"):
     ``dropout`` U(0, 0.4), ``learning_rate`` logU(3e-4, 1e-2), ``batch_size``
     {16, 32}, and the architecture choices of issue 12: ``patch_size``
     {"auto", 5, 10}, ``pooling`` {"last", "mean", "attention"}, ``conv_filters``
-    {None, 64}.  Every entry keeps the cuDNN kernel usable (no recurrent
+    {None, 64}, and ``linear_skip`` {None, True} for a regressor or
+    ``fcn_branch`` {False, True} for a classifier.  Every entry keeps the cuDNN kernel usable (no recurrent
     dropout).  With ``tuner="grid"`` the continuous entries become short lists.
     Works for a GRU estimator or a Pipeline ending in one (names are prefixed).
     """
@@ -318,6 +319,13 @@ def default_search_space(estimator, tuner="random"):
         "conv_filters": [None, 64],
         "bidirectional": [False, True],
     }
+    # round 3 of issue 12: the task's own extra path (a regressor's linear skip, a
+    # classifier's GRU-FCN branch), when the estimator has it
+    from sklearn.base import is_regressor
+
+    extra = "linear_skip" if is_regressor(estimator) else "fcn_branch"
+    if _find_prefix(estimator, [extra]) == prefix:
+        architecture[extra] = [None, True] if extra == "linear_skip" else [False, True]
     if tuner == "grid":
         space = {
             "units": [32, 64],
