@@ -162,14 +162,15 @@ def layer_sizes(units, n_layers) -> tuple:
     return (int(units),) * int(n_layers)
 
 
-def dense_sizes(dense_units) -> tuple:
-    if dense_units is None:
+def optional_sizes(name, value) -> tuple:
+    """Layer widths from a parameter that is None (no layer), an int or a tuple of ints."""
+    if value is None:
         return ()
-    if isinstance(dense_units, numbers.Integral):
-        return (int(dense_units),)
-    sizes = tuple(dense_units)
+    if isinstance(value, numbers.Integral):
+        return (int(value),)
+    sizes = tuple(value)
     if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
-        raise ValueError(f"dense_units must be None, a positive int or a tuple of positive ints; got {dense_units!r}.")
+        raise ValueError(f"{name} must be None, a positive int or a tuple of positive ints; got {value!r}.")
     return tuple(int(u) for u in sizes)
 
 
@@ -196,24 +197,13 @@ def resolve_patch_size(patch_size, n_timesteps, tokens=False) -> int:
     return int(-(-n_timesteps // AUTO_PATCH_TARGET_STEPS))
 
 
-def conv_sizes(conv_filters) -> tuple:
-    if conv_filters is None:
-        return ()
-    if isinstance(conv_filters, numbers.Integral):
-        return (int(conv_filters),)
-    sizes = tuple(conv_filters)
-    if not sizes or not all(_positive_int.is_satisfied_by(u) for u in sizes):
-        raise ValueError(f"conv_filters must be None, a positive int or a tuple of positive ints; got {conv_filters!r}.")
-    return tuple(int(u) for u in sizes)
-
-
 # fcn_branch=True: GRU-FCN's published widths (Karim et al. 2017/2019: 128-256-128).
 FCN_DEFAULT_FILTERS = (128, 256, 128)
 
 
 def fcn_sizes(fcn_branch, tokens=False) -> tuple:
     """``fcn_branch`` -> the filters of each block of the FCN branch (() = none)."""
-    if fcn_branch is False or fcn_branch is None or (isinstance(fcn_branch, (bool, np.bool_)) and not fcn_branch):
+    if fcn_branch is None or (isinstance(fcn_branch, (bool, np.bool_)) and not fcn_branch):
         return ()
     if tokens:
         raise ValueError("fcn_branch is not supported for token input (embedding_dim is set); use fcn_branch=False.")
@@ -314,7 +304,7 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         bidirectional=bool(params["bidirectional"]),
         activation=params["activation"],
         recurrent_activation=params["recurrent_activation"],
-        dense_units=dense_sizes(params["dense_units"]),
+        dense_units=optional_sizes("dense_units", params["dense_units"]),
         l2=float(params["l2"]),
         l1=float(params["l1"]),
         embedding_dim=params["embedding_dim"],
@@ -337,7 +327,7 @@ def architecture(params: dict, input_spec) -> dict:
         patch_size=resolve_patch_size(params["patch_size"], t, tokens),
         pooling=params["pooling"],
         normalize=bool(params["standardize_X"]) and not tokens,
-        conv_filters=conv_sizes(params["conv_filters"]),
+        conv_filters=optional_sizes("conv_filters", params["conv_filters"]),
         conv_kernel_size=int(params["conv_kernel_size"]),
         linear_skip=linear_skip_window(params["linear_skip"], t, tokens),
         fcn_filters=fcn_sizes(params["fcn_branch"], tokens),
