@@ -106,6 +106,16 @@ ARCHITECTURE_PARAMS_DOC = """
         and a patch is masked only when all its steps are padding. ``"auto"``
         patches sequences whose (padded) length ``t`` exceeds 40 steps with
         ``p = ceil(t / 25)`` and leaves shorter ones, and token input, alone.
+    patch_mode : {"fold", "max", "mean"}, default="fold"
+        How a patch of ``patch_size`` steps becomes one GRU step. ``"fold"``
+        concatenates the patch's steps (``p * n_features`` features) and the
+        convolutional stem (``conv_filters``) then runs on the patches.
+        ``"max"`` and ``"mean"`` run the stem on every step and max- or
+        mean-pool its outputs over each patch (a CNN's pooling layer: a
+        pattern counts wherever it falls inside a patch); without a stem they
+        pool the standardised input itself. Padded steps never enter a pool;
+        a patch with no valid step is masked. No effect when no patching
+        happens (``patch_size`` 1, or "auto" on 40 steps or fewer).
     pooling : {"last", "mean", "max", "attention"}, default="last"
         How the last GRU layer's outputs are summarised: its final state, the
         mean or max over the valid (unmasked) steps, or a learned

@@ -92,7 +92,8 @@ _KNOWN = {
     # patch_size > 1) is refused by the network guard in _prepare_folds.  The
     # update-counted budget (epochs="auto", min_updates) is computed per fold as fit
     # does, and the regressor's shrinkage is fitted per fold on its validation split.
-    "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "standardize_X": _ANY,
+    "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "patch_mode": _ANY,
+    "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
     "pooling": lambda v: v == "last",
     # issue 12's linear autoregressive skip (the regressor's default: its ridge start

@@ -119,6 +119,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         lr_decay=None,
         lr_patience=5,
         weight_decay=None,
+        patch_mode="fold",
         **kwargs,
     ):
         self.units = units
@@ -155,6 +156,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self.loss = loss
         self.metrics = metrics
         self.patch_size = patch_size
+        self.patch_mode = patch_mode
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters
