@@ -380,6 +380,14 @@ DEFAULT_CANDIDATES = {
     "fcn-small": dict(fcn_branch=(32, 64, 32)),
     "lr3e-3": dict(learning_rate=3e-3),
     "lr3e-4": dict(learning_rate=3e-4),
+    # round 4: how a patch becomes a GRU step (patch_mode), and the stem around it
+    "patch-max": dict(patch_mode="max"),
+    "patch-max-k7": dict(patch_mode="max", conv_kernel_size=7),
+    "patch-max-k9": dict(patch_mode="max", conv_kernel_size=9),
+    "patch-mean-k7": dict(patch_mode="mean", conv_kernel_size=7),
+    "patch-max-k7-2conv": dict(patch_mode="max", conv_kernel_size=7, conv_filters=(64, 64)),
+    "patch-max-k7-auto50": dict(patch_mode="max", conv_kernel_size=7, _auto_target=50),
+    "patch-max-k7-pool-mean": dict(patch_mode="max", conv_kernel_size=7, pooling="mean"),
 }
 
 
@@ -425,6 +433,8 @@ def _cv_splits(ds, seed, n_splits):
 
     n = len(ds.y_train)
     if ds.task == "classification":
+        # PigCVP has 2 training series per class: as many folds as the rarest class allows
+        n_splits = min(n_splits, int(np.unique(ds.y_train, return_counts=True)[1].min()))
         return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n), ds.y_train))
     if ds.name.startswith("sim"):
         return list(KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n)))
@@ -616,8 +626,15 @@ def main(argv=None):
                         help="with --select/--select-chosen: score only these candidates")
     parser.add_argument("--tuned", action="store_true",
                         help="with --chosen: also run TunedGRU on the data sets in TUNED_SPACES")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TensorFlow threads per op (0: its default); 1 lets two runs share 2 cores")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("SKGRU_FAST") == "1"
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     print_environment()
 
     if args.chosen or args.select_chosen:
