@@ -352,7 +352,8 @@ def run_table(names, seeds, fast, tuned):
 # skgru.estimators._params.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at),
 # "_skip_zero_head" skgru.estimators._architecture.SKIP_ZERO_HEAD (whether a
 # regressor's linear skip starts with the GRU head at zero), "_skip_ridge_rows"
-# SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on).
+# SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on), "_score_start"
+# SCORE_RIDGE_START (whether early stopping may keep the ridge start as "epoch 0").
 DEFAULT_CANDIDATES = {
     "defaults": dict(),
     "patch1": dict(patch_size=1),
@@ -388,6 +389,9 @@ DEFAULT_CANDIDATES = {
     "patch-max-k7-2conv": dict(patch_mode="max", conv_kernel_size=7, conv_filters=(64, 64)),
     "patch-max-k7-auto50": dict(patch_mode="max", conv_kernel_size=7, _auto_target=50),
     "patch-max-k7-pool-mean": dict(patch_mode="max", conv_kernel_size=7, pooling="mean"),
+    # round 4, regression: the former default (no refit on all rows, ridge start not scored)
+    "no-refit": dict(refit_all_rows=False),
+    "no-refit-no-start": dict(refit_all_rows=False, _score_start=False),
 }
 
 
@@ -417,6 +421,7 @@ def _set_knobs(overrides):
 
     _architecture.SKIP_ZERO_HEAD = (overrides or {}).get("_skip_zero_head", True)
     _architecture.SKIP_RIDGE_ROWS = (overrides or {}).get("_skip_ridge_rows", "train")
+    _architecture.SCORE_RIDGE_START = (overrides or {}).get("_score_start", True)
 
 
 def _score(ds, model, X, y):

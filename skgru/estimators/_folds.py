@@ -96,6 +96,8 @@ _KNOWN = {
     "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
     "pooling": lambda v: v == "last",
+    # refit_all_rows: a second training on every row after early stopping (not fused)
+    "refit_all_rows": lambda v: not v,
     # issue 12's linear autoregressive skip (the regressor's default: its ridge start
     # is a per-fold RidgeCV fit) and GRU-FCN branch are not implemented by the fused step
     "linear_skip": lambda v: v is None or v is False,

@@ -124,6 +124,7 @@ COMMON_CONSTRAINTS = {
     # issue 12: long, raw-valued series and tiny training sets (see ARCHITECTURE below)
     "patch_size": [_positive_int, StrOptions({"auto"})],
     "patch_mode": [StrOptions(set(PATCH_MODES))],
+    "refit_all_rows": ["boolean"],
     "pooling": [StrOptions({"last", "mean", "max", "attention"})],
     "standardize_X": ["boolean"],
     "conv_filters": [None, _positive_int, *_sizes_constraint()],

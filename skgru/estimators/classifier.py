@@ -101,6 +101,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         lr_patience=5,
         weight_decay=None,
         patch_mode="fold",
+        refit_all_rows=False,
         **kwargs,
     ):
         self.units = units
@@ -135,6 +136,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         self.metrics = metrics
         self.patch_size = patch_size
         self.patch_mode = patch_mode
+        self.refit_all_rows = refit_all_rows
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters
