@@ -27,7 +27,7 @@ def _xy(n=24, t=12, f=2, seed=0):
 def test_patching_equals_the_reshaped_input(p):
     """patch_size=p on (n, t, f) is the same model as patch_size=1 on (n, t/p, p*f)."""
     X, y = _xy(t=12, f=2)
-    kw = dict(FAST, standardize_X=False)
+    kw = dict(FAST, standardize_X=False, patch_mode="fold")
     patched = GRUClassifier(patch_size=p, **kw).fit(X, y)
     reshaped = GRUClassifier(patch_size=1, **kw).fit(X.reshape(len(X), 12 // p, p * 2), y)
     assert patched.patch_size_ == p and reshaped.patch_size_ == 1
@@ -46,7 +46,7 @@ def test_patching_changes_the_model():
 def test_last_partial_patch_is_zero_padded():
     """t=10, p=4: the third patch holds 2 real steps + 2 zero steps (as if zero-padded)."""
     X, y = _xy(t=10, f=1)
-    kw = dict(FAST, standardize_X=False)
+    kw = dict(FAST, standardize_X=False, patch_mode="fold")
     patched = GRUClassifier(patch_size=4, **kw).fit(X, y)
     X12 = np.concatenate([X, np.zeros((len(X), 2, 1))], axis=1)
     manual = GRUClassifier(patch_size=1, **kw).fit(X12.reshape(len(X), 3, 4), y)
@@ -66,7 +66,7 @@ def test_ragged_patches_are_masked(pooling):
     longer one (extra all-padding patches), and zero-padded by hand to a multiple of p
     (its last partial patch padded with zeros and kept)."""
     X, y = _ragged()
-    clf = GRUClassifier(patch_size=3, pooling=pooling, **dict(FAST, standardize_X=False)).fit(X, y)
+    clf = GRUClassifier(patch_size=3, pooling=pooling, patch_mode="fold", **dict(FAST, standardize_X=False)).fit(X, y)
     x = np.random.default_rng(1).normal(size=(7, 2))  # 7 steps: patches of 3, 3, 1(+2 padded)
     long = np.random.default_rng(2).normal(size=(14, 2))
     alone = clf.predict_proba([x])[0]

@@ -133,7 +133,7 @@ ARCHITECTURE_PARAMS_DOC = """
         and a patch is masked only when all its steps are padding. ``"auto"``
         patches sequences whose (padded) length ``t`` exceeds 40 steps with
         ``p = ceil(t / 25)`` and leaves shorter ones, and token input, alone.
-    patch_mode : {"fold", "max", "mean"}, default="fold"
+    patch_mode : {"fold", "max", "mean"}, default="max" (classifier), "fold" (regressor)
         How a patch of ``patch_size`` steps becomes one GRU step. ``"fold"``
         concatenates the patch's steps (``p * n_features`` features) and the
         convolutional stem (``conv_filters``) then runs on the patches.

@@ -100,7 +100,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         lr_decay=None,
         lr_patience=5,
         weight_decay=None,
-        patch_mode="fold",
+        patch_mode="max",
         refit_all_rows=False,
         **kwargs,
     ):
