@@ -201,6 +201,15 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     return True, "fusable"
 
 
+def fused_step(estimator) -> str:
+    """The implementation :func:`fit_folds` trains ``estimator``'s folds with when they
+    fuse: "numpy" (no trace or compilation, see :mod:`skgru._keras.fused_numpy`) or
+    "xla" (the compiled TensorFlow step, for activations the NumPy step does not
+    implement; ``SKGRU_FUSED_STEP`` forces either)."""
+    params = estimator.get_params(deep=False)
+    return fused.choose_step(params.get("activation", "tanh"), params.get("recurrent_activation", "sigmoid"))
+
+
 def _same(a, b):
     try:
         return bool(a == b) if not isinstance(a, np.ndarray) else False
@@ -254,6 +263,7 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
     try:
         return _train_fused(prepared)
     except tf.errors.OpError as exc:  # e.g. XLA unavailable on this build: separate fits are still exact
+        # (the NumPy step raises no OpError: an error there is a bug and propagates)
         warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
                       "fitting the folds separately.", RuntimeWarning, stacklevel=2)
         return _fit_separately(estimator, X, y, splits, sample_weight)

@@ -54,6 +54,7 @@ from skgru.tuning._search_space import (
 from skgru.tuning._session import SearchPlan, SearchSession, trial_params
 from skgru.tuning._state import SearchStateFile, check_directory, search_fingerprint
 from skgru.tuning._validation import validate_search_data
+from skgru.tuning._trial_runner import fused_refit
 from skgru._doc_links import DocLinkMixin
 
 __all__ = ["TunedGRU"]
@@ -869,7 +870,14 @@ or keras_tuner.Oracle, default="random"
             params[plan.budget_param] = int(best_rec["budget"])
         est = clone(base).set_params(**params)
         t0 = time.perf_counter()
-        est.fit(X, y, **fit_params)
+        # a GRU estimator the NumPy fused step trains is refitted by it (one "fold" of
+        # every row: the same model up to float32 rounding, without the training
+        # engine's trace); anything else by its own fit
+        fitted = fused_refit(est, X, y, fit_params)
+        if fitted is None:
+            est.fit(X, y, **fit_params)
+        else:
+            est = fitted
         self.refit_time_ = time.perf_counter() - t0
         self.best_estimator_ = est
         for attr in ("n_features_in_", "feature_names_in_"):
