@@ -3,9 +3,15 @@
 TunedGRU's search loop talks to oracles (ask = ``create_trial``, tell =
 ``end_trial``); this one asks the scheduler what to do:
 
-* a **new configuration** is drawn at random from the space (KerasTuner's
-  ``_random_values``: lists, ``scipy.stats`` distributions, ``hp`` callables
-  with conditional scopes, duplicates avoided) and trained ``r_0`` epochs;
+* a **new configuration** is trained ``r_0`` epochs.  It is drawn at random
+  from the space (KerasTuner's ``_random_values``: lists, ``scipy.stats``
+  distributions, ``hp`` callables with conditional scopes, duplicates avoided)
+  or, with ``sampler="tpe"`` (BOHB's idea, Falkner et al. 2018, on ASHA's
+  rungs), proposed by Optuna's TPE modelling the results of the **highest rung
+  with at least** ``min_points`` **completed configurations** (default: the
+  number of searched hyperparameters + 1, BOHB's ``N_min``); a fraction
+  ``random_fraction`` of new configurations (default 1/3, BOHB's) stays random,
+  as do all of them before any rung has enough results;
 * a **promotion** repeats the parent trial's values with Hyperband's keys
   (``tuner/trial_id`` = the parent trial, ``tuner/epochs``,
   ``tuner/initial_epoch``, ``tuner/bracket`` = the top rung, ``tuner/round`` =
@@ -22,6 +28,8 @@ whenever one ends, on loky and Dask) instead of running batches.
 from __future__ import annotations
 
 import math
+import numbers
+import random
 
 __all__ = ["ASHAOracle"]
 
@@ -52,6 +60,15 @@ max_consecutive_failed_trials :
         max_epochs_total : int or None
             The scheduler's ``budget``: epochs per split all trials together
             may train (None: the schedule's default).
+        sampler : {"tpe", "random"}, default="tpe"
+            How new configurations are drawn (see the module docstring).
+            "tpe" needs Optuna (the ``tuner`` and ``optuna`` extras).
+        random_fraction : float in [0, 1], default=1/3
+            With ``sampler="tpe"``: the share of new configurations still drawn
+            at random (exploration; BOHB's rho).
+        min_points : int >= 2 or None, default=None
+            With ``sampler="tpe"``: completed configurations a rung needs before
+            TPE models it (None: number of searched hyperparameters + 1).
         """
 
         asynchronous = True  # TunedGRU streams this oracle's trials
@@ -59,10 +76,28 @@ max_consecutive_failed_trials :
         def __init__(self, objective=None, max_trials=None, max_epochs=None, min_epochs=1,
                      reduction_factor=3, max_epochs_total=None, continued=True, seed=None,
                      hyperparameters=None, allow_new_entries=True, tune_new_entries=True,
-                     max_retries_per_trial=0, max_consecutive_failed_trials=3):
+                     max_retries_per_trial=0, max_consecutive_failed_trials=3,
+                     sampler="tpe", random_fraction=1 / 3, min_points=None):
             if max_retries_per_trial:
                 raise ValueError("tuner='asha' does not retry trials "
                                  "(max_retries_per_trial must be 0).")
+            if sampler not in ("tpe", "random"):
+                raise ValueError(f"sampler must be 'tpe' or 'random', got {sampler!r}.")
+            if (isinstance(random_fraction, bool) or not isinstance(random_fraction, numbers.Real)
+                    or not 0 <= random_fraction <= 1):
+                raise ValueError(f"random_fraction must be a number in [0, 1], got {random_fraction!r}.")
+            if min_points is not None and (isinstance(min_points, bool)
+                                           or not isinstance(min_points, numbers.Integral)
+                                           or min_points < 2):
+                raise ValueError(f"min_points must be an int >= 2 or None, got {min_points!r}.")
+            if sampler == "tpe":
+                from skgru.tuning._tpe import import_optuna
+
+                import_optuna()  # the install hint before anything else
+            self.sampler = sampler
+            self.random_fraction = float(random_fraction)
+            self.min_points = None if min_points is None else int(min_points)
+            self._n_model_asks = 0
             # The trial limit is the scheduler's: KerasTuner's own max_trials
             # check would stop the search without telling it.
             super().__init__(
@@ -70,6 +105,7 @@ max_consecutive_failed_trials :
                 allow_new_entries=allow_new_entries, tune_new_entries=tune_new_entries,
                 seed=seed, max_retries_per_trial=0,
                 max_consecutive_failed_trials=max_consecutive_failed_trials)
+            self._coin = random.Random(self.seed)  # model or random draw: seeded like the oracle
             self.scheduler = ASHAScheduler(
                 min_epochs, max_epochs, reduction_factor, max_trials=max_trials,
                 budget=max_epochs_total, continued=continued)
@@ -85,7 +121,7 @@ max_consecutive_failed_trials :
                     values["tuner/trial_id"] = parent
                     break
                 if prop.kind == "new":
-                    values = self._random_values()
+                    values = self._new_values()
                     if values is None:  # the space is exhausted
                         sched.exhaust()
                         continue
@@ -99,6 +135,58 @@ max_consecutive_failed_trials :
             })
             sched.start(trial_id, prop)
             return {"status": status.RUNNING, "values": values}
+
+        def _new_values(self):
+            """A new configuration: TPE's proposal (when due) or a random draw."""
+            if self.sampler == "tpe" and self._coin.random() >= self.random_fraction:
+                values = self._model_values()
+                if values is not None:
+                    return values
+            return self._random_values()
+
+        def _searched(self):
+            from skgru._keras.private import kt_hyperparameters_module
+
+            fixed = kt_hyperparameters_module().Fixed
+            return [hp for hp in self.hyperparameters.space if not isinstance(hp, fixed)]
+
+        def _model_values(self):
+            """TPE's proposal from the highest rung with enough results, or None.
+
+            A fresh in-memory study per proposal, told the rung's completed
+            configurations and their scores: nothing to keep in step with the
+            scheduler (failures, resumed searches); the sampler's seed moves with
+            every proposal, so equal histories do not repeat a proposal.
+            """
+            from skgru._keras.private import kt_is_duplicate
+            from skgru.tuning._tpe import completed_trial, import_optuna, sample_space
+
+            space = self.hyperparameters.space
+            n_min = self.min_points or len(self._searched()) + 1
+            sched = self.scheduler
+            rung = next((r for r in range(sched.n_rungs - 1, -1, -1)
+                         if len(sched._completed[r]) >= n_min), None)
+            if rung is None:
+                return None
+            optuna = import_optuna()
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # multivariate TPE is flagged experimental
+                seed = (int(self.seed) * 7919 + self._n_model_asks) % 2**32
+                self._n_model_asks += 1
+                sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_min, multivariate=True)
+                study = optuna.create_study(sampler=sampler, direction="maximize")
+                for score, _, config in sched._completed[rung]:
+                    values = {k: v for k, v in self.trials[config].hyperparameters.values.items()
+                              if not k.startswith("tuner/")}
+                    study.add_trial(completed_trial(values, space, score))
+                for _ in range(10):  # a proposal already tried: ask again, then give up
+                    values = sample_space(study.ask(), space)
+                    if not kt_is_duplicate(self, values):
+                        return values
+            return None
 
         def end_trial(self, trial):
             # Tell the scheduler first: the base class may raise (failure limits)
