@@ -42,12 +42,21 @@ def _relu(x):
     return np.maximum(x, 0.0)
 
 
-# name -> (function, derivative written in terms of the function's OUTPUT y)
+def _sigmoid_(x):
+    """Sigmoid in place (4 NumPy calls, no allocation)."""
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    return np.reciprocal(x, out=x)
+
+
+# name -> (function, derivative written in terms of the function's OUTPUT y, the
+# function applied in place to its argument)
 ACTIVATIONS = {
-    "tanh": (np.tanh, lambda y: 1.0 - y * y),
-    "sigmoid": (_sigmoid, lambda y: y * (1.0 - y)),
-    "relu": (_relu, lambda y: (y > 0).astype(y.dtype)),
-    "linear": (lambda x: x, lambda y: np.ones_like(y)),
+    "tanh": (np.tanh, lambda y: 1.0 - y * y, lambda x: np.tanh(x, out=x)),
+    "sigmoid": (_sigmoid, lambda y: y * (1.0 - y), _sigmoid_),
+    "relu": (_relu, lambda y: (y > 0).astype(y.dtype), lambda x: np.maximum(x, 0.0, out=x)),
+    "linear": (lambda x: x, lambda y: np.ones_like(y), lambda x: x),
 }
 
 
@@ -122,8 +131,8 @@ class NumpyFusedTrainer:
         self.clip = rule.clipnorm is not None
         self.nesterov = rule.nesterov
         self.has_momentum = rule.kind == "adam" or rule.momentum != 0
-        self.act, self.dact = ACTIVATIONS[spec.activation]
-        self.ract, self.dract = ACTIVATIONS[spec.recurrent_activation]
+        self.act, self.dact, self.act_ = ACTIVATIONS[spec.activation]
+        self.ract, self.dract, self.ract_ = ACTIVATIONS[spec.recurrent_activation]
         self.params = self.m = self.v = None
         self.stats = None
         self._inputs = {}  # slot -> (source array, its prepared inputs): see _prepare
@@ -261,72 +270,91 @@ class NumpyFusedTrainer:
         return out, tape
 
     def _gru_forward(self, x, kernel, rkernel, bias, mask, units, return_sequences, keep):
-        """Keras' GRU (reset_after=True, gates z, r, h); a masked step keeps the state."""
+        """Keras' GRU (reset_after=True, gates z, r, h); a masked step keeps the state.
+
+        The per-step arrays live in time-major buffers ``(T, k, B, .)``, written in
+        place: the Python loop over steps is what costs (each NumPy call ~3-5 us on
+        arrays of a few thousand floats), so every step is 11 calls (+1 with a mask)
+        and what does not depend on the recurrence is done for all steps at once.
+        """
         k, b, t_steps = x.shape[:3]
         u = units
+        f32 = np.float32
+        xp = _mm(x, kernel) + bias[:, None, None, 0, :]  # (k, B, T, 3U)
         # both biases of the z and r gates are added outside the recurrence (the
         # candidate's recurrent bias is multiplied by r, so it stays inside)
-        xp = _mm(x, kernel) + bias[:, None, None, 0, :]  # (k, B, T, 3U)
         xp[..., : 2 * u] += bias[:, None, None, 1, : 2 * u]
+        xp = np.ascontiguousarray(xp.transpose(2, 0, 1, 3))  # (T, k, B, 3U)
         rbias_h = bias[:, None, 1, 2 * u :]
-        h = np.zeros((k, b, u), np.float32)
-        outs = np.empty((k, b, t_steps, u), np.float32) if return_sequences else None
-        record = []
+        states = np.empty((t_steps + 1, k, b, u), f32)  # states[t]: before step t
+        states[0] = 0.0
+        zr = np.empty((t_steps, k, b, 2 * u), f32)
+        hh = np.empty((t_steps, k, b, u), f32)
+        rh = np.empty((t_steps, k, b, u), f32)
+        keep_state = None
+        if mask is not None:
+            keep_state = ~np.ascontiguousarray(mask.transpose(2, 0, 1))[..., None]  # (T, k, B, 1)
         for t in range(t_steps):
+            h = states[t]
             inner = np.matmul(h, rkernel)  # (k, B, 3U)
-            zr = self.ract(xp[:, :, t, : 2 * u] + inner[..., : 2 * u])
-            z, r = zr[..., :u], zr[..., u:]
-            rh = inner[..., 2 * u :] + rbias_h
-            hh = self.act(xp[:, :, t, 2 * u :] + r * rh)
-            new = z * h + (1.0 - z) * hh
-            m = None
-            if mask is not None:
-                m = mask[:, :, t, None]
-                new = np.where(m, new, h)
-            if keep:
-                record.append((h, zr, hh, rh, m))
-            h = new
-            if return_sequences:
-                outs[:, :, t] = h
-        return (outs if return_sequences else h), record
+            self.ract_(np.add(xp[t, ..., : 2 * u], inner[..., : 2 * u], out=zr[t]))
+            np.add(inner[..., 2 * u :], rbias_h, out=rh[t])
+            cand = np.multiply(zr[t, ..., u:], rh[t], out=hh[t])
+            cand += xp[t, ..., 2 * u :]
+            self.act_(cand)
+            new = np.subtract(h, cand, out=states[t + 1])  # z*h + (1-z)*hh = hh + z*(h - hh)
+            new *= zr[t, ..., :u]
+            new += cand
+            if keep_state is not None:
+                np.copyto(new, h, where=keep_state[t])
+        out = np.ascontiguousarray(states[1:].transpose(1, 2, 0, 3)) if return_sequences else states[-1]
+        record = (states, zr, hh, rh, keep_state) if keep else None
+        return out, record
 
     def _gru_backward(self, x, record, kernel, rkernel, dout, units, return_sequences, need_dx):
-        """Gradients (kernel, recurrent kernel, bias) and, if ``need_dx``, d input."""
+        """Gradients (kernel, recurrent kernel, bias) and, if ``need_dx``, d input.
+
+        Everything that does not depend on the incoming gradient (the gates'
+        derivatives) is computed for all steps at once; a step is then 7 NumPy
+        calls (+2 with a mask).
+        """
         u = units
-        k, b, t_steps = x.shape[:3]
-        dxp = np.empty((k, b, t_steps, 3 * u), np.float32)
-        dinner_all = np.empty((k, b, t_steps, 3 * u), np.float32)
-        h_prev_all = np.empty((k, b, t_steps, u), np.float32)
-        dh = np.zeros((k, b, u), np.float32) if return_sequences else dout
+        states, zr, hh, rh, keep_state = record
+        t_steps, k, b = zr.shape[:3]
+        f32 = np.float32
+        z, r = zr[..., :u], zr[..., u:]
+        dzr = self.dract(zr)
+        a_z = (states[:-1] - hh) * dzr[..., :u]  # d new / d z-pre, per unit of d new
+        c_h = (1.0 - z) * self.dact(hh)  # d new / d candidate-pre
+        d_r = rh * dzr[..., u:]  # d candidate-pre / d r-pre, per unit of it
+        dinner = np.empty((t_steps, k, b, 3 * u), f32)  # d (h @ recurrent kernel + bias)
+        dcand = np.empty((t_steps, k, b, u), f32)
+        dout_t = np.ascontiguousarray(dout.transpose(2, 0, 1, 3)) if return_sequences else None
         rkernel_t = rkernel.transpose(0, 2, 1)
+        # d loss / d state after the last step (the sequence's last output, or the layer's)
+        dh = (dout_t[-1] if return_sequences else dout).astype(f32, copy=True)
         for t in range(t_steps - 1, -1, -1):
-            h_prev, zr, hh, rh, m = record[t]
-            if return_sequences:
-                dh = dh + dout[:, :, t]
-            if m is not None:
-                dcell = np.where(m, dh, np.float32(0.0))
-                dpass = dh - dcell
-            else:
-                dcell, dpass = dh, None
-            z, r = zr[..., :u], zr[..., u:]
-            dzr = np.empty_like(zr)
-            dzr[..., :u] = dcell * (h_prev - hh)
-            dhh = dcell * (1.0 - z) * self.dact(hh)
-            dzr[..., u:] = dhh * rh
-            dzr *= self.dract(zr)
-            dxp[:, :, t, : 2 * u] = dzr
-            dxp[:, :, t, 2 * u :] = dhh
-            dinner = dinner_all[:, :, t]
-            dinner[..., : 2 * u] = dzr
-            dinner[..., 2 * u :] = dhh * r
-            h_prev_all[:, :, t] = h_prev
-            dh = dcell * z + np.matmul(dinner, rkernel_t)
+            if return_sequences and t < t_steps - 1:
+                dh += dout_t[t]
+            dpass = None
+            if keep_state is not None:
+                dpass = np.where(keep_state[t], dh, f32(0.0))
+                dh -= dpass  # the cell's share: zero where the step was masked
+            np.multiply(dh, a_z[t], out=dinner[t, ..., :u])
+            dc = np.multiply(dh, c_h[t], out=dcand[t])
+            np.multiply(dc, d_r[t], out=dinner[t, ..., u : 2 * u])
+            np.multiply(dc, r[t], out=dinner[t, ..., 2 * u :])
+            dh *= z[t]
+            dh += np.matmul(dinner[t], rkernel_t)
             if dpass is not None:
-                dh = dh + dpass
-        g_kernel = _mm_t(x, dxp)
-        g_rkernel = _mm_t(h_prev_all, dinner_all)
-        g_bias = np.stack([dxp.sum(axis=(1, 2)), dinner_all.sum(axis=(1, 2))], axis=1)
-        dx = _mm(dxp, kernel.transpose(0, 2, 1)) if need_dx else None
+                dh += dpass
+        dxp = np.concatenate([dinner[..., : 2 * u], dcand], axis=-1)  # (T, k, B, 3U)
+        dxp_b = np.ascontiguousarray(dxp.transpose(1, 2, 0, 3))  # (k, B, T, 3U), x's row order
+        g_kernel = _mm_t(x, dxp_b)
+        g_rkernel = _mm_t(np.ascontiguousarray(states[:-1].transpose(1, 0, 2, 3)),
+                          np.ascontiguousarray(dinner.transpose(1, 0, 2, 3)))
+        g_bias = np.stack([dxp.sum(axis=(0, 2)), dinner.sum(axis=(0, 2))], axis=1)
+        dx = _mm(dxp_b, kernel.transpose(0, 2, 1)) if need_dx else None
         return (g_kernel, g_rkernel, g_bias), dx
 
     def _backward(self, P, tape, dlogits):
