@@ -26,7 +26,12 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   statistics, padded steps zeroed, then ``Conv1D(padding="same", relu)`` blocks as
   an im2col product per fold.
 
-TensorFlow only: the epoch is one ``tf.function`` (traced once per trainer, open
+Two implementations of that step: :mod:`skgru._keras.fused_numpy` (NumPy, backward
+pass written out, nothing traced or compiled: the default wherever it implements
+the activations, see :func:`choose_step`) and :class:`FusedTrainer` below, the
+compiled TensorFlow one.
+
+:class:`FusedTrainer`: the epoch is one ``tf.function`` (traced once per trainer, open
 sample axis) whose step is one XLA cluster (``jit_compile``; ``SKGRU_FUSED_XLA=0``
 turns it off) with ``tf.GradientTape``; inside it the per-model products are k plain
 GEMMs (``SKGRU_FUSED_MATMUL``: ``split``; ``block``, one GEMM against block-diagonal

@@ -11,7 +11,9 @@ otherwise each fold is a separate fit.
 What fuses (everything else falls back to k separate fits, with the reason):
 
 * TensorFlow backend, on CPU (with a visible GPU the folds are fitted separately:
-  not yet verified there);
+  not yet verified there).  The step is NumPy (:mod:`skgru._keras.fused_numpy`,
+  no compilation) for tanh/sigmoid/relu/linear GRU activations, else the
+  XLA-compiled TensorFlow step (:func:`fused_step`);
 * GRUClassifier with single-label targets (binary/multiclass; sparse categorical
   crossentropy, ``class_weight``) and GRURegressor (MSE, ``standardize_y``);
 * issue 12's defaults: ``standardize_X`` (each fold standardised with its own
