@@ -218,3 +218,19 @@ def test_tuned_refit_by_the_numpy_step_equals_a_plain_fit(monkeypatch):
     from skgru.tuning._trial_runner import fused_refit
 
     assert fused_refit(clone(est), X, y, {}) is None
+
+
+def test_a_subclass_or_patched_fit_is_not_fused(monkeypatch):
+    # the fused path reproduces skgru's own fit: an override must run as written
+    from skgru.estimators._folds import can_fuse
+
+    class Logged(GRUClassifier):
+        def fit(self, X, y, sample_weight=None):
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    assert can_fuse(GRUClassifier()) == (True, "fusable")
+    ok, why = can_fuse(Logged())
+    assert not ok and "Logged.fit" in why
+    monkeypatch.setattr(GRUClassifier, "fit", lambda self, X, y, **kw: self)
+    ok, why = can_fuse(GRUClassifier())
+    assert not ok and "GRUClassifier.fit" in why

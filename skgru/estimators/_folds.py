@@ -112,6 +112,11 @@ _OPT_HANDLED = {
 }
 
 
+# The methods whose work the fused path does (fit) or calls (the fit template's steps).
+_TRAINING_METHODS = ("fit", "_validate_params", "_params_dict", "_validate_fit_data",
+                     "_initialize_network", "_validation_split", "_record")
+
+
 def _task(estimator):
     from skgru.estimators.classifier import GRUClassifier
     from skgru.estimators.regressor import GRURegressor
@@ -172,6 +177,12 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     task = _task(estimator)
     if task is None:
         return False, f"{type(estimator).__name__} is not a GRUClassifier or GRURegressor"
+    for name in _TRAINING_METHODS:
+        method = getattr(type(estimator), name, None)
+        if not getattr(method, "__module__", "").startswith(("skgru.", "sklearn.")):
+            # the fused step reproduces skgru's own fit; a subclass's or a patched
+            # method must run as written
+            return False, f"{type(estimator).__name__}.{name} is not skgru's own (a subclass or a patch)"
     backend = keras.backend.backend()
     if backend != "tensorflow":
         return False, f"the fused step is implemented for the TensorFlow backend only (this is {backend})"
