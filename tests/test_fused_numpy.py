@@ -104,6 +104,27 @@ def test_backward_pass_equals_tensorflow_autodiff(name):
     assert np.all(grads[2] == 0)
 
 
+def test_windows_built_per_batch_equal_the_precomputed_ones(monkeypatch):
+    # large inputs: the first convolution's windows are built per batch, not once
+    from skgru._keras import fused_numpy
+
+    spec, task = SPECS["stem-conv2-mask-2layers-dense-l1l2"]
+    rule = fused.OptimizerRule("adam", 1e-3)
+    ours, _, rng = _pair(spec, task, rule)
+    x, y, w, count = _batch(spec, task, rng)
+    active = np.ones(3, "float32")
+    xs, mask, cols = ours._prepare(x, "train")
+    assert cols is not None
+    expected = ours._losses_and_grads(xs, mask, cols, y, w, count, active, True)
+    monkeypatch.setattr(fused_numpy, "PRECOMPUTE_BYTES", 0)
+    ours._inputs = {}
+    xs, mask, cols = ours._prepare(x, "train")
+    assert cols is None
+    got = ours._losses_and_grads(xs, mask, cols, y, w, count, active, True)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
 def test_a_wrong_derivative_is_caught():
     # The check can fail: a backward pass with tanh' written as 1 - y differs.
     spec, task = SPECS["mask-no-stem-one-output"]

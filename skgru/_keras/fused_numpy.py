@@ -60,6 +60,10 @@ ACTIVATIONS = {
 }
 
 
+# The first convolution's input windows (kernel_size times the input) are built once
+# per fit when they take at most this much memory (digits, 5 folds: 9 MB), else per batch.
+PRECOMPUTE_BYTES = 256 * 2**20
+
 _controller = None
 _controller_lock = threading.Lock()
 
@@ -217,7 +221,9 @@ class NumpyFusedTrainer:
                 x = np.where(mask[..., None], x, np.float32(0.0))
         elif mask is not None:
             x = x * mask[..., None].astype(np.float32)
-        cols = self._im2col(x) if spec.conv_filters else None  # the first conv's windows, once
+        cols = None
+        if spec.conv_filters and x.size * spec.conv_kernel_size * 4 <= PRECOMPUTE_BYTES:
+            cols = self._im2col(x)  # the first convolution's windows, once (else per batch)
         prepared = (x, mask, cols)
         self._inputs[slot] = (X, prepared)
         return prepared
