@@ -231,6 +231,9 @@ def main(argv=None):
                 reach = None if target is None else epochs_to_reach(scores, epochs, target)
                 rows.setdefault((name, method), []).append(
                     (float(np.nanmax(scores)), test, float(epochs.sum()), reach, seconds))
+                # one line per seed and method, so that a partial run can be tabled too
+                print(f"SEED {name} {seed} {method} best_cv={np.nanmax(scores):.4f} test={test:.4f} "
+                      f"epochs={int(epochs.sum())} to_target={reach} target={target}", flush=True)
 
     print()
     print(f"Seeds {args.seeds}; {args.trials} trials x {args.max_epochs} epochs for full-fidelity "
