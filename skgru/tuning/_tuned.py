@@ -117,8 +117,9 @@ or keras_tuner.Oracle, default="random"
         Estimator (``TPESampler``, multivariate, driven by ask/tell; the
         ``optuna`` extra); its first ``min(10, max_trials // 3)`` trials are
         random (``tuner_params={"n_startup_trials": k}`` to change).
-        ``"asha"`` is asynchronous successive halving over epochs: new random
-        configurations train ``min_epochs``; whenever a trial is asked for, the
+        ``"asha"`` is asynchronous successive halving over epochs: new
+        configurations (random at first, then proposed by TPE from the results so
+        far, a third of them still random, as in BOHB) train ``min_epochs``; whenever a trial is asked for, the
         best configuration that is in the top ``1 / reduction_factor`` of those
         completed at its rung and not yet promoted goes up one rung (highest
         rung first), else a new configuration starts.  Rungs are
@@ -130,7 +131,11 @@ or keras_tuner.Oracle, default="random"
         ``reduction_factor`` (default 3), ``max_epochs_total`` (the budget:
         epochs per split that all trials together may train; default:
         what synchronous successive halving spends on the largest bracket whose
-        trials fit in ``max_trials``), ``max_epochs`` (or the parameter below).
+        trials fit in ``max_trials``), ``max_epochs`` (or the parameter below),
+        ``sampler`` (``"tpe"``, default, needs Optuna; ``"random"``),
+        ``random_fraction`` (default 1/3: new configurations still drawn at
+        random) and ``min_points`` (configurations that must complete the
+        first rung before TPE proposes; default: searched parameters + 1).
         No trial starts that would exceed the budget.
 
         An ``Oracle`` instance is deep-copied before use (the parameter itself
@@ -217,8 +222,8 @@ or keras_tuner.Oracle, default="random"
         Extra keyword arguments for the oracle, e.g.
         ``{"num_initial_points": 5}`` (bayesian), ``{"hyperband_iterations":
         2}``, ``{"population_size": 8, "mutation_rate": 0.3}`` (evolution),
-        ``{"min_epochs": 1, "reduction_factor": 3, "max_epochs_total": 100}``
-        (asha).
+        ``{"min_epochs": 1, "reduction_factor": 3, "max_epochs_total": 100,
+        "sampler": "tpe"}`` (asha).
     return_train_score : bool, default=False
         Also score the training part of every split (``split<k>_train_<name>``,
         ``mean_train_<name>``, ``std_train_<name>``).
