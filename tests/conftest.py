@@ -46,7 +46,7 @@ SLOW_MODULES = {
     "tests/test_examples.py": "each example script trains on real data (25-50 s each)",
     "tests/test_distributed.py": "starts Dask clusters and loky pools (5-45 s each)",
     "tests/test_onnx.py": "tf2onnx conversions (5-25 s each)",
-    "tests/test_fused.py": "each test compiles an XLA fused step (10-40 s each)",
+    "tests/test_fused.py": "separate reference fits, and each XLA-step test compiles (10-40 s each)",
 }
 # scikit-learn estimator checks (tests/test_sklearn_checks.py, test_tuned_checks.py) that
 # train for more than ~2.5 s under load (or ~1.4 s in a quiet quick run); the other checks
@@ -113,6 +113,10 @@ SLOW_FUNCTIONS = {
     "tests/test_doctests.py": {
         "test_docstring_examples[skgru.estimators]",
         "test_docstring_examples[skgru.plotting]",
+    },
+    "tests/test_fused_numpy.py": {
+        "test_numpy_fused_folds_equal_separate_fits_after_one_epoch",
+        "test_tuned_refit_by_the_numpy_step_equals_a_plain_fit",
     },
     "tests/test_engines.py": {
         "test_short_sequences_share_the_unrolled_bucket_and_match_the_loop",

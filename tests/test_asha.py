@@ -373,12 +373,40 @@ def test_fold_models_are_dropped_once_out(xy, monkeypatch):
     (dict(tuner_params={"eta": 3}), "Invalid tuner_params.*eta"),
     (dict(tuner_params={"max_epochs": 5}), "disagree"),
     (dict(space={"epochs": [1, 2]}), "cannot be in the search space with ASHA"),
+    (dict(tuner_params={"sampler": "bohb"}), "sampler must be 'tpe' or 'random'"),
+    (dict(tuner_params={"random_fraction": 1.5}), r"random_fraction must be a number in \[0, 1\]"),
+    (dict(tuner_params={"min_points": 1}), "min_points must be an int >= 2"),
 ])
 def test_bad_settings_raise_before_training(kw, match, xy):
     X, y = xy
     kw = {"max_epochs": 9, **kw}
     with pytest.raises(ValueError, match=match):
         _asha(**kw).fit(X, y)
+
+
+def test_tpe_sampler_aims_new_configurations(xy):
+    # BOHB's idea on ASHA's rungs: once a rung has min_points results, TPE proposes
+    # the new configurations.  The stub's score peaks at lr=0.3: TPE's proposals land
+    # near it, random draws from U(0, 0.6) are 0.15 away on average.
+    pytest.importorskip("optuna")
+    X, y = xy
+    distance = {}
+    for sampler in ("tpe", "random"):
+        params = {"min_epochs": 1, "reduction_factor": 3, "sampler": sampler, "random_fraction": 0.0}
+        res = _asha(cv=2, max_trials=80, max_epochs=9, tuner_params=params).fit(X, y).cv_results_
+        new = [p["lr"] for p, it in zip(res["params"], res["iter"]) if it == 0]
+        assert len(new) >= 25
+        distance[sampler] = np.mean(np.abs(np.asarray(new[10:]) - 0.3))
+    assert distance["tpe"] < 0.6 * distance["random"], distance
+
+
+def test_random_fraction_one_is_the_random_sampler(xy):
+    X, y = xy
+    runs = [_asha(cv=2, max_trials=20, max_epochs=9,
+                  tuner_params={"min_epochs": 1, "sampler": sampler, "random_fraction": fraction}
+                  ).fit(X, y).cv_results_["params"]
+            for sampler, fraction in (("tpe", 1.0), ("random", 0.5))]
+    assert runs[0] == runs[1]
 
 
 def test_max_epochs_from_tuner_params_or_the_estimator(xy):

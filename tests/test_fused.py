@@ -30,6 +30,13 @@ def GRURegressor(**kwargs):
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="fused step is TF-only")
 
+
+@pytest.fixture(params=["numpy", "xla"])
+def step(request, monkeypatch):
+    """Both fused steps: the NumPy one (the default) and the compiled XLA one."""
+    monkeypatch.setenv("SKGRU_FUSED_STEP", request.param)
+    return request.param
+
 # float32, different summation order (einsum over the model axis vs per-model matmul):
 # observed differences are ~1e-7 after one epoch; 1e-5 leaves room for a few epochs.
 ATOL = 1e-5
@@ -83,7 +90,7 @@ def _assert_same(fused_models, separate_models, X, atol=ATOL):
             np.testing.assert_array_equal(a.classes_, b.classes_)
 
 
-def test_classifier_one_epoch_and_several_epochs_match_separate_fits():
+def test_classifier_one_epoch_and_several_epochs_match_separate_fits(step):
     X, y = _data()
     splits = list(KFold(3, shuffle=True, random_state=0).split(X))
     for epochs in (1, 3):
@@ -102,7 +109,7 @@ def test_a_mismatch_is_detected():
         _assert_same(fit_folds(est.set_params(random_state=0), X, y, splits), other, X)
 
 
-def test_regressor_sample_weight_uneven_folds_two_layers_dense_l2():
+def test_regressor_sample_weight_uneven_folds_two_layers_dense_l2(step):
     X, _ = _data(n=50)
     y = X[:, :, 1].mean(axis=1) * 3 + 1
     sw = np.random.RandomState(1).uniform(0.2, 2.0, size=len(X))
@@ -114,7 +121,7 @@ def test_regressor_sample_weight_uneven_folds_two_layers_dense_l2():
     _assert_same(fit_folds(est, X, y, splits, sample_weight=sw), _separate(est, X, y, splits, sw), X)
 
 
-def test_ragged_input_with_clipnorm_and_class_weight():
+def test_ragged_input_with_clipnorm_and_class_weight(step):
     rng = np.random.RandomState(2)
     # 9..14 steps: beyond the unrolled bucket, so the open-length (scan) path runs with a mask
     X = [rng.normal(size=(rng.randint(9, 15), 2)).astype("float32") for _ in range(40)]
@@ -136,7 +143,7 @@ def test_lr_schedule_per_fold_and_l1():
     assert [len(set(m.history_["learning_rate"])) for m in sm] == [3, 3], "the schedule must move the rates"
 
 
-def test_clipnorm_is_per_fold_and_sgd_nesterov():
+def test_clipnorm_is_per_fold_and_sgd_nesterov(step):
     X, y = _data(n=40)
     splits = _uneven_splits(len(X), sizes=(25, 32), seed=2)
     est = GRUClassifier(units=4, epochs=2, batch_size=6, optimizer="sgd", optimizer__momentum=0.9,
@@ -251,7 +258,7 @@ def test_trial_helper_applies_params_and_only_takes_sample_weight():
 # ------------------------------------------------------- issue 12's defaults
 
 
-def test_default_classifier_standardize_and_conv_stem_match_separate_fits():
+def test_default_classifier_standardize_and_conv_stem_match_separate_fits(step):
     # The estimator's defaults: standardize_X=True, conv_filters=64 (Conv1D(64, 5, "same")),
     # patch_size="auto" (1 here), min_updates=1000 (patience from each fold's size).
     rng = np.random.RandomState(0)
@@ -336,15 +343,22 @@ def test_tuned_grid_with_fused_trials_matches_separate_trials(monkeypatch):
     np.testing.assert_array_equal(fused_r["rank_test_score"], sep_r["rank_test_score"])
 
 
-def test_fused_trials_auto_mode_skips_short_trials(monkeypatch):
+def test_fused_trials_auto_mode_skips_short_trials_only_for_the_compiled_step(monkeypatch):
     from skgru.tuning import _trial_runner
 
     monkeypatch.delenv("SKGRU_FUSED_TRIALS", raising=False)
+    monkeypatch.delenv("SKGRU_FUSED_STEP", raising=False)
     assert _trial_runner.fused_trials_mode() == "auto"
     X, y = _data(n=30)
     splits = list(KFold(2).split(X))
     short = GRUClassifier(units=3, epochs=2, batch_size=8)  # 2 epochs x 2 steps
-    assert _trial_runner._fused_fold_models(short, {}, X, y, splits, {}) is None
+    # the NumPy step compiles nothing: even a short trial fuses
+    models, _ = _trial_runner._fused_fold_models(short, {"random_state": 0}, X, y, splits, {})
+    assert len(models) == 2
+    # the compiled step would pay a compilation: short trials are fitted separately
+    assert _trial_runner._fused_fold_models(short.set_params(activation="softsign"), {}, X, y, splits, {}) is None
+    monkeypatch.setenv("SKGRU_FUSED_STEP", "xla")
+    assert _trial_runner._fused_fold_models(short.set_params(activation="tanh"), {}, X, y, splits, {}) is None
     monkeypatch.setenv("SKGRU_FUSED_TRIALS", "always")
     models, seconds = _trial_runner._fused_fold_models(short, {"random_state": 0}, X, y, splits, {})
     assert len(models) == 2 and seconds > 0
@@ -363,3 +377,17 @@ def test_fused_fold_models_continue_like_separate_ones():
             m.set_params(warm_start=True, epochs=1).fit(X[train], y[train])
     _assert_same(fm, sm, X)
     assert [m.n_iter_ for m in fm] == [2, 2]
+
+
+def test_activation_outside_the_numpy_step_falls_back_to_the_compiled_step(monkeypatch):
+    # softsign has no written-out derivative in the NumPy step: the XLA step trains the
+    # folds, and they still equal separate fits
+    monkeypatch.delenv("SKGRU_FUSED_STEP", raising=False)
+    X, y = _data()
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=4, epochs=1, batch_size=8, activation="softsign", random_state=0)
+    used = []
+    real = fused.borrow_trainer
+    monkeypatch.setattr(fused, "borrow_trainer", lambda *a, **k: used.append(real(*a, **k)) or used[-1])
+    _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
+    assert [type(t).__name__ for t in used] == ["FusedTrainer"]

@@ -11,7 +11,9 @@ otherwise each fold is a separate fit.
 What fuses (everything else falls back to k separate fits, with the reason):
 
 * TensorFlow backend, on CPU (with a visible GPU the folds are fitted separately:
-  not yet verified there);
+  not yet verified there).  The step is NumPy (:mod:`skgru._keras.fused_numpy`,
+  no compilation) for tanh/sigmoid/relu/linear GRU activations, else the
+  XLA-compiled TensorFlow step (:func:`fused_step`);
 * GRUClassifier with single-label targets (binary/multiclass; sparse categorical
   crossentropy, ``class_weight``) and GRURegressor (MSE, ``standardize_y``);
 * issue 12's defaults: ``standardize_X`` (each fold standardised with its own
@@ -113,6 +115,11 @@ _OPT_HANDLED = {
 }
 
 
+# The methods whose work the fused path does (fit) or calls (the fit template's steps).
+_TRAINING_METHODS = ("fit", "_validate_params", "_params_dict", "_validate_fit_data",
+                     "_initialize_network", "_validation_split", "_record")
+
+
 def _task(estimator):
     from skgru.estimators.classifier import GRUClassifier
     from skgru.estimators.regressor import GRURegressor
@@ -173,6 +180,12 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     task = _task(estimator)
     if task is None:
         return False, f"{type(estimator).__name__} is not a GRUClassifier or GRURegressor"
+    for name in _TRAINING_METHODS:
+        method = getattr(type(estimator), name, None)
+        if not getattr(method, "__module__", "").startswith(("skgru.", "sklearn.")):
+            # the fused step reproduces skgru's own fit; a subclass's or a patched
+            # method must run as written
+            return False, f"{type(estimator).__name__}.{name} is not skgru's own (a subclass or a patch)"
     backend = keras.backend.backend()
     if backend != "tensorflow":
         return False, f"the fused step is implemented for the TensorFlow backend only (this is {backend})"
@@ -202,6 +215,15 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     if reason is not None:
         return False, reason
     return True, "fusable"
+
+
+def fused_step(estimator) -> str:
+    """The implementation :func:`fit_folds` trains ``estimator``'s folds with when they
+    fuse: "numpy" (no trace or compilation, see :mod:`skgru._keras.fused_numpy`) or
+    "xla" (the compiled TensorFlow step, for activations the NumPy step does not
+    implement; ``SKGRU_FUSED_STEP`` forces either)."""
+    params = estimator.get_params(deep=False)
+    return fused.choose_step(params.get("activation", "tanh"), params.get("recurrent_activation", "sigmoid"))
 
 
 def _same(a, b):
@@ -257,6 +279,7 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
     try:
         return _train_fused(prepared)
     except tf.errors.OpError as exc:  # e.g. XLA unavailable on this build: separate fits are still exact
+        # (the NumPy step raises no OpError: an error there is a bug and propagates)
         warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
                       "fitting the folds separately.", RuntimeWarning, stacklevel=2)
         return _fit_separately(estimator, X, y, splits, sample_weight)

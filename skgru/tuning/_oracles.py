@@ -115,11 +115,12 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
             from skgru.tuning._asha_oracle import ASHAOracle
 
             tp.pop("max_epochs", None)  # resolved into max_epochs by TunedGRU
-            unknown = sorted(set(tp) - {"min_epochs", "reduction_factor",
-                                     "max_epochs_total"})
+            unknown = sorted(set(tp) - {"min_epochs", "reduction_factor", "max_epochs_total",
+                                     "sampler", "random_fraction", "min_points"})
             if unknown:
                 raise TypeError(f"unexpected keyword arguments {unknown} (tuner='asha' takes "
-                                "min_epochs, max_epochs, reduction_factor, max_epochs_total)")
+                                "min_epochs, max_epochs, reduction_factor, max_epochs_total, "
+                                "sampler, random_fraction, min_points)")
             oracle = ASHAOracle(max_trials=max_trials, max_epochs=max_epochs,
                                 continued=continued, **common, **tp)
         elif name == "tpe":

@@ -21,7 +21,7 @@ as ``TrialState.FAIL`` (TPE ignores them).  Needs the ``optuna`` extra.
 
 from __future__ import annotations
 
-__all__ = ["TPEOracle", "import_optuna"]
+__all__ = ["TPEOracle", "completed_trial", "import_optuna", "sample_space", "suggest_value"]
 
 
 def import_optuna():
@@ -35,14 +35,80 @@ def import_optuna():
     return optuna
 
 
-def _make_class():
-    from skgru._keras.private import (
-        kt_hyperparameters_module,
-        kt_oracle_module,
-        kt_trial_module,
-    )
+def suggest_value(ot, hp):
+    """One KerasTuner hyperparameter's value from an Optuna trial (see the module docstring)."""
+    from skgru._keras.private import kt_hyperparameters_module
 
     hp_module = kt_hyperparameters_module()
+    if isinstance(hp, hp_module.Fixed):
+        return hp.value
+    if isinstance(hp, hp_module.Boolean):
+        return ot.suggest_categorical(hp.name, [False, True])
+    if isinstance(hp, hp_module.Choice):
+        return ot.suggest_categorical(hp.name, list(hp.values))
+    log = getattr(hp, "sampling", "linear") == "log"
+    if isinstance(hp, hp_module.Int):
+        step = hp.step or 1
+        return ot.suggest_int(hp.name, hp.min_value, hp.max_value,
+                              step=1 if log else step, log=log)
+    if isinstance(hp, hp_module.Float):
+        step = None if log else hp.step
+        return ot.suggest_float(hp.name, hp.min_value, hp.max_value,
+                                step=step, log=log)
+    raise TypeError(f"tuner='tpe' cannot sample {type(hp).__name__} "
+                    f"hyperparameter {hp.name!r}.")
+
+
+def sample_space(ot, space):
+    """Values for a KerasTuner ``space`` (list of hyperparameters) from an Optuna
+    trial, define-by-run: only the hyperparameters active under the values drawn
+    so far are suggested (conditional scopes)."""
+    from skgru._keras.private import kt_hyperparameters_module
+
+    hps = kt_hyperparameters_module().HyperParameters()
+    for hp in space:
+        hps.merge([hp])
+        if hps.is_active(hp):
+            hps.values[hp.name] = suggest_value(ot, hp)
+    hps.ensure_active_values()
+    return hps.values
+
+
+class _Recorder:
+    """An Optuna-trial look-alike that answers with given values and records the
+    distribution of each suggestion (to tell a study a configuration it did not ask)."""
+
+    def __init__(self, values):
+        self.values, self.distributions = values, {}
+
+    def suggest_categorical(self, name, choices):
+        optuna = import_optuna()
+        self.distributions[name] = optuna.distributions.CategoricalDistribution(choices)
+        return self.values[name]
+
+    def suggest_int(self, name, low, high, step=1, log=False):
+        optuna = import_optuna()
+        self.distributions[name] = optuna.distributions.IntDistribution(low, high, log=log, step=step)
+        return self.values[name]
+
+    def suggest_float(self, name, low, high, step=None, log=False):
+        optuna = import_optuna()
+        self.distributions[name] = optuna.distributions.FloatDistribution(low, high, log=log, step=step)
+        return self.values[name]
+
+
+def completed_trial(values, space, score):
+    """An Optuna ``FrozenTrial`` of a configuration (KerasTuner values) and its score."""
+    optuna = import_optuna()
+    recorder = _Recorder(values)
+    sample_space(recorder, space)
+    params = {name: values[name] for name in recorder.distributions}
+    return optuna.trial.create_trial(params=params, distributions=recorder.distributions, value=score)
+
+
+def _make_class():
+    from skgru._keras.private import kt_oracle_module, kt_trial_module
+
     oracle_module = kt_oracle_module()
     trial_module = kt_trial_module()
     running = trial_module.TrialStatus.RUNNING
@@ -103,39 +169,15 @@ tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
                 self._study = optuna.create_study(sampler=sampler, direction=direction)
             return self._study
 
-        def _suggest(self, ot, hp):
-            if isinstance(hp, hp_module.Fixed):
-                return hp.value
-            if isinstance(hp, hp_module.Boolean):
-                return ot.suggest_categorical(hp.name, [False, True])
-            if isinstance(hp, hp_module.Choice):
-                return ot.suggest_categorical(hp.name, list(hp.values))
-            log = getattr(hp, "sampling", "linear") == "log"
-            if isinstance(hp, hp_module.Int):
-                step = hp.step or 1
-                return ot.suggest_int(hp.name, hp.min_value, hp.max_value,
-                                      step=1 if log else step, log=log)
-            if isinstance(hp, hp_module.Float):
-                step = None if log else hp.step
-                return ot.suggest_float(hp.name, hp.min_value, hp.max_value,
-                                        step=step, log=log)
-            raise TypeError(f"tuner='tpe' cannot sample {type(hp).__name__} "
-                            f"hyperparameter {hp.name!r}.")
-
         def populate_space(self, trial_id):
             import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ot = self.study.ask()
-                hps = hp_module.HyperParameters()
-                for hp in self.hyperparameters.space:
-                    hps.merge([hp])
-                    if hps.is_active(hp):
-                        hps.values[hp.name] = self._suggest(ot, hp)
-            hps.ensure_active_values()
+                values = sample_space(ot, self.hyperparameters.space)
             self._asked[trial_id] = ot
-            return {"status": running, "values": hps.values}
+            return {"status": running, "values": values}
 
         def end_trial(self, trial):
             # The base class may raise (failure limits) after recording the end:

@@ -16,8 +16,8 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-__all__ = ["evaluate_candidate", "failed_result", "final_estimator", "index_fit_params",
-           "run_trial"]
+__all__ = ["evaluate_candidate", "failed_result", "final_estimator", "fused_refit",
+           "index_fit_params", "run_trial"]
 
 
 def final_estimator(est):
@@ -63,19 +63,23 @@ def _short_error(exc):
     return f"{type(exc).__name__}: {first}"
 
 
-# A fused trainer is traced and XLA-compiled once per network structure (widths
+# The NumPy fused step (the default for tanh/sigmoid/relu/linear GRUs) has no trace or
+# compilation, so fusing pays from the first trial: 3 folds of 40 rows x 2 epochs
+# take 0.23-0.38 s fused against 0.28-2.9 s separately (2-core VM, load 3.5; the
+# separate fits' first call traces an engine).  The compiled (XLA) step, used for
+# other activations, is traced and compiled once per network structure (widths
 # padded to 32), fold count and update rule: 5-13 s on the shared 2-core VM, against
-# ~0.8 s to trace a separate fit's engine.  Fusing saves ~10-15 ms per training step
-# at k=5 (digits, Conv1D(64) stem + GRU(16/32)), so a search's first trial pays from
-# roughly 400-1000 steps per fold, later trials of the same structure at once.
-# "auto" fuses trials from this many updates per fold (epochs x steps per epoch):
-# digits with 10 epochs (450) fuses; the tiny fits of the test suite do not.
+# ~0.8 s to trace a separate fit's engine.  It saves ~10-15 ms per training step at
+# k=5 (digits, Conv1D(64) stem + GRU(16/32)), so a search's first trial pays from
+# roughly 400-1000 steps per fold, later trials of the same structure at once:
+# "auto" fuses XLA trials from this many updates per fold (epochs x steps per epoch).
 MIN_FUSED_STEPS = 400
 
 
 def fused_trials_mode() -> str:
-    """``SKGRU_FUSED_TRIALS``: "0" (off), "auto" (default: fuse trials with at least
-    :data:`MIN_FUSED_STEPS` updates per fold) or "always"."""
+    """``SKGRU_FUSED_TRIALS``: "0" (off), "auto" (default: fuse every trial the NumPy
+    step trains, and XLA-step trials with at least :data:`MIN_FUSED_STEPS` updates per
+    fold) or "always"."""
     value = os.environ.get("SKGRU_FUSED_TRIALS", "auto").strip().lower()
     if value in ("0", "false", "no", "off"):
         return "off"
@@ -104,12 +108,13 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params):
     mode = fused_trials_mode()
     if y is None or not splits or mode == "off":
         return None
-    from skgru.estimators._folds import can_fuse, fit_trial_folds
+    from skgru.estimators._folds import can_fuse, fit_trial_folds, fused_step
 
     configured = clone(estimator).set_params(**run_params)
     if not can_fuse(configured)[0]:
         return None
-    if mode == "auto" and _updates_per_fold(configured, min(len(tr) for tr, _ in splits)) < MIN_FUSED_STEPS:
+    if (mode == "auto" and fused_step(configured) == "xla"
+            and _updates_per_fold(configured, min(len(tr) for tr, _ in splits)) < MIN_FUSED_STEPS):
         return None
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -118,6 +123,34 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params):
     if models is None:
         return None
     return models, time.perf_counter() - t0
+
+
+def fused_refit(estimator, X, y, fit_params):
+    """``estimator`` fitted on all of ``X``, ``y`` by the NumPy fused step, or None.
+
+    A search's refit is one more fit of the best configuration.  A separate fit's
+    first call in a process traces its training engine (1.5-4 s on the 2-core VM,
+    the largest one-off cost of a fused search once trials need no compilation);
+    the NumPy step has none, and :func:`skgru.estimators._folds.fit_folds` with one
+    split holding every row gives what ``estimator.fit(X, y)`` gives, up to float32
+    rounding (the fold models' guarantee).  None (the caller fits as usual) unless
+    fused trials are on, the estimator fuses with the NumPy step (a compiled step
+    would pay a compilation for a single fit) and ``fit_params`` holds nothing but
+    ``sample_weight``.
+    """
+    fit_params = fit_params or {}
+    if fused_trials_mode() == "off" or y is None or set(fit_params) - {"sample_weight"}:
+        return None
+    from skgru.estimators._folds import can_fuse, fit_folds, fused_step
+
+    if not can_fuse(estimator)[0] or fused_step(estimator) != "numpy":
+        return None
+    everything = np.arange(_num_samples(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        (fitted,) = fit_folds(estimator, X, y, [(everything, everything[:0])],
+                              sample_weight=fit_params.get("sample_weight"))
+    return fitted
 
 
 def evaluate_candidate(

@@ -54,6 +54,7 @@ from skgru.tuning._search_space import (
 from skgru.tuning._session import SearchPlan, SearchSession, trial_params
 from skgru.tuning._state import SearchStateFile, check_directory, search_fingerprint
 from skgru.tuning._validation import validate_search_data
+from skgru.tuning._trial_runner import fused_refit
 from skgru._doc_links import DocLinkMixin
 
 __all__ = ["TunedGRU"]
@@ -116,8 +117,9 @@ or keras_tuner.Oracle, default="random"
         Estimator (``TPESampler``, multivariate, driven by ask/tell; the
         ``optuna`` extra); its first ``min(10, max_trials // 3)`` trials are
         random (``tuner_params={"n_startup_trials": k}`` to change).
-        ``"asha"`` is asynchronous successive halving over epochs: new random
-        configurations train ``min_epochs``; whenever a trial is asked for, the
+        ``"asha"`` is asynchronous successive halving over epochs: new
+        configurations (random at first, then proposed by TPE from the results so
+        far, a third of them still random, as in BOHB) train ``min_epochs``; whenever a trial is asked for, the
         best configuration that is in the top ``1 / reduction_factor`` of those
         completed at its rung and not yet promoted goes up one rung (highest
         rung first), else a new configuration starts.  Rungs are
@@ -129,7 +131,11 @@ or keras_tuner.Oracle, default="random"
         ``reduction_factor`` (default 3), ``max_epochs_total`` (the budget:
         epochs per split that all trials together may train; default:
         what synchronous successive halving spends on the largest bracket whose
-        trials fit in ``max_trials``), ``max_epochs`` (or the parameter below).
+        trials fit in ``max_trials``), ``max_epochs`` (or the parameter below),
+        ``sampler`` (``"tpe"``, default, needs Optuna; ``"random"``),
+        ``random_fraction`` (default 1/3: new configurations still drawn at
+        random) and ``min_points`` (configurations that must complete the
+        first rung before TPE proposes; default: searched parameters + 1).
         No trial starts that would exceed the budget.
 
         An ``Oracle`` instance is deep-copied before use (the parameter itself
@@ -216,8 +222,8 @@ or keras_tuner.Oracle, default="random"
         Extra keyword arguments for the oracle, e.g.
         ``{"num_initial_points": 5}`` (bayesian), ``{"hyperband_iterations":
         2}``, ``{"population_size": 8, "mutation_rate": 0.3}`` (evolution),
-        ``{"min_epochs": 1, "reduction_factor": 3, "max_epochs_total": 100}``
-        (asha).
+        ``{"min_epochs": 1, "reduction_factor": 3, "max_epochs_total": 100,
+        "sampler": "tpe"}`` (asha).
     return_train_score : bool, default=False
         Also score the training part of every split (``split<k>_train_<name>``,
         ``mean_train_<name>``, ``std_train_<name>``).
@@ -869,7 +875,14 @@ or keras_tuner.Oracle, default="random"
             params[plan.budget_param] = int(best_rec["budget"])
         est = clone(base).set_params(**params)
         t0 = time.perf_counter()
-        est.fit(X, y, **fit_params)
+        # a GRU estimator the NumPy fused step trains is refitted by it (one "fold" of
+        # every row: the same model up to float32 rounding, without the training
+        # engine's trace); anything else by its own fit
+        fitted = fused_refit(est, X, y, fit_params)
+        if fitted is None:
+            est.fit(X, y, **fit_params)
+        else:
+            est = fitted
         self.refit_time_ = time.perf_counter() - t0
         self.best_estimator_ = est
         for attr in ("n_features_in_", "feature_names_in_"):

@@ -1,0 +1,534 @@
+"""The fold-fused step without a compiler: NumPy forward and backward passes.
+
+:class:`skgru._keras.fused.FusedTrainer` traces its epoch into a TensorFlow graph
+and compiles the step with XLA.  That is the fastest step per epoch once
+compiled, but the first search of a process pays for it: on the 2-core VM the
+trace and the XLA compilation of the digits network (Conv1D(64) stem + GRU) cost
+4-6 s quiet, 14-16 s under load, about what GridSearchCV spends on a whole
+candidate.  This module computes the same step directly with NumPy: the
+network's forward pass, its backward pass written out by hand (the GRU's
+backpropagation through time with the recurrence unrolled in Python), the loss,
+the penalties, per-fold ``clipnorm`` and Adam / SGD.  Nothing is traced or
+compiled, so its first epoch costs what every other epoch does.
+
+Every array carries the model axis first, so each product of the k models is
+one ``np.matmul`` over a ``(k, rows, n) @ (k, n, m)`` stack (one BLAS GEMM per
+fold inside NumPy's loop) and each elementwise operation is one NumPy call for
+all k models: the number of Python-level operations per step does not grow with
+k.  Weights keep their true widths (no padding to a compile bucket).
+
+It implements exactly what :class:`~skgru._keras.fused.FusedTrainer` implements
+(same interface, same float32 arithmetic up to summation order), for the
+activations in :data:`ACTIVATIONS` (their derivatives are written out);
+:func:`numpy_problem` says why a network is left to the XLA trainer.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from skgru._keras.fused import OptimizerRule, uses_stem, variable_layout
+
+
+def _sigmoid(x):
+    # exp(-x) overflows to inf for x < -88 (float32): 1 / inf = 0, the right limit (the
+    # callers silence the overflow warning once per epoch, not per call: ~1 us each)
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _relu(x):
+    return np.maximum(x, 0.0)
+
+
+def _sigmoid_(x):
+    """Sigmoid in place (4 NumPy calls, no allocation)."""
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    return np.reciprocal(x, out=x)
+
+
+# name -> (function, derivative written in terms of the function's OUTPUT y, the
+# function applied in place to its argument)
+ACTIVATIONS = {
+    "tanh": (np.tanh, lambda y: 1.0 - y * y, lambda x: np.tanh(x, out=x)),
+    "sigmoid": (_sigmoid, lambda y: y * (1.0 - y), _sigmoid_),
+    "relu": (_relu, lambda y: (y > 0).astype(y.dtype), lambda x: np.maximum(x, 0.0, out=x)),
+    "linear": (lambda x: x, lambda y: np.ones_like(y), lambda x: x),
+}
+
+
+# The first convolution's input windows (kernel_size times the input) are built once
+# per fit when they take at most this much memory (digits, 5 folds: 9 MB), else per batch.
+PRECOMPUTE_BYTES = 256 * 2**20
+
+_controller = None
+_controller_lock = threading.Lock()
+
+
+def one_blas_thread():
+    """A context in which NumPy's BLAS uses one thread (restored on exit).
+
+    The step's GEMMs are small ((5 x 256 x 64) @ (5 x 64 x 96) on digits): OpenBLAS'
+    threads cost more to wake and join than they save.  Measured on the 2-core VM
+    under load 3 (two other processes): (5, 256, 40) @ (5, 40, 64) takes 135 us on
+    one thread and 40 ms (!) on OpenBLAS' default two, whose spinning threads fight
+    the other processes for the cores; an epoch of the digits network 0.3 s vs 6.7 s.
+    """
+    global _controller
+    with _controller_lock:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
+
+            # scanning the loaded libraries costs ~1 ms: once, not per epoch
+            _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+def activation_problem(activation, recurrent_activation) -> str | None:
+    """Why the NumPy step does not implement these GRU activations (None: it does)."""
+    for name in (activation, recurrent_activation):
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            return f"activation {name!r} (the NumPy step writes out {', '.join(ACTIVATIONS)})"
+    return None
+
+
+def numpy_problem(spec) -> str | None:
+    """Why the NumPy step does not implement ``spec`` (None: it does)."""
+    return activation_problem(spec.activation, spec.recurrent_activation)
+
+
+def _mm(a, w):
+    """Per-model product: a (k, ..., n) @ w (k, n, m) -> (k, ..., m)."""
+    k = a.shape[0]
+    out = np.matmul(a.reshape(k, -1, a.shape[-1]), w)
+    return out.reshape(*a.shape[:-1], w.shape[-1])
+
+
+def _mm_t(a, d):
+    """Weight gradient: sum over rows of a^T d, a (k, ..., n), d (k, ..., m) -> (k, n, m)."""
+    k = a.shape[0]
+    return np.matmul(a.reshape(k, -1, a.shape[-1]).transpose(0, 2, 1), d.reshape(k, -1, d.shape[-1]))
+
+
+class NumpyFusedTrainer:
+    """k models of one ``spec`` as stacked NumPy arrays with per-fold optimizer state.
+
+    The interface of :class:`skgru._keras.fused.FusedTrainer` (``reset``,
+    ``train_epoch``, ``evaluate``, per-fold weights, learning rate and optimizer
+    state), with the same arithmetic.
+    """
+
+    backend = "numpy"
+
+    def __init__(self, spec, k: int, rule: OptimizerRule, task: str):
+        problem = numpy_problem(spec)
+        if problem is not None:
+            raise ValueError(problem)
+        self.spec = spec
+        self.k = k
+        self.task = task
+        self.layout = variable_layout(spec)
+        self.kind = rule.kind
+        self.clip = rule.clipnorm is not None
+        self.nesterov = rule.nesterov
+        self.has_momentum = rule.kind == "adam" or rule.momentum != 0
+        self.act, self.dact, self.act_ = ACTIVATIONS[spec.activation]
+        self.ract, self.dract, self.ract_ = ACTIVATIONS[spec.recurrent_activation]
+        self.params = self.m = self.v = None
+        self.stats = None
+        self._inputs = {}  # slot -> (source array, its prepared inputs): see _prepare
+
+    # ------------------------------------------------------------ state
+    def reset(self, initial, rule: OptimizerRule, statistics=None) -> None:
+        """Load the k initial weight sets and zero the optimizer state (a fresh fit)."""
+        f32 = np.float32
+        if self.spec.normalize:
+            if statistics is None or len(statistics) != self.k:
+                raise ValueError("a standardising network needs one (mean, std) per fold")
+            self.stats = (np.stack([np.asarray(m, f32) for m, _ in statistics]),
+                          np.stack([np.asarray(s, f32) for _, s in statistics]))
+        # Every variable is a view into one (k, n_weights) buffer, as are the optimizer
+        # slots and the gradients: the update rule is ~15 NumPy calls over the buffer
+        # instead of ~15 per variable (digits: 7 variables; 37 -> 8 ms per epoch).
+        shapes = [np.shape(w) for w in initial[0]]
+        sizes = [int(np.prod(sh)) for sh in shapes]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.shapes = shapes
+        self.flat = np.empty((self.k, int(self.offsets[-1])), f32)
+        for j, weights in enumerate(initial):
+            for i, w in enumerate(weights):
+                self.flat[j, self.offsets[i] : self.offsets[i + 1]] = np.asarray(w, dtype=f32).ravel()
+        self.params = self._views(self.flat)
+        self.m = np.zeros_like(self.flat) if self.has_momentum else None
+        self.v = np.zeros_like(self.flat) if self.kind == "adam" else None
+        self.iterations = np.zeros(self.k, f32)
+        self.learning_rate = np.full(self.k, rule.learning_rate, f32)
+        self.clipnorm = f32(0.0 if rule.clipnorm is None else rule.clipnorm)
+        self.beta_1, self.beta_2 = f32(rule.beta_1), f32(rule.beta_2)
+        self.epsilon, self.momentum = f32(rule.epsilon), f32(rule.momentum)
+        self._inputs = {}
+
+    def _views(self, flat):
+        """The per-variable (k, *shape) views of a (k, n_weights) buffer."""
+        return [flat[:, a:b].reshape(self.k, *shape)
+                for a, b, shape in zip(self.offsets[:-1], self.offsets[1:], self.shapes)]
+
+    def fold_weights(self, j: int) -> list[np.ndarray]:
+        return [p[j].copy() for p in self.params]
+
+    def set_fold_weights(self, j: int, weights) -> None:
+        for p, w in zip(self.params, weights):
+            p[j] = np.asarray(w, dtype=np.float32)
+
+    def fold_learning_rate(self, j: int) -> float:
+        return float(self.learning_rate[j])
+
+    def set_fold_learning_rate(self, j: int, value) -> None:
+        self.learning_rate[j] = np.float32(value)
+
+    def fold_optimizer_state(self, j: int) -> dict:
+        return {
+            "learning_rate": self.fold_learning_rate(j),
+            "iterations": int(self.iterations[j]),
+            "m": None if self.m is None else [s[j].copy() for s in self._views(self.m)],
+            "v": None if self.v is None else [s[j].copy() for s in self._views(self.v)],
+        }
+
+    # ------------------------------------------------------------ inputs
+    def _prepare(self, X, slot):
+        """(k, n, T, F) raw rows -> (standardised and masked rows, step mask or None,
+        the first convolution's windows or None).
+
+        The stem's work does not depend on the weights, so it is done once per
+        stacked array (``slot``: "train" or "val"; the epochs of one fit pass the
+        same arrays) instead of once per batch.
+        """
+        cached = self._inputs.get(slot)
+        if cached is not None and cached[0] is X:
+            return cached[1]
+        spec = self.spec
+        x = np.asarray(X, dtype=np.float32)
+        mask = None
+        if spec.mask_value is not None:
+            mask = np.any(x != np.float32(spec.mask_value), axis=-1)  # (k, n, T), as keras Masking
+        if uses_stem(spec):  # network._SequenceStem (patch_size 1): standardise, then zero the padding
+            if spec.normalize:
+                x = (x - self.stats[0][:, None, None, :]) / self.stats[1][:, None, None, :]
+            if mask is not None:
+                x = np.where(mask[..., None], x, np.float32(0.0))
+        elif mask is not None:
+            x = x * mask[..., None].astype(np.float32)
+        cols = None
+        if spec.conv_filters and x.size * spec.conv_kernel_size * 4 <= PRECOMPUTE_BYTES:
+            cols = self._im2col(x)  # the first convolution's windows, once (else per batch)
+        prepared = (x, mask, cols)
+        self._inputs[slot] = (X, prepared)
+        return prepared
+
+    def _im2col(self, x):
+        """(k, B, T, F) -> (k, B, T, K*F): each step's window of Conv1D(padding="same")."""
+        size = self.spec.conv_kernel_size
+        front = (size - 1) // 2
+        t = x.shape[2]
+        padded = np.pad(x, [(0, 0), (0, 0), (front, size - 1 - front), (0, 0)])
+        return np.concatenate([padded[:, :, i : i + t] for i in range(size)], axis=-1)
+
+    def _col2im(self, dcols, n_features):
+        """Adjoint of :meth:`_im2col`: (k, B, T, K*F) -> (k, B, T, F)."""
+        size = self.spec.conv_kernel_size
+        front = (size - 1) // 2
+        t = dcols.shape[2]
+        padded = np.zeros((*dcols.shape[:2], t + size - 1, n_features), dtype=dcols.dtype)
+        for i in range(size):
+            padded[:, :, i : i + t] += dcols[..., i * n_features : (i + 1) * n_features]
+        return padded[:, :, front : front + t]
+
+    # ------------------------------------------------------------ forward / backward
+    def _forward(self, P, x, mask, cols0, keep):
+        """Pre-activation outputs (k, B, n_out); ``keep``: also return what backward needs."""
+        spec = self.spec
+        tape = []
+        p = 0
+        h = x
+        for c, filters in enumerate(spec.conv_filters):
+            cols = cols0 if c == 0 and cols0 is not None else self._im2col(h)
+            kernel = P[p].reshape(self.k, -1, filters)
+            h = _relu(_mm(cols, kernel) + P[p + 1][:, None, None, :])
+            tape.append((cols, h))
+            p += 2
+        n_layers = len(spec.units)
+        for i, units in enumerate(spec.units):
+            seq = i < n_layers - 1
+            h_in = h
+            h, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], mask, units, seq, keep)
+            tape.append((h_in, record))
+            p += 3
+        for _ in spec.dense_units:
+            h_in = h
+            h = _relu(_mm(h_in, P[p]) + P[p + 1][:, None, :])
+            tape.append((h_in, h))
+            p += 2
+        out = _mm(h, P[p]) + P[p + 1][:, None, :]
+        tape.append((h, None))
+        return out, tape
+
+    def _gru_forward(self, x, kernel, rkernel, bias, mask, units, return_sequences, keep):
+        """Keras' GRU (reset_after=True, gates z, r, h); a masked step keeps the state.
+
+        The per-step arrays live in time-major buffers ``(T, k, B, .)``, written in
+        place: the Python loop over steps is what costs (each NumPy call ~3-5 us on
+        arrays of a few thousand floats), so every step is 11 calls (+1 with a mask)
+        and what does not depend on the recurrence is done for all steps at once.
+        """
+        k, b, t_steps = x.shape[:3]
+        u = units
+        f32 = np.float32
+        xp = _mm(x, kernel) + bias[:, None, None, 0, :]  # (k, B, T, 3U)
+        # both biases of the z and r gates are added outside the recurrence (the
+        # candidate's recurrent bias is multiplied by r, so it stays inside)
+        xp[..., : 2 * u] += bias[:, None, None, 1, : 2 * u]
+        xp = np.ascontiguousarray(xp.transpose(2, 0, 1, 3))  # (T, k, B, 3U)
+        rbias_h = bias[:, None, 1, 2 * u :]
+        states = np.empty((t_steps + 1, k, b, u), f32)  # states[t]: before step t
+        states[0] = 0.0
+        zr = np.empty((t_steps, k, b, 2 * u), f32)
+        hh = np.empty((t_steps, k, b, u), f32)
+        rh = np.empty((t_steps, k, b, u), f32)
+        keep_state = None
+        if mask is not None:
+            keep_state = ~np.ascontiguousarray(mask.transpose(2, 0, 1))[..., None]  # (T, k, B, 1)
+        for t in range(t_steps):
+            h = states[t]
+            inner = np.matmul(h, rkernel)  # (k, B, 3U)
+            self.ract_(np.add(xp[t, ..., : 2 * u], inner[..., : 2 * u], out=zr[t]))
+            np.add(inner[..., 2 * u :], rbias_h, out=rh[t])
+            cand = np.multiply(zr[t, ..., u:], rh[t], out=hh[t])
+            cand += xp[t, ..., 2 * u :]
+            self.act_(cand)
+            new = np.subtract(h, cand, out=states[t + 1])  # z*h + (1-z)*hh = hh + z*(h - hh)
+            new *= zr[t, ..., :u]
+            new += cand
+            if keep_state is not None:
+                np.copyto(new, h, where=keep_state[t])
+        out = np.ascontiguousarray(states[1:].transpose(1, 2, 0, 3)) if return_sequences else states[-1]
+        record = (states, zr, hh, rh, keep_state) if keep else None
+        return out, record
+
+    def _gru_backward(self, x, record, kernel, rkernel, dout, units, return_sequences, need_dx):
+        """Gradients (kernel, recurrent kernel, bias) and, if ``need_dx``, d input.
+
+        Everything that does not depend on the incoming gradient (the gates'
+        derivatives) is computed for all steps at once; a step is then 7 NumPy
+        calls (+2 with a mask).
+        """
+        u = units
+        states, zr, hh, rh, keep_state = record
+        t_steps, k, b = zr.shape[:3]
+        f32 = np.float32
+        z, r = zr[..., :u], zr[..., u:]
+        dzr = self.dract(zr)
+        a_z = (states[:-1] - hh) * dzr[..., :u]  # d new / d z-pre, per unit of d new
+        c_h = (1.0 - z) * self.dact(hh)  # d new / d candidate-pre
+        d_r = rh * dzr[..., u:]  # d candidate-pre / d r-pre, per unit of it
+        dinner = np.empty((t_steps, k, b, 3 * u), f32)  # d (h @ recurrent kernel + bias)
+        dcand = np.empty((t_steps, k, b, u), f32)
+        dout_t = np.ascontiguousarray(dout.transpose(2, 0, 1, 3)) if return_sequences else None
+        rkernel_t = rkernel.transpose(0, 2, 1)
+        # d loss / d state after the last step (the sequence's last output, or the layer's)
+        dh = (dout_t[-1] if return_sequences else dout).astype(f32, copy=True)
+        for t in range(t_steps - 1, -1, -1):
+            if return_sequences and t < t_steps - 1:
+                dh += dout_t[t]
+            dpass = None
+            if keep_state is not None:
+                dpass = np.where(keep_state[t], dh, f32(0.0))
+                dh -= dpass  # the cell's share: zero where the step was masked
+            np.multiply(dh, a_z[t], out=dinner[t, ..., :u])
+            dc = np.multiply(dh, c_h[t], out=dcand[t])
+            np.multiply(dc, d_r[t], out=dinner[t, ..., u : 2 * u])
+            np.multiply(dc, r[t], out=dinner[t, ..., 2 * u :])
+            dh *= z[t]
+            dh += np.matmul(dinner[t], rkernel_t)
+            if dpass is not None:
+                dh += dpass
+        dxp = np.concatenate([dinner[..., : 2 * u], dcand], axis=-1)  # (T, k, B, 3U)
+        dxp_b = np.ascontiguousarray(dxp.transpose(1, 2, 0, 3))  # (k, B, T, 3U), x's row order
+        g_kernel = _mm_t(x, dxp_b)
+        g_rkernel = _mm_t(np.ascontiguousarray(states[:-1].transpose(1, 0, 2, 3)),
+                          np.ascontiguousarray(dinner.transpose(1, 0, 2, 3)))
+        g_bias = np.stack([dxp.sum(axis=(0, 2)), dinner.sum(axis=(0, 2))], axis=1)
+        dx = _mm(dxp_b, kernel.transpose(0, 2, 1)) if need_dx else None
+        return (g_kernel, g_rkernel, g_bias), dx
+
+    def _backward(self, P, tape, dlogits):
+        """Gradients of every variable (model order) for the loss whose d/d logits is given."""
+        spec = self.spec
+        grads = [None] * len(P)
+        p = len(P) - 2
+        h, _ = tape[-1]
+        grads[p], grads[p + 1] = _mm_t(h, dlogits), dlogits.sum(axis=1)
+        d = _mm(dlogits, P[p].transpose(0, 2, 1))
+        pos = len(tape) - 2
+        for _ in spec.dense_units:
+            p -= 2
+            h_in, h_out = tape[pos]
+            d = d * (h_out > 0)
+            grads[p], grads[p + 1] = _mm_t(h_in, d), d.sum(axis=1)
+            d = _mm(d, P[p].transpose(0, 2, 1))
+            pos -= 1
+        n_layers = len(spec.units)
+        for i in range(n_layers - 1, -1, -1):
+            p -= 3
+            h_in, record = tape[pos]
+            need_dx = i > 0 or bool(spec.conv_filters)
+            g, d = self._gru_backward(h_in, record, P[p], P[p + 1], d, spec.units[i],
+                                      i < n_layers - 1, need_dx)
+            grads[p], grads[p + 1], grads[p + 2] = g
+            pos -= 1
+        for c in range(len(spec.conv_filters) - 1, -1, -1):
+            p -= 2
+            cols, h_out = tape[pos]
+            d = d * (h_out > 0)
+            kernel = P[p]
+            grads[p] = _mm_t(cols, d).reshape(kernel.shape)
+            grads[p + 1] = d.sum(axis=(1, 2))
+            if c > 0:
+                dcols = _mm(d, kernel.reshape(self.k, -1, kernel.shape[-1]).transpose(0, 2, 1))
+                d = self._col2im(dcols, kernel.shape[2])
+            pos -= 1
+        return grads
+
+    def _row_losses(self, logits, y):
+        """Per-row losses and d loss / d logits (row-wise)."""
+        if self.task == "classification":
+            shifted = logits - logits.max(axis=-1, keepdims=True)
+            exp = np.exp(shifted)
+            total = exp.sum(axis=-1, keepdims=True)
+            logp = shifted - np.log(total)
+            yi = y.astype(np.intp)[..., None]
+            rows = -np.take_along_axis(logp, yi, axis=-1)[..., 0]
+            grad = exp / total
+            np.put_along_axis(grad, yi, np.take_along_axis(grad, yi, axis=-1) - 1.0, axis=-1)
+            return rows, grad
+        diff = logits - y
+        n_out = logits.shape[-1]
+        return np.mean(np.square(diff), axis=-1), diff * np.float32(2.0 / n_out)
+
+    def _penalty(self, P):
+        l2, l1 = self.spec.l2, getattr(self.spec, "l1", 0.0)
+        total = np.zeros(self.k, np.float32)
+        for var, (_, _, reg) in zip(P, self.layout):
+            if reg:
+                axes = tuple(range(1, var.ndim))
+                if l1 > 0:
+                    total = total + np.float32(l1) * np.abs(var).sum(axis=axes)
+                if l2 > 0:
+                    total = total + np.float32(l2) * np.square(var).sum(axis=axes)
+        return total
+
+    def _penalty_grads(self, grads, P, scale):
+        l2, l1 = self.spec.l2, getattr(self.spec, "l1", 0.0)
+        if not (l1 > 0 or l2 > 0):
+            return
+        for i, (var, (_, _, reg)) in enumerate(zip(P, self.layout)):
+            if reg:
+                s = scale.reshape((-1,) + (1,) * (var.ndim - 1))
+                if l2 > 0:
+                    grads[i] = grads[i] + s * np.float32(2.0 * l2) * var
+                if l1 > 0:
+                    grads[i] = grads[i] + s * np.float32(l1) * np.sign(var)
+
+    def _apply(self, grads, active):
+        """One update of the active folds (inactive ones: nothing moves).
+
+        ``grads``: the (k, n_weights) gradient buffer (see :meth:`reset`).
+        """
+        f32 = np.float32
+        g = grads
+        step = self.iterations + f32(1.0)
+        if self.clip:  # Keras' _clip_by_norm, per variable and per fold
+            starts = self.offsets[:-1]
+            norms = np.sqrt(np.add.reduceat(np.square(g), starts, axis=1))  # (k, n_variables)
+            factor = self.clipnorm / np.maximum(norms, self.clipnorm)
+            g = g * np.repeat(factor, np.diff(self.offsets), axis=1)
+        lr = self.learning_rate[:, None]
+        everyone = bool(active.all())
+        on = None if everyone else active[:, None] > 0
+        if self.kind == "adam":
+            t = step[:, None]
+            b1, b2 = self.beta_1, self.beta_2
+            alpha = lr * np.sqrt(f32(1.0) - np.power(b2, t)) / (f32(1.0) - np.power(b1, t))
+            m_new = self.m + (g - self.m) * (f32(1.0) - b1)
+            v_new = self.v + (np.square(g) - self.v) * (f32(1.0) - b2)
+            new = self.flat - (m_new * alpha) / (np.sqrt(v_new) + self.epsilon)
+            self.m[...] = m_new if everyone else np.where(on, m_new, self.m)
+            self.v[...] = v_new if everyone else np.where(on, v_new, self.v)
+        elif self.m is not None:
+            mom = self.momentum
+            m_new = -g * lr + self.m * mom
+            new = self.flat + (-g * lr + m_new * mom if self.nesterov else m_new)
+            self.m[...] = m_new if everyone else np.where(on, m_new, self.m)
+        else:
+            new = self.flat - g * lr
+        self.flat[...] = new if everyone else np.where(on, new, self.flat)
+        self.iterations = self.iterations + active
+
+    def _losses_and_grads(self, x, mask, cols, yb, wb, count, active, want_grads):
+        logits, tape = self._forward(self.params, x, mask, cols, keep=want_grads)
+        rows, drows = self._row_losses(logits, yb)
+        denom = np.maximum(count, np.float32(1.0))
+        losses = (rows * wb).sum(axis=1) / denom + self._penalty(self.params)
+        if not want_grads:
+            return losses, None
+        dlogits = drows * (wb * (active / denom)[:, None])[..., None]
+        grads = self._backward(self.params, tape, dlogits.astype(np.float32, copy=False))
+        self._penalty_grads(grads, self.params, active)
+        flat = np.empty_like(self.flat)
+        for view, grad in zip(self._views(flat), grads):
+            view[...] = grad
+        return losses, flat
+
+    # ------------------------------------------------------------ epochs
+    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
+        """One epoch; returns the (k,) logged losses (NaN for folds without a batch)."""
+        with one_blas_thread(), np.errstate(over="ignore"):
+            return self._train_epoch(X, Y, W, order, valid, fold_on, batch_size)
+
+    def _train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
+        x_all, mask_all, cols_all = self._prepare(X, "train")
+        k = self.k
+        fold_on = np.asarray(fold_on, np.float32)
+        n_steps = order.shape[1] // batch_size
+        total = np.zeros(k, np.float32)
+        rows = np.zeros(k, np.float32)
+        lead = np.arange(k)[:, None]
+        for s in range(n_steps):
+            idx = order[:, s * batch_size : (s + 1) * batch_size]
+            real = valid[:, s * batch_size : (s + 1) * batch_size].astype(np.float32)
+            count = real.sum(axis=1)
+            active = fold_on * (count > 0).astype(np.float32)
+            if not active.any():
+                continue
+            xb = x_all[lead, idx]
+            mb = None if mask_all is None else mask_all[lead, idx]
+            cb = None if cols_all is None else cols_all[lead, idx]
+            yb = Y[lead, idx]
+            wb = W[lead, idx] * real
+            losses, grads = self._losses_and_grads(xb, mb, cb, yb, wb, count, active, True)
+            self._apply(grads, active)
+            total += active * count * losses
+            rows += active * count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(rows > 0, total / np.maximum(rows, 1), np.nan)
+
+    def evaluate(self, X, Y, W, count):
+        """(k,) validation losses: mean over the fold's real rows (W=0 on padding) + penalty."""
+        xs, mask, cols = self._prepare(X, "val")
+        count = np.asarray(count, np.float32)
+        with one_blas_thread(), np.errstate(over="ignore"):
+            losses, _ = self._losses_and_grads(xs, mask, cols, Y, np.asarray(W, np.float32), count,
+                                               np.ones(self.k, np.float32), False)
+        return losses
