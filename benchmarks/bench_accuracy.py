@@ -352,7 +352,8 @@ def run_table(names, seeds, fast, tuned):
 # skgru.estimators._params.AUTO_PATCH_TARGET_STEPS (what patch_size="auto" aims at),
 # "_skip_zero_head" skgru.estimators._architecture.SKIP_ZERO_HEAD (whether a
 # regressor's linear skip starts with the GRU head at zero), "_skip_ridge_rows"
-# SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on).
+# SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on), "_score_start"
+# SCORE_RIDGE_START (whether early stopping may keep the ridge start as "epoch 0").
 DEFAULT_CANDIDATES = {
     "defaults": dict(),
     "patch1": dict(patch_size=1),
@@ -380,6 +381,17 @@ DEFAULT_CANDIDATES = {
     "fcn-small": dict(fcn_branch=(32, 64, 32)),
     "lr3e-3": dict(learning_rate=3e-3),
     "lr3e-4": dict(learning_rate=3e-4),
+    # round 4: how a patch becomes a GRU step (patch_mode), and the stem around it
+    "patch-max": dict(patch_mode="max"),
+    "patch-max-k7": dict(patch_mode="max", conv_kernel_size=7),
+    "patch-max-k9": dict(patch_mode="max", conv_kernel_size=9),
+    "patch-mean-k7": dict(patch_mode="mean", conv_kernel_size=7),
+    "patch-max-k7-2conv": dict(patch_mode="max", conv_kernel_size=7, conv_filters=(64, 64)),
+    "patch-max-k7-auto50": dict(patch_mode="max", conv_kernel_size=7, _auto_target=50),
+    "patch-max-k7-pool-mean": dict(patch_mode="max", conv_kernel_size=7, pooling="mean"),
+    # round 4, regression: the former default (no refit on all rows, ridge start not scored)
+    "no-refit": dict(refit_all_rows=False),
+    "no-refit-no-start": dict(refit_all_rows=False, _score_start=False),
 }
 
 
@@ -409,6 +421,7 @@ def _set_knobs(overrides):
 
     _architecture.SKIP_ZERO_HEAD = (overrides or {}).get("_skip_zero_head", True)
     _architecture.SKIP_RIDGE_ROWS = (overrides or {}).get("_skip_ridge_rows", "train")
+    _architecture.SCORE_RIDGE_START = (overrides or {}).get("_score_start", True)
 
 
 def _score(ds, model, X, y):
@@ -425,6 +438,8 @@ def _cv_splits(ds, seed, n_splits):
 
     n = len(ds.y_train)
     if ds.task == "classification":
+        # PigCVP has 2 training series per class: as many folds as the rarest class allows
+        n_splits = min(n_splits, int(np.unique(ds.y_train, return_counts=True)[1].min()))
         return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n), ds.y_train))
     if ds.name.startswith("sim"):
         return list(KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n)))
@@ -616,8 +631,15 @@ def main(argv=None):
                         help="with --select/--select-chosen: score only these candidates")
     parser.add_argument("--tuned", action="store_true",
                         help="with --chosen: also run TunedGRU on the data sets in TUNED_SPACES")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TensorFlow threads per op (0: its default); 1 lets two runs share 2 cores")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("SKGRU_FAST") == "1"
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     print_environment()
 
     if args.chosen or args.select_chosen:

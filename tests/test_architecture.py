@@ -27,7 +27,7 @@ def _xy(n=24, t=12, f=2, seed=0):
 def test_patching_equals_the_reshaped_input(p):
     """patch_size=p on (n, t, f) is the same model as patch_size=1 on (n, t/p, p*f)."""
     X, y = _xy(t=12, f=2)
-    kw = dict(FAST, standardize_X=False)
+    kw = dict(FAST, standardize_X=False, patch_mode="fold")
     patched = GRUClassifier(patch_size=p, **kw).fit(X, y)
     reshaped = GRUClassifier(patch_size=1, **kw).fit(X.reshape(len(X), 12 // p, p * 2), y)
     assert patched.patch_size_ == p and reshaped.patch_size_ == 1
@@ -46,7 +46,7 @@ def test_patching_changes_the_model():
 def test_last_partial_patch_is_zero_padded():
     """t=10, p=4: the third patch holds 2 real steps + 2 zero steps (as if zero-padded)."""
     X, y = _xy(t=10, f=1)
-    kw = dict(FAST, standardize_X=False)
+    kw = dict(FAST, standardize_X=False, patch_mode="fold")
     patched = GRUClassifier(patch_size=4, **kw).fit(X, y)
     X12 = np.concatenate([X, np.zeros((len(X), 2, 1))], axis=1)
     manual = GRUClassifier(patch_size=1, **kw).fit(X12.reshape(len(X), 3, 4), y)
@@ -66,7 +66,7 @@ def test_ragged_patches_are_masked(pooling):
     longer one (extra all-padding patches), and zero-padded by hand to a multiple of p
     (its last partial patch padded with zeros and kept)."""
     X, y = _ragged()
-    clf = GRUClassifier(patch_size=3, pooling=pooling, **dict(FAST, standardize_X=False)).fit(X, y)
+    clf = GRUClassifier(patch_size=3, pooling=pooling, patch_mode="fold", **dict(FAST, standardize_X=False)).fit(X, y)
     x = np.random.default_rng(1).normal(size=(7, 2))  # 7 steps: patches of 3, 3, 1(+2 padded)
     long = np.random.default_rng(2).normal(size=(14, 2))
     alone = clf.predict_proba([x])[0]
@@ -94,6 +94,68 @@ def test_auto_patch_size():
     assert GRUClassifier(embedding_dim=4, **FAST).fit(tokens, y).patch_size_ == 1
 
 
+# ------------------------------------------------------- patch_mode: pooled patches
+
+
+def _pooled_by_hand(X, p, mode):
+    """(n, t, f) -> (n, ceil(t/p), f): max/mean over each patch (the last one partial)."""
+    n, t, f = X.shape
+    steps = -(-t // p)
+    out = np.empty((n, steps, f))
+    for j in range(steps):
+        part = X[:, j * p:(j + 1) * p]
+        out[:, j] = part.max(axis=1) if mode == "max" else part.mean(axis=1)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["max", "mean"])
+@pytest.mark.parametrize("t", [12, 10])  # 10: the last patch holds 2 of 4 steps
+def test_patch_pooling_equals_the_pooled_input(mode, t):
+    """Without a stem, patch_mode="max"/"mean" is the GRU on the input pooled by hand
+    (a partial last patch pools its real steps only, no zeros)."""
+    X, y = _xy(t=t, f=2)
+    kw = dict(FAST, standardize_X=False, conv_filters=None)
+    pooled = GRUClassifier(patch_size=4, patch_mode=mode, **kw).fit(X, y)
+    by_hand = _pooled_by_hand(X, 4, mode)
+    manual = GRUClassifier(patch_size=1, **kw).fit(by_hand, y)
+    assert any(layer.name == f"patch_{mode}_pooling" for layer in pooled.model_.layers)
+    np.testing.assert_allclose(pooled.predict_proba(X), manual.predict_proba(by_hand), atol=1e-5)
+
+
+def test_max_patches_see_a_pattern_anywhere_inside_a_patch():
+    """A spike moved within its patch gives the same prediction with "max" pooling
+    (no stem), but not with "fold", where each position has its own weights."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 12, 1)) * 0.1
+    y = np.arange(30) % 2
+    X[y == 1, 4, 0] += 3.0
+    moved = X.copy()
+    moved[y == 1, 4, 0], moved[y == 1, 6, 0] = X[y == 1, 6, 0], X[y == 1, 4, 0]  # patch 4..7
+    kw = dict(FAST, standardize_X=False, conv_filters=None, patch_size=4)
+    for mode, same in (("max", True), ("fold", False)):
+        clf = GRUClassifier(patch_mode=mode, **kw).fit(X, y)
+        a, b = clf.predict_proba(X[y == 1]), clf.predict_proba(moved[y == 1])
+        assert np.allclose(a, b, atol=1e-5) == same, mode
+
+
+@pytest.mark.parametrize("mode", ["max", "mean"])
+def test_pooled_patches_ignore_padding_with_a_stem(mode):
+    """Ragged input with the conv stem: a sequence predicts the same alone and beside a
+    longer one (padding reaches neither a convolution window nor a pool)."""
+    X, y = _ragged()
+    clf = GRUClassifier(patch_size=3, patch_mode=mode, **dict(FAST, conv_filters=(4, 4))).fit(X, y)
+    x = np.random.default_rng(1).normal(size=(7, 2))
+    long = np.random.default_rng(2).normal(size=(14, 2))
+    np.testing.assert_allclose(clf.predict_proba([x, long])[0], clf.predict_proba([x])[0], atol=1e-5)
+
+
+def test_patch_mode_is_irrelevant_without_patching():
+    X, y = _xy(t=12, f=2)
+    fold = GRUClassifier(patch_size=1, patch_mode="fold", **FAST).fit(X, y)
+    pooled = GRUClassifier(patch_size=1, patch_mode="max", **FAST).fit(X, y)
+    np.testing.assert_allclose(fold.predict_proba(X), pooled.predict_proba(X), atol=1e-6)
+
+
 def test_patching_tokens_is_rejected():
     tokens = np.random.default_rng(0).integers(1, 9, size=(20, 12))
     with pytest.raises(ValueError, match="patch_size"):
@@ -109,6 +171,8 @@ def test_patching_tokens_is_rejected():
         (dict(patch_size=0), "patch_size"),
         (dict(patch_size="big"), "patch_size"),
         (dict(pooling="sum"), "pooling"),
+        (dict(patch_mode="sum"), "patch_mode"),
+        (dict(patch_mode=None), "patch_mode"),
         (dict(standardize_X="yes"), "standardize_X"),
         (dict(conv_filters=0), "conv_filters"),
         (dict(conv_kernel_size=0), "conv_kernel_size"),

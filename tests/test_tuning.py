@@ -161,7 +161,9 @@ def test_default_search_space_for_gru_and_pipeline():
 
     space = default_search_space(GRUClassifier())
     assert set(space) == {"units", "n_layers", "dropout", "learning_rate", "batch_size",
-                          "patch_size", "pooling", "conv_filters", "bidirectional", "fcn_branch"}
+                          "patch_size", "patch_mode", "pooling", "conv_filters", "bidirectional",
+                          "fcn_branch"}
+    assert space["patch_mode"] == ["max", "fold"]
     from skgru import GRURegressor
 
     reg_space = default_search_space(GRURegressor())

@@ -38,7 +38,11 @@ class NetworkSpec:
     n_timesteps: int | None = None
     unroll: bool = False
     # ---- issue 12: long / real-valued series (see _SequenceStem, _MaskedPooling)
-    patch_size: int = 1  # p consecutive steps folded into one step of p * n_step_features
+    patch_size: int = 1  # p consecutive steps become one GRU step (see patch_mode)
+    # "fold": the p steps' features are concatenated (p * n_step_features), then the
+    # conv stem runs on the patches; "max"/"mean": the conv stem runs on every step and
+    # its outputs are max-/mean-pooled over each patch (a CNN's pooling layer).
+    patch_mode: str = "fold"
     pooling: str = "last"  # "last", "mean", "max" or "attention"
     normalize: bool = False  # per-feature (x - mean) / std, statistics set after build
     conv_filters: tuple = ()  # Conv1D(k, kernel, "same") + BatchNorm-free ReLU blocks before the GRU
@@ -152,6 +156,55 @@ class _ZeroPadding(keras.layers.Layer):
         return x_shape
 
 
+class _PatchPooling(keras.layers.Layer):
+    """Pool ``(batch, t, f)`` over patches of ``p`` steps: ``(batch, ceil(t / p), f)``.
+
+    ``"max"`` or ``"mean"`` over the valid steps of each patch (the time axis is
+    padded to a multiple of ``p`` with invalid steps); a patch with no valid step is
+    zero and masked.  With ``valid`` given returns ``(x, patch_valid)``.  The time
+    length is read at run time, so ragged batches pool like fixed-length ones.
+    """
+
+    def __init__(self, patch_size, mode, **kwargs):
+        super().__init__(**kwargs)
+        self.patch_size = int(patch_size)
+        self.mode = mode
+
+    def call(self, x, valid=None):
+        ops = keras.ops
+        p = self.patch_size
+        t = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
+        pad = (-t) % p
+        steps = -(-x.shape[1] // p) if x.shape[1] is not None else -1
+        if valid is None:
+            valid = ops.ones(ops.shape(x)[:2], dtype="bool")
+            masked = False
+        else:
+            masked = True
+        v = ops.pad(valid, [[0, 0], [0, pad]], constant_values=False)
+        x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
+        f = x.shape[-1]
+        x = ops.reshape(x, (ops.shape(x)[0], steps, p, f))
+        v = ops.reshape(v, (ops.shape(v)[0], steps, p))
+        w = ops.cast(v, x.dtype)[..., None]
+        patch_valid = ops.any(v, axis=-1)
+        if self.mode == "max":
+            pooled = ops.max(ops.where(w > 0, x, ops.full_like(x, -1e9)), axis=2)
+            pooled = ops.where(patch_valid[..., None], pooled, ops.zeros_like(pooled))
+        else:
+            pooled = ops.sum(x * w, axis=2) / ops.maximum(ops.sum(w, axis=2), 1.0)
+        return (pooled, patch_valid) if masked else pooled
+
+    def compute_output_spec(self, x, valid=None):
+        t = x.shape[1]
+        if t is not None:
+            t = -(-t // self.patch_size)
+        out = keras.KerasTensor((x.shape[0], t, x.shape[2]), dtype=x.dtype)
+        if valid is None:
+            return out
+        return out, keras.KerasTensor((x.shape[0], t), dtype="bool")
+
+
 class _MaskedPooling(keras.layers.Layer):
     """Summarise ``(batch, t, units)`` GRU outputs over the valid (unmasked) steps.
 
@@ -254,8 +307,9 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
     the same ``(spec, seed)`` always gives the same initial weights and dropout
     masks, without touching any global random state (None: fresh entropy).
 
-    Layout: ``Input -> [Embedding | Masking | stem: mask, standardise, patch]
-    -> [Conv1D(relu) x len(conv_filters)] -> GRU x n_layers (each optionally
+    Layout: ``Input -> [Embedding | Masking | stem: mask, standardise, fold patches]
+    -> [Conv1D(relu) x len(conv_filters)] -> [max/mean pooling over patches]
+    -> GRU x n_layers (each optionally
     Bidirectional) -> [masked mean/max/attention pooling] -> [Dropout]
     -> [Dense(relu) x len(dense_units)] -> Dense(out)``.  ``fcn_filters`` adds a
     parallel Conv1D + BatchNorm + ReLU branch (GRU-FCN) on the unpatched standardised
@@ -291,6 +345,10 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
         )
 
     mask = None
+    # patch_mode "max"/"mean": the stem does not fold; the conv stem sees every step and
+    # _PatchPooling reduces each patch after it
+    pool_patches = spec.patch_size > 1 and spec.patch_mode != "fold"
+    fold = 1 if pool_patches else spec.patch_size
     if spec.embedding_dim is not None:
         inputs = keras.Input(shape=(spec.n_timesteps,), dtype="int32", name="tokens")
         x = keras.layers.Embedding(
@@ -315,7 +373,7 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             steps, step_mask = out if spec.mask_value is not None else (out, None)
         if spec.patch_size > 1 or spec.normalize or spec.conv_filters or spec.pooling != "last":
             out = _SequenceStem(
-                spec.n_step_features, spec.patch_size, spec.normalize, spec.mask_value, name="stem"
+                spec.n_step_features, fold, spec.normalize, spec.mask_value, name="stem"
             )(x)
             x, mask = out if spec.mask_value is not None else (out, None)
         elif spec.mask_value is not None:
@@ -323,6 +381,9 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             mask = None  # propagated by Keras
 
     for k, filters in enumerate(spec.conv_filters):
+        if pool_patches and mask is not None:
+            # a padded step's ReLU(bias) must not leak into a valid neighbour's window
+            x = _ZeroPadding(name=f"conv_zero_padding_{k}")(x, mask)
         x = keras.layers.Conv1D(
             filters,
             spec.conv_kernel_size,
@@ -332,6 +393,13 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             kernel_initializer=keras.initializers.GlorotUniform(seed=s()),
             name=f"conv_{k}",
         )(x)
+
+    if pool_patches:
+        layer = _PatchPooling(spec.patch_size, spec.patch_mode, name=f"patch_{spec.patch_mode}_pooling")
+        if mask is not None:
+            x, mask = layer(x, valid=mask)
+        else:
+            x = layer(x)
 
     n_layers = len(spec.units)
     pooled = spec.pooling != "last"

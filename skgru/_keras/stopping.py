@@ -41,6 +41,20 @@ class EpochTracker(keras.callbacks.Callback):
         self.best_weights = None
         self.diverged_at = None
 
+    def observe_start(self, logs):
+        """Count the weights *before* the first epoch as a candidate ("epoch 0").
+
+        Called by ``skgru._keras.training.train`` with the monitored losses of the
+        starting weights, for a network whose start is already a fitted model (the
+        regressor's ridge start): if no epoch improves on it, those weights are kept.
+        """
+        current = logs.get(self.monitor)
+        if current is None or not math.isfinite(float(current)) or not self.restore_best:
+            return
+        self.best = float(current)
+        self.best_epoch = self.initial_epoch
+        self.best_weights = self.model.get_weights()
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self.epochs_run += 1

@@ -248,6 +248,7 @@ def train(
     callbacks=(),
     verbose=0,
     shuffle=True,
+    score_start=False,
 ):
     """Train the engine's model in place from ``initial_epoch`` to ``epochs``.
 
@@ -269,6 +270,10 @@ def train(
         0 silent, 1 progress bar, 2 one line per epoch.
     shuffle : bool
         Shuffle the training samples each epoch.
+    score_start : bool
+        Evaluate ``validation_data`` on the starting weights and hand the losses
+        to every callback with an ``observe_start`` method (the stopping rule then
+        keeps the start if no epoch beats it).
 
     Returns
     -------
@@ -297,6 +302,12 @@ def train(
     stepper = _Stepper(model, train=True)
     model.stop_training = False
     cbs.on_train_begin()
+    if score_start and validation_data is not None:
+        Xv, yv, *rest = validation_data
+        start = {f"val_{k}": v for k, v in evaluate(engine, Xv, yv, rest[0] if rest else None, batch_size).items()}
+        for callback in callbacks:
+            if hasattr(callback, "observe_start"):
+                callback.observe_start(start)
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)
         order = rng.permutation(n) if shuffle else np.arange(n)

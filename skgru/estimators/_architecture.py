@@ -38,8 +38,29 @@ class ArchitectureMixin:
             params = {**params, "epochs": n_epochs, "n_iter_no_change": patience}
         else:  # an int for whatever plans by epochs (lr_schedule), never "auto"
             params = {**params, "epochs": n_epochs}
+        refit = bool(params["refit_all_rows"] and params["early_stopping"]) and epochs is None and not network.continuing
+        start = network.model.get_weights() if refit else None
         result = super()._train_network(params, data, network, epochs)
+        self._after_selection(params, data, network, result)
+        if refit:
+            result = self._refit_all_rows(params, data, network, result, start)
         result.budget = None if epochs is not None else (n_epochs, patience)
+        return result
+
+    def _after_selection(self, params, data, network, result):
+        """Hook after the (early-stopped) training, while the validation split is
+        still held out (the regressor fits its shrinkage here)."""
+
+    def _refit_all_rows(self, params, data, network, selection, start):
+        """``refit_all_rows``: train again from the starting weights on every row for the
+        epochs early stopping chose (0: the start itself, e.g. the regressor's ridge,
+        refitted on every row), without the stopping rule."""
+        network.model.set_weights(start)
+        n = int(selection.best_epoch - network.n_iter)
+        again = {**params, "early_stopping": False, "epochs": n, "n_iter_no_change": n + 1}
+        result = super()._train_network(again, data, network, None)  # the template's step: no new budget
+        result.history = {**selection.history, **{f"refit_{k}": v for k, v in result.history.items()}}
+        result.fit_time += selection.fit_time
         return result
 
     def _validation_split(self, params, data, seeds):
@@ -47,7 +68,9 @@ class ArchitectureMixin:
         network = getattr(data, "skip_network", None)
         if network is not None and network.spec.output_activation == "linear":
             Xt, yt, swt, _ = split if SKIP_RIDGE_ROWS == "train" else (data.X, data.y, data.sample_weight, None)
-            init_linear_skip(network.model, Xt, yt, swt)
+            started = init_linear_skip(network.model, Xt, yt, swt)
+            # the ridge start is a fitted model: early stopping may keep it ("epoch 0")
+            data.score_start = started and SCORE_RIDGE_START
         return split
 
     def _record(self, data, network, result):
@@ -65,6 +88,9 @@ SKIP_ZERO_HEAD = True
 # Which rows the starting ridge is fitted on: "train" (the training part of the
 # validation split) or "all" (every training row; RidgeCV's own leave-one-out picks alpha).
 SKIP_RIDGE_ROWS = "train"
+# Whether early stopping scores the ridge start on the validation split before the
+# first epoch and keeps it when no epoch beats it.
+SCORE_RIDGE_START = True
 
 
 def init_linear_skip(model, X, y, sample_weight=None):
@@ -82,7 +108,7 @@ def init_linear_skip(model, X, y, sample_weight=None):
     n_outputs = model.get_layer("linear_skip").kernel.shape[1]
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     if y.shape[1] != n_outputs or len(y) < 2:  # e.g. quantile levels: keep the zero start
-        return
+        return False
     features = keras.Model(model.input, model.get_layer("last_steps").output)
     step = _params.PREDICT_BATCH_SIZE  # eager calls: no new trace per fit
     Z = np.concatenate([np.asarray(features(np.asarray(X[i:i + step], dtype="float32")), dtype=np.float64)
@@ -94,6 +120,7 @@ def init_linear_skip(model, X, y, sample_weight=None):
     if SKIP_ZERO_HEAD:
         head = model.get_layer("gru_head")
         head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+    return SKIP_ZERO_HEAD  # the network is then exactly the ridge model
 
 
 # numpydoc of the issue-12 parameters, shared by both estimators' docstrings.
@@ -106,6 +133,16 @@ ARCHITECTURE_PARAMS_DOC = """
         and a patch is masked only when all its steps are padding. ``"auto"``
         patches sequences whose (padded) length ``t`` exceeds 40 steps with
         ``p = ceil(t / 25)`` and leaves shorter ones, and token input, alone.
+    patch_mode : {"fold", "max", "mean"}, default="max" (classifier), "fold" (regressor)
+        How a patch of ``patch_size`` steps becomes one GRU step. ``"fold"``
+        concatenates the patch's steps (``p * n_features`` features) and the
+        convolutional stem (``conv_filters``) then runs on the patches.
+        ``"max"`` and ``"mean"`` run the stem on every step and max- or
+        mean-pool its outputs over each patch (a CNN's pooling layer: a
+        pattern counts wherever it falls inside a patch); without a stem they
+        pool the standardised input itself. Padded steps never enter a pool;
+        a patch with no valid step is masked. No effect when no patching
+        happens (``patch_size`` 1, or "auto" on 40 steps or fewer).
     pooling : {"last", "mean", "max", "attention"}, default="last"
         How the last GRU layer's outputs are summarised: its final state, the
         mean or max over the valid (unmasked) steps, or a learned

@@ -282,6 +282,7 @@ class GRUEstimatorBase:
                     callbacks=[tracker, lr_callback, *user_callbacks],
                     verbose=min(int(params["verbose"]), 2),
                     shuffle=bool(fit_kwargs.get("shuffle", True)),
+                    score_start=bool(getattr(data, "score_start", False)),
                 )
                 if tracker.diverged_at is not None:
                     raise ValueError(

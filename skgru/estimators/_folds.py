@@ -94,9 +94,12 @@ _KNOWN = {
     # patch_size > 1) is refused by the network guard in _prepare_folds.  The
     # update-counted budget (epochs="auto", min_updates) is computed per fold as fit
     # does, and the regressor's shrinkage is fitted per fold on its validation split.
-    "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "standardize_X": _ANY,
+    "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "patch_mode": _ANY,
+    "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
     "pooling": lambda v: v == "last",
+    # refit_all_rows: a second training on every row after early stopping (not fused)
+    "refit_all_rows": lambda v: not v,
     # issue 12's linear autoregressive skip (the regressor's default: its ridge start
     # is a per-fold RidgeCV fit) and GRU-FCN branch are not implemented by the fused step
     "linear_skip": lambda v: v is None or v is False,

@@ -88,6 +88,9 @@ def _sizes_constraint():
 _positive_int = _PositiveInt()
 _unit_interval = Interval(numbers.Real, 0, 1, closed="left")
 
+# patch_mode: how a patch of p steps becomes one GRU step (skgru._keras.network).
+PATCH_MODES = ("fold", "max", "mean")
+
 COMMON_CONSTRAINTS = {
     **_training_knobs.CONSTRAINTS,  # l1, lr_schedule, lr_decay, lr_patience, weight_decay (issue 18)
     "units": [_positive_int, *_sizes_constraint()],
@@ -120,6 +123,8 @@ COMMON_CONSTRAINTS = {
     "metrics": [None, list, tuple],
     # issue 12: long, raw-valued series and tiny training sets (see ARCHITECTURE below)
     "patch_size": [_positive_int, StrOptions({"auto"})],
+    "patch_mode": [StrOptions(set(PATCH_MODES))],
+    "refit_all_rows": ["boolean"],
     "pooling": [StrOptions({"last", "mean", "max", "attention"})],
     "standardize_X": ["boolean"],
     "conv_filters": [None, _positive_int, *_sizes_constraint()],
@@ -325,6 +330,7 @@ def architecture(params: dict, input_spec) -> dict:
     t = params.get("_padded_timesteps", input_spec.n_timesteps)
     return dict(
         patch_size=resolve_patch_size(params["patch_size"], t, tokens),
+        patch_mode=params["patch_mode"],
         pooling=params["pooling"],
         normalize=bool(params["standardize_X"]) and not tokens,
         conv_filters=optional_sizes("conv_filters", params["conv_filters"]),

@@ -100,6 +100,8 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         lr_decay=None,
         lr_patience=5,
         weight_decay=None,
+        patch_mode="max",
+        refit_all_rows=False,
         **kwargs,
     ):
         self.units = units
@@ -133,6 +135,8 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         self.loss = loss
         self.metrics = metrics
         self.patch_size = patch_size
+        self.patch_mode = patch_mode
+        self.refit_all_rows = refit_all_rows
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters

@@ -119,6 +119,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         lr_decay=None,
         lr_patience=5,
         weight_decay=None,
+        patch_mode="fold",
+        refit_all_rows=True,
         **kwargs,
     ):
         self.units = units
@@ -155,6 +157,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self.loss = loss
         self.metrics = metrics
         self.patch_size = patch_size
+        self.patch_mode = patch_mode
+        self.refit_all_rows = refit_all_rows
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters
@@ -321,15 +325,18 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
     # -- issue 12: never worse than the mean on the validation split (shrink_to_mean)
     def _validation_split(self, params, data, seeds):
         split = super()._validation_split(params, data, seeds)
-        data.validation_split = split  # the same split, for the shrinkage in _train_network
+        data.validation_split = split  # the same split, for the shrinkage in _after_selection
         return split
 
-    def _train_network(self, params, data, network, epochs):
-        result = super()._train_network(params, data, network, epochs)
-        Xt, yt, _, validation = getattr(data, "validation_split", (None, data.y, None, None))
+    def _after_selection(self, params, data, network, result):
+        _, yt, _, validation = getattr(data, "validation_split", (None, data.y, None, None))
         # quantile networks (pinball loss) are not shrunk: a quantile band pulled to the mean is no band
         shrink = params["shrink_to_mean"] and params.get("quantiles") is None
         result.shrinkage = _fit_shrinkage(network, yt, validation) if shrink else None
+
+    def _refit_all_rows(self, params, data, network, selection, start):
+        result = super()._refit_all_rows(params, data, network, selection, start)
+        result.shrinkage = selection.shrinkage  # fitted on the validation split, before the refit
         return result
 
     def _record(self, data, network, result):

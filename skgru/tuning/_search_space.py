@@ -296,9 +296,9 @@ def default_search_space(estimator, tuner="random"):
     ``units`` {32, 64, 128}, ``n_layers`` {1, 2}, ``bidirectional`` {False, True},
     ``dropout`` U(0, 0.4), ``learning_rate`` logU(3e-4, 1e-2), ``batch_size``
     {16, 32}, and the architecture choices of issue 12: ``patch_size``
-    {"auto", 5, 10}, ``pooling`` {"last", "mean", "attention"}, ``conv_filters``
-    {None, 64}, and ``linear_skip`` {None, True} for a regressor or
-    ``fcn_branch`` {False, True} for a classifier.  Every entry keeps the cuDNN kernel usable (no recurrent
+    {"auto", 5, 10}, ``patch_mode`` {"max", "fold"}, ``pooling`` {"last", "mean",
+    "attention"}, ``conv_filters`` {None, 64}, and ``linear_skip`` {None, True} for a
+    regressor or ``fcn_branch`` {False, True} for a classifier.  Every entry keeps the cuDNN kernel usable (no recurrent
     dropout).  With ``tuner="grid"`` the continuous entries become short lists.
     Works for a GRU estimator or a Pipeline ending in one (names are prefixed).
     """
@@ -326,6 +326,9 @@ def default_search_space(estimator, tuner="random"):
     extra = "linear_skip" if is_regressor(estimator) else "fcn_branch"
     if _find_prefix(estimator, [extra]) == prefix:
         architecture[extra] = [None, True] if extra == "linear_skip" else [False, True]
+    # round 4 of issue 12: how a patch of a long series becomes a GRU step
+    if _find_prefix(estimator, ["patch_mode"]) == prefix:
+        architecture["patch_mode"] = ["max", "fold"]
     if tuner == "grid":
         space = {
             "units": [32, 64],
