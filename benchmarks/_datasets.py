@@ -139,6 +139,14 @@ def sim_long_variable(seed=12):
     return Dataset("sim-long-var", "classification", X_train, X_test, y_train, y_test, "len 150-400, 50 train")
 
 
+def _balanced_draw(rng, draw_one, n_classes, n):
+    """``n`` series from ``draw_one(class)``, classes as balanced as ``n`` allows, in a
+    random order (the same draws, in the same order, as before this helper existed)."""
+    y = np.arange(n) % n_classes
+    rng.shuffle(y)
+    return np.stack([draw_one(c) for c in y]), y
+
+
 def sim_cbf(seed=5, n_train=30, n_test=300, t=128):
     """Cylinder-Bell-Funnel (Saito 1994), generated here: 3 classes of a plateau, a
     rising ramp and a falling ramp of random onset, length and height in unit noise,
@@ -155,13 +163,8 @@ def sim_cbf(seed=5, n_train=30, n_test=300, t=128):
         x = height * shape + rng.normal(size=t)
         return (x - x.mean()) / x.std()
 
-    def split(n):
-        y = np.arange(n) % 3
-        rng.shuffle(y)
-        return np.stack([one(c) for c in y]), y
-
-    X_train, y_train = split(n_train)
-    X_test, y_test = split(n_test)
+    X_train, y_train = _balanced_draw(rng, one, 3, n_train)
+    X_test, y_test = _balanced_draw(rng, one, 3, n_test)
     return Dataset("sim-cbf", "classification", X_train, X_test, y_train, y_test, "len 128, 30 train")
 
 
@@ -178,13 +181,8 @@ def sim_warp(seed=7, n_train=40, n_test=300, t=256):
         x = rng.uniform(0.7, 1.3) * shape + rng.normal(0, 0.35, t)
         return (x - x.mean()) / x.std()
 
-    def split(n):
-        y = np.arange(n) % 4
-        rng.shuffle(y)
-        return np.stack([one(c) for c in y]), y
-
-    X_train, y_train = split(n_train)
-    X_test, y_test = split(n_test)
+    X_train, y_train = _balanced_draw(rng, one, 4, n_train)
+    X_test, y_test = _balanced_draw(rng, one, 4, n_test)
     return Dataset("sim-warp", "classification", X_train, X_test, y_train, y_test, "len 256, 40 train")
 
 
