@@ -381,7 +381,9 @@ DEFAULT_CANDIDATES = {
     "fcn-small": dict(fcn_branch=(32, 64, 32)),
     "lr3e-3": dict(learning_rate=3e-3),
     "lr3e-4": dict(learning_rate=3e-4),
-    # round 4: how a patch becomes a GRU step (patch_mode), and the stem around it
+    # round 4: how a patch becomes a GRU step (patch_mode), and the stem around it;
+    # "patch-fold" is the classifier's former default (round 4's "defaults" column)
+    "patch-fold": dict(patch_mode="fold"),
     "patch-max": dict(patch_mode="max"),
     "patch-max-k7": dict(patch_mode="max", conv_kernel_size=7),
     "patch-max-k9": dict(patch_mode="max", conv_kernel_size=9),
