@@ -115,8 +115,10 @@ def test_regressor_sample_weight_uneven_folds_two_layers_dense_l2(step):
     sw = np.random.RandomState(1).uniform(0.2, 2.0, size=len(X))
     sw[:3] = 0.0  # zero weight == absent, in each fold that holds these rows
     splits = _uneven_splits(len(X))
+    # refit_all_rows (the regressor's default since issue 12 round 4) is a second,
+    # unfused training: turned off here to test the fused step itself
     est = GRURegressor(units=(5, 3), dense_units=4, l2=1e-3, epochs=2, batch_size=8,
-                       random_state=3, standardize_y=True)
+                       random_state=3, standardize_y=True, refit_all_rows=False)
     assert can_fuse(est) == (True, "fusable")
     _assert_same(fit_folds(est, X, y, splits, sample_weight=sw), _separate(est, X, y, splits, sw), X)
 
@@ -295,9 +297,11 @@ def test_default_regressor_early_stopping_shrinkage_match_separate_fits():
     X, _ = _data(n=40)
     y = X[:, :, 1].mean(axis=1) * 3 + 1
     splits = list(KFold(2, shuffle=True, random_state=0).split(X))
-    # the regressor's defaults (early stopping + shrink_to_mean) except its linear skip,
-    # which the fused step does not implement (test_linear_fcn.py::test_new_parameters_are_not_fused)
-    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None)
+    # the regressor's defaults (early stopping + shrink_to_mean) except its linear skip and
+    # its refit on all rows, which the fused step does not implement
+    # (test_linear_fcn.py::test_new_parameters_are_not_fused)
+    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None,
+                        refit_all_rows=False)
     assert fuse_problem(est, X, y, splits) is None
     fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
     _assert_same(fm, sm, X)

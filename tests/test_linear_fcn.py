@@ -205,9 +205,11 @@ def test_clone_and_pickle():
 def test_new_parameters_are_not_fused():
     from skgru.estimators._folds import can_fuse
 
-    plain = dict(units=4, epochs=2, standardize_X=False, min_updates=0, shrink_to_mean=False, patch_size=1)
-    for params in (dict(linear_skip=3), dict(fcn_branch=True)):
-        ok, why = can_fuse(GRURegressor(**plain, **params))
+    plain = dict(units=4, epochs=2, standardize_X=False, min_updates=0, shrink_to_mean=False, patch_size=1,
+                 linear_skip=None, refit_all_rows=False)
+    assert can_fuse(GRURegressor(**plain)) == (True, "fusable")
+    for params in (dict(linear_skip=3), dict(fcn_branch=True), dict(refit_all_rows=True)):
+        ok, why = can_fuse(GRURegressor(**{**plain, **params}))
         assert not ok and next(iter(params)) in why
     assert not can_fuse(GRUClassifier(units=4, epochs=2, standardize_X=False, min_updates=0, patch_size=1,
                                       conv_filters=None, linear_skip=True))[0]

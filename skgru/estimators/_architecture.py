@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from skgru._keras.network import set_input_statistics
-from skgru.estimators import _params
+from skgru.estimators import _params, _persistence
 
 
 class ArchitectureMixin:
@@ -39,7 +39,10 @@ class ArchitectureMixin:
         else:  # an int for whatever plans by epochs (lr_schedule), never "auto"
             params = {**params, "epochs": n_epochs}
         refit = bool(params["refit_all_rows"] and params["early_stopping"]) and epochs is None and not network.continuing
-        start = network.model.get_weights() if refit else None
+        # the whole start state, random-generator states included: the refit then draws the
+        # same dropout masks whether the model trained in place or on a pooled engine (the
+        # two paths advance the owner's generators differently during the selection)
+        start = _persistence.snapshot_model(network.model) if refit else None
         result = super()._train_network(params, data, network, epochs)
         self._after_selection(params, data, network, result)
         if refit:
@@ -55,7 +58,7 @@ class ArchitectureMixin:
         """``refit_all_rows``: train again from the starting weights on every row for the
         epochs early stopping chose (0: the start itself, e.g. the regressor's ridge,
         refitted on every row), without the stopping rule."""
-        network.model.set_weights(start)
+        _persistence.restore_model(network.model, start)
         n = int(selection.best_epoch - network.n_iter)
         again = {**params, "early_stopping": False, "epochs": n, "n_iter_no_change": n + 1}
         result = super()._train_network(again, data, network, None)  # the template's step: no new budget
