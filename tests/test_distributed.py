@@ -19,6 +19,12 @@ distributed = pytest.importorskip("distributed")
 pytest.importorskip("keras_tuner")
 pytest.importorskip("scipy")
 
+# Under pytest-xdist the whole module runs on one worker, in file order: its tests share
+# one cluster, and a test that kills a Dask worker must not be followed by another test's
+# wait for two workers on a cluster whose other tests went elsewhere (worksteal split the
+# module and four later tests timed out waiting for a worker, 2026-12-03).
+pytestmark = pytest.mark.xdist_group("dask-cluster")
+
 import cloudpickle  # noqa: E402
 import dask  # noqa: E402
 import joblib  # noqa: E402
