@@ -107,6 +107,14 @@ def digits():
     return Dataset("digits", "classification", a, b, c, d, "8x8")
 
 
+def _balanced_draw(rng, draw_one, n_classes, n):
+    """A list of ``n`` series from ``draw_one(class)`` and their labels, classes as
+    balanced as ``n`` allows, in a random order (the simulated sets' common split)."""
+    y = np.arange(n) % n_classes
+    rng.shuffle(y)
+    return [draw_one(c) for c in y], y
+
+
 def sim_long_variable(seed=12):
     """Long (150-400 steps), variable-length univariate series, 5 classes, 50 training series.
 
@@ -129,22 +137,9 @@ def sim_long_variable(seed=12):
         x = (x - x.mean()) / x.std()  # z-normalised, as UCR series are
         return x[:, None]
 
-    def split(n):
-        y = np.arange(n) % 5
-        rng.shuffle(y)
-        return [one(c) for c in y], y
-
-    X_train, y_train = split(50)
-    X_test, y_test = split(200)
+    X_train, y_train = _balanced_draw(rng, one, 5, 50)  # a list: the lengths vary
+    X_test, y_test = _balanced_draw(rng, one, 5, 200)
     return Dataset("sim-long-var", "classification", X_train, X_test, y_train, y_test, "len 150-400, 50 train")
-
-
-def _balanced_draw(rng, draw_one, n_classes, n):
-    """``n`` series from ``draw_one(class)``, classes as balanced as ``n`` allows, in a
-    random order (the same draws, in the same order, as before this helper existed)."""
-    y = np.arange(n) % n_classes
-    rng.shuffle(y)
-    return np.stack([draw_one(c) for c in y]), y
 
 
 def sim_cbf(seed=5, n_train=30, n_test=300, t=128):
@@ -165,6 +160,7 @@ def sim_cbf(seed=5, n_train=30, n_test=300, t=128):
 
     X_train, y_train = _balanced_draw(rng, one, 3, n_train)
     X_test, y_test = _balanced_draw(rng, one, 3, n_test)
+    X_train, X_test = np.stack(X_train), np.stack(X_test)
     return Dataset("sim-cbf", "classification", X_train, X_test, y_train, y_test, "len 128, 30 train")
 
 
@@ -183,6 +179,7 @@ def sim_warp(seed=7, n_train=40, n_test=300, t=256):
 
     X_train, y_train = _balanced_draw(rng, one, 4, n_train)
     X_test, y_test = _balanced_draw(rng, one, 4, n_test)
+    X_train, X_test = np.stack(X_train), np.stack(X_test)
     return Dataset("sim-warp", "classification", X_train, X_test, y_train, y_test, "len 256, 40 train")
 
 
