@@ -120,19 +120,17 @@ class Engine:
             engine must have been prepared (``training.prepare``) first.
         """
         optimizer_obj = self.model.optimizer
-        copied = False
-        if source is not self.model:
+        other = source is not self.model
+        if other:
             _copy_variables(source.variables, self.model.variables)
-            source_opt = getattr(source, "optimizer", None)
-            if optimizer == "copy" and source_opt is not None and source_opt.built:
-                _copy_variables(source_opt.variables, optimizer_obj.variables)
-                copied = True
+        source_opt = getattr(source, "optimizer", None)
+        if optimizer == "copy" and other and source_opt is not None and source_opt.built:
+            _copy_variables(source_opt.variables, optimizer_obj.variables)
         # "reset" zeroes the state also when the owner's own model is the engine (reuse
         # off, or not shareable): a second training of the same model -- the regressor's
         # refit on all rows -- must start its Adam moments and step count afresh, exactly
         # as it does on a pooled engine.  "copy" from the engine's own model keeps it.
-        reset = optimizer == "reset" or (optimizer == "copy" and not copied and source is not self.model)
-        if reset and optimizer_obj.built:
+        elif (optimizer == "reset" or (optimizer == "copy" and other)) and optimizer_obj.built:
             for var in optimizer_obj.variables:
                 var.assign(keras.ops.zeros(var.shape, dtype=var.dtype))
         if isinstance(learning_rate, (int, float)) and optimizer != "skip":
