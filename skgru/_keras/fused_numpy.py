@@ -25,10 +25,12 @@ activations in :data:`ACTIVATIONS` (their derivatives are written out);
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import numpy as np
 
+from skgru._keras import fold_threads
 from skgru._keras.fused import OptimizerRule, uses_stem, variable_layout
 
 
@@ -474,7 +476,7 @@ class NumpyFusedTrainer:
         else:
             new = self.flat - g * lr
         self.flat[...] = new if everyone else np.where(on, new, self.flat)
-        self.iterations = self.iterations + active
+        self.iterations += active  # in place: a fold group's array is a view of the whole
 
     def _losses_and_grads(self, x, mask, cols, yb, wb, count, active, want_grads):
         logits, tape = self._forward(self.params, x, mask, cols, keep=want_grads)
@@ -492,15 +494,61 @@ class NumpyFusedTrainer:
         return losses, flat
 
     # ------------------------------------------------------------ epochs
-    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
-        """One epoch; returns the (k,) logged losses (NaN for folds without a batch)."""
-        with one_blas_thread(), np.errstate(over="ignore"):
-            return self._train_epoch(X, Y, W, order, valid, fold_on, batch_size)
+    def _group(self, rows: slice) -> "NumpyFusedTrainer":
+        """A trainer of folds ``rows`` whose state is a view of this one's.
 
-    def _train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
-        x_all, mask_all, cols_all = self._prepare(X, "train")
+        Its updates write into this trainer's weights, optimizer slots and
+        iteration counts (every array is sliced along the fold axis, never copied).
+        """
+        part = copy.copy(self)
+        part.k = rows.stop - rows.start
+        part.flat = self.flat[rows]
+        part.params = part._views(part.flat)
+        part.m = None if self.m is None else self.m[rows]
+        part.v = None if self.v is None else self.v[rows]
+        part.iterations = self.iterations[rows]
+        part.learning_rate = self.learning_rate[rows]
+        part.stats = None if self.stats is None else (self.stats[0][rows], self.stats[1][rows])
+        part._inputs = {}
+        return part
+
+    def _on_groups(self, work, arrays, rows_per_call, steps):
+        """``work(trainer, *arrays)`` per fold group (threads), the (k,) results joined.
+
+        ``arrays`` have the fold axis first; each group gets its rows of them.
+        ``rows_per_call`` and ``steps`` size the recurrence's work (which decides
+        whether threads pay: :func:`skgru._keras.fold_threads.n_groups`).
+        """
+        recurrence = int(rows_per_call) * int(steps) * max(self.spec.units) ** 2
+        groups = fold_threads.fold_groups(self.k, recurrence)
+
+        def task(part, rows):
+            def call():
+                with np.errstate(over="ignore"):  # errstate is per thread
+                    return work(part, *[None if a is None else a[rows] for a in arrays])
+            return call
+
+        if len(groups) == 1:
+            return task(self, slice(None))()
+        # the callers hold one_blas_thread(): OpenBLAS' thread count is process-wide
+        results = fold_threads.run([task(self._group(rows), rows) for rows in groups])
+        return np.concatenate(results)
+
+    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
+        """One epoch; returns the (k,) logged losses (NaN for folds without a batch).
+
+        The folds are split into groups trained on threads (see
+        :mod:`skgru._keras.fold_threads`); every fold's arithmetic is the same.
+        """
+        with one_blas_thread():
+            x_all, mask_all, cols_all = self._prepare(X, "train")
+            return self._on_groups(
+                lambda part, *a: part._train_epoch(*a, batch_size),
+                (x_all, mask_all, cols_all, Y, W, order, valid, np.asarray(fold_on, np.float32)),
+                batch_size, x_all.shape[2])
+
+    def _train_epoch(self, x_all, mask_all, cols_all, Y, W, order, valid, fold_on, batch_size):
         k = self.k
-        fold_on = np.asarray(fold_on, np.float32)
         n_steps = order.shape[1] // batch_size
         total = np.zeros(k, np.float32)
         rows = np.zeros(k, np.float32)
@@ -526,9 +574,9 @@ class NumpyFusedTrainer:
 
     def evaluate(self, X, Y, W, count):
         """(k,) validation losses: mean over the fold's real rows (W=0 on padding) + penalty."""
-        xs, mask, cols = self._prepare(X, "val")
-        count = np.asarray(count, np.float32)
-        with one_blas_thread(), np.errstate(over="ignore"):
-            losses, _ = self._losses_and_grads(xs, mask, cols, Y, np.asarray(W, np.float32), count,
-                                               np.ones(self.k, np.float32), False)
-        return losses
+        with one_blas_thread():
+            xs, mask, cols = self._prepare(X, "val")
+            return self._on_groups(
+                lambda part, *a: part._losses_and_grads(*a, np.ones(part.k, np.float32), False)[0],
+                (xs, mask, cols, Y, np.asarray(W, np.float32), np.asarray(count, np.float32)),
+                xs.shape[1], xs.shape[2])
