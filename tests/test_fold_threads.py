@@ -43,8 +43,8 @@ def test_threads_give_bit_identical_fold_models(monkeypatch):
     y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
     splits = [(np.sort(p[:s]), np.sort(p[s:])) for p, s in
               ((rng.permutation(90), s) for s in (60, 45, 70, 52))]
-    est = GRUClassifier(units=8, conv_filters=4, patch_size=1, epochs=15, batch_size=16, clipnorm=0.5, learning_rate=0.05,
-                        early_stopping=True, n_iter_no_change=1, min_updates=0, random_state=0)
+    est = GRUClassifier(units=8, conv_filters=4, patch_size=1, epochs=15, batch_size=16, clipnorm=0.5,
+                        learning_rate=0.05, early_stopping=True, n_iter_no_change=1, min_updates=0, random_state=0)
     one = _fits(monkeypatch, 1, est, X, y, splits)
     three = _fits(monkeypatch, 3, est, X, y, splits)
     assert len({m.n_iter_ for m in one}) > 1  # folds stopped at different epochs (6, 4, 3, 5)
@@ -71,6 +71,11 @@ def test_small_recurrences_stay_on_one_thread(monkeypatch):
     assert fold_threads.n_groups(1, 10**9) == 1  # one fold: nothing to split
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # e.g. a loky worker's share of the cores
     assert fold_threads.n_groups(5, 10**9) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1,4")  # OpenMP's nested form: the outer level counts
+    assert fold_threads.n_groups(5, 10**9) == 1
+    for unreadable in ("", "auto", "0"):  # another library's setting: ignored, never an error
+        monkeypatch.setenv("OMP_NUM_THREADS", unreadable)
+        assert fold_threads.n_groups(5, 10**9) == fold_threads.MAX_GROUPS
     monkeypatch.setenv("SKGRU_FUSED_THREADS", "4")  # the override beats both
     assert fold_threads.n_groups(5, 0) == 4
     assert fold_threads.n_groups(3, 0) == 3
@@ -86,7 +91,7 @@ def test_fold_groups_cover_the_folds_contiguously(monkeypatch):
     assert all(g.stop - g.start in (2, 3) for g in groups)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two"])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_bad_thread_setting_is_a_clear_error(monkeypatch, value):
     monkeypatch.setenv("SKGRU_FUSED_THREADS", value)
     with pytest.raises(ValueError, match="SKGRU_FUSED_THREADS must be a positive integer"):

@@ -14,30 +14,30 @@ few hundred elements, but not between calls; the step's Python-level overhead is
 serialised, and a thread waiting for the GIL after a short call costs a context
 switch.  So threads pay only where the calls are large.  Measured on the 2-core
 VM (quiet, 2026-12-03): two threads of (5, 256, 64) @ (5, 64, 96) products run at
-1.74x the speed of one, of small element-wise calls at 1.38x.  A 5-fold fused fit
-of ``GRUClassifier(patch_size=1)`` (Conv1D(64) stem, batch 32, 1120 training rows per fold),
-seconds with one group / two groups:
+1.74x the speed of one, of small element-wise calls at 1.38x.  A 5-fold, 2-epoch
+fused fit of ``GRUClassifier(patch_size=1)`` (Conv1D(64) stem, batch 32, 1120
+training rows per fold), seconds with one group / two groups
+(``python benchmarks/bench_fold_threads.py``; digits-sized 10-epoch fits were
+slower on two threads, 3.8-4.4 s against 2.5-3.1 s):
 
-====================  ===========  ===========  ========
-steps x features      units        1 / 2 (s)    speed-up
-====================  ===========  ===========  ========
-8 x 8 (digits)        16, 32, 64   0.8-1.2      0.90-0.97
-32 x 3                32           1.76 / 1.99  0.88
-64 x 3                32           3.98 / 3.59  1.11
-128 x 1               16           3.78 / 4.07  0.93
-32 x 3                64           4.52 / 2.94  1.54
-128 x 3               32           7.59 / 5.32  1.43
-32 x 3                128          10.1 / 5.98  1.69
-128 x 3 (600 rows)    64           10.8 / 5.8   1.86
-====================  ===========  ===========  ========
+====================  =====  ============  ========
+steps x features      units  1 / 2 (s)     speed-up
+====================  =====  ============  ========
+64 x 3                32     2.69 / 2.39   1.13
+32 x 3                64     2.29 / 1.74   1.31
+128 x 3               32     5.82 / 4.42   1.32
+32 x 3                128    7.25 / 4.77   1.52
+128 x 3               64     14.92 / 8.33  1.79
+====================  =====  ============  ========
 
 The recurrence's work per batch, ``batch x steps x units**2``, separates the two:
-threads are used from :data:`MIN_WORK` (32 x 64 x 32**2 in the table: 1.11x) up.
+threads are used from :data:`MIN_WORK` (32 x 64 x 32**2, the first row) up.
 
 How many groups: ``SKGRU_FUSED_THREADS`` when set (1 turns this off), else 1
-below :data:`MIN_WORK` and otherwise the cores this process may use, capped by ``OMP_NUM_THREADS`` when that is set (joblib's
-loky workers set it to their share of the cores, so parallel trials do not
-oversubscribe), by :data:`MAX_GROUPS` and by the number of folds.
+below :data:`MIN_WORK` and otherwise the cores this process may use, capped by
+``OMP_NUM_THREADS`` when that is set (joblib's loky workers set it to their share of
+the cores, so parallel trials do not oversubscribe), by :data:`MAX_GROUPS` and by
+the number of folds.
 """
 
 from __future__ import annotations
@@ -65,17 +65,25 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _positive_int(name: str):
-    value = os.environ.get(name, "").strip()
+def _forced_groups():
+    """``SKGRU_FUSED_THREADS`` as a positive int (None when unset)."""
+    value = os.environ.get("SKGRU_FUSED_THREADS", "").strip()
     if not value:
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.") from None
+    number = int(value) if value.isdigit() else 0
     if number < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        raise ValueError(f"SKGRU_FUSED_THREADS must be a positive integer; got {value!r}.")
     return number
+
+
+def _omp_threads():
+    """The outermost level of ``OMP_NUM_THREADS`` (None when unset or unreadable).
+
+    OpenMP accepts a list of levels ("4,2"); the setting belongs to other libraries,
+    so a value this cap cannot read is ignored rather than refused.
+    """
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
 
 
 def n_groups(k: int, work: int) -> int:
@@ -85,13 +93,13 @@ def n_groups(k: int, work: int) -> int:
     below :data:`MIN_WORK` the threads' GIL hand-offs cost more than they save.
     ``SKGRU_FUSED_THREADS`` overrides both this and the core count.
     """
-    forced = _positive_int("SKGRU_FUSED_THREADS")
+    forced = _forced_groups()
     if forced is not None:
         return max(1, min(forced, k))
     if work < MIN_WORK:
         return 1
     cores = _usable_cores()
-    omp = _positive_int("OMP_NUM_THREADS")
+    omp = _omp_threads()
     if omp is not None:
         cores = min(cores, omp)
     return max(1, min(cores, MAX_GROUPS, k))
