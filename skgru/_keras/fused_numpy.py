@@ -512,8 +512,8 @@ class NumpyFusedTrainer:
         part._inputs = {}
         return part
 
-    def _on_groups(self, work, arrays, rows_per_call, steps):
-        """``work(trainer, *arrays)`` per fold group (threads), the (k,) results joined.
+    def _on_groups(self, fn, arrays, rows_per_call, steps):
+        """``fn(trainer, *arrays)`` per fold group (threads), the (k,) results joined.
 
         ``arrays`` have the fold axis first; each group gets its rows of them.
         ``rows_per_call`` and ``steps`` size the recurrence's work (which decides
@@ -525,7 +525,7 @@ class NumpyFusedTrainer:
         def task(part, rows):
             def call():
                 with np.errstate(over="ignore"):  # errstate is per thread
-                    return work(part, *[None if a is None else a[rows] for a in arrays])
+                    return fn(part, *[None if a is None else a[rows] for a in arrays])
             return call
 
         if len(groups) == 1:
