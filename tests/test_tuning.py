@@ -176,6 +176,54 @@ def test_default_search_space_for_gru_and_pipeline():
         default_search_space(Ridge())
 
 
+def test_default_patch_sizes_scale_with_the_series_length():
+    # 5 and 10 up to 500 steps (every data set the defaults were chosen on); beyond,
+    # raised so at most 100 and 50 GRU steps remain (2000 steps: 400 and 200 before)
+    from skgru import GRUClassifier
+    from skgru.tuning._search_space import patch_size_choices
+
+    assert patch_size_choices(None) == [5, 10]
+    assert patch_size_choices(8) == [5, 10]
+    assert patch_size_choices(500) == [5, 10]
+    assert patch_size_choices(501) == [6, 11]
+    assert patch_size_choices(2000) == [20, 40]
+    assert default_search_space(GRUClassifier())["patch_size"] == ["auto", 5, 10]
+    space = default_search_space(GRUClassifier(), "grid", n_timesteps=2000)
+    assert space["patch_size"] == ["auto", 20, 40]
+
+
+def test_sequence_length_reads_x_as_the_gru_step_does():
+    from skgru import GRUClassifier
+    from skgru.tuning._validation import sequence_length
+
+    rng = np.random.default_rng(0)
+    assert sequence_length(GRUClassifier(), rng.normal(size=(4, 700, 2))) == 700
+    assert sequence_length(GRUClassifier(), rng.normal(size=(4, 700))) == 700  # univariate
+    assert sequence_length(GRUClassifier(n_features=2), rng.normal(size=(4, 40))) == 20
+    assert sequence_length(GRUClassifier(input_layout="nft"), rng.normal(size=(4, 2, 700))) == 700
+    ragged = [rng.normal(size=(t, 1)) for t in (300, 650, 20)]
+    assert sequence_length(GRUClassifier(), ragged) == 650  # the padded length
+    assert sequence_length(GRUClassifier(embedding_dim=4), [[1, 2, 3], [4, 5]]) is None
+    assert sequence_length(Ridge(), rng.normal(size=(4, 700))) is None
+    assert sequence_length(GRUClassifier(), "not a sequence") is None
+
+
+@pytest.mark.slow
+def test_tunedgru_default_space_on_a_long_series_uses_the_scaled_patches():
+    from skgru import GRUClassifier, TunedGRU
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 600, 1)).astype("float32")
+    y = np.repeat([0, 1], 8)
+    X_before = X.copy()
+    tuned = TunedGRU(GRUClassifier(epochs=1, min_updates=0, early_stopping=False),
+                     max_trials=6, random_state=0, refit=False).fit(X, y)
+    sizes = list(tuned.cv_results_["param_patch_size"])
+    assert any(s != "auto" for s in sizes)  # seeded draw: the integers are sampled
+    assert set(sizes) <= {"auto", 6, 12}, sizes
+    np.testing.assert_array_equal(X, X_before)
+
+
 def test_callable_conditional_space(small_xy):
     X, y = small_xy
 

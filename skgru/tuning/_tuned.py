@@ -49,11 +49,12 @@ from skgru.tuning._scoring import (
 from skgru.tuning._search_space import (
     SearchSpace,
     default_search_space,
+    gru_step,
     populate_initial_space,
 )
 from skgru.tuning._session import SearchPlan, SearchSession, trial_params
 from skgru.tuning._state import SearchStateFile, check_directory, search_fingerprint
-from skgru.tuning._validation import validate_search_data
+from skgru.tuning._validation import sequence_length, validate_search_data
 from skgru.tuning._trial_runner import fused_refit
 from skgru._doc_links import DocLinkMixin
 
@@ -108,9 +109,13 @@ class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         ``{param: list | scipy.stats distribution | fixed value}`` or a
         callable ``hp -> dict`` (KerasTuner ``HyperParameters``, for
         conditional spaces).  Nested names (``gruclassifier__units``) work.
-        ``None``: units {16, 32, 64}, n_layers {1, 2}, dropout U(0, 0.4),
-        recurrent_dropout {0, 0.2}, learning_rate logU(1e-4, 1e-2),
-        batch_size {16, 32, 64} (lists only for ``tuner="grid"``).
+        ``None`` (a GRU estimator or a Pipeline ending in one): units {32, 64, 128}, n_layers {1, 2},
+        bidirectional, dropout U(0, 0.4), learning_rate logU(3e-4, 1e-2),
+        batch_size {16, 32}, patch_size {"auto", 5, 10} (5 and 10 raised on
+        series longer than 500 steps so that at most 100 and 50 GRU steps
+        remain), patch_mode, pooling, conv_filters and, for a classifier,
+        fcn_branch or, for a regressor, linear_skip (lists only for
+        ``tuner="grid"``).
     tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe", "asha"} \
 or keras_tuner.Oracle, default="random"
         The search algorithm.  ``"tpe"`` is Optuna's Tree-structured Parzen
@@ -485,7 +490,7 @@ or keras_tuner.Oracle, default="random"
             )
         return None
 
-    def _plan_search(self, base, name):
+    def _plan_search(self, base, name, X=None):
         """Check the search against the estimator and resolve its budget.
 
         Returns
@@ -516,9 +521,12 @@ or keras_tuner.Oracle, default="random"
         if isinstance(self.tuner, kt.oracles.HyperbandOracle):
             max_epochs = self.tuner.max_epochs
 
-        space = SearchSpace(
-            self.search_space if self.search_space is not None
-            else default_search_space(base, name))
+        if self.search_space is not None:
+            space = SearchSpace(self.search_space)
+        else:  # the default space's patch sizes scale with the series' length
+            step = gru_step(base)
+            n_timesteps = None if step is None or X is None else sequence_length(step, X)
+            space = SearchSpace(default_search_space(base, name, n_timesteps=n_timesteps))
         space_names = space.param_names() or []
         if (is_hyperband or is_asha) and budget_param in space_names:
             raise ValueError(
@@ -690,7 +698,7 @@ or keras_tuner.Oracle, default="random"
         X, y = validate_search_data(base, X, y, groups)
         routed = self._route_fit_params(scoring, groups, fit_params)
         base_seed, draw_seed = self._draw_seeds()
-        plan = self._plan_search(base, name)
+        plan = self._plan_search(base, name, X)
         splits = self._make_splits(base, X, y, routed.splitter.split,
                                    None if base_seed is None else base_seed % (2**31 - 1))
 

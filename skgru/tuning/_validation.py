@@ -26,7 +26,7 @@ from sklearn.utils import check_array, indexable
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_consistent_length
 
-__all__ = ["convert_X", "validate_search_data"]
+__all__ = ["convert_X", "sequence_length", "validate_search_data"]
 
 # The inner estimator's parameters that decide how X is read.
 _INPUT_PARAMS = ("n_features", "input_layout", "embedding_dim", "mask_value")
@@ -112,3 +112,23 @@ def validate_search_data(estimator, X, y, groups=None):
     X, y = indexable(X, y)
     check_consistent_length(X, y, groups)
     return X, y
+
+
+def sequence_length(step, X):
+    """The padded number of timesteps ``step`` (an skgru estimator) reads in ``X``.
+
+    What ``patch_size="auto"`` is resolved from in ``fit``: the length of the
+    stacked (post-padded, for ragged input) array.  ``None`` for token input
+    (never patched), for a ``step`` that is not skgru's, or when ``step``'s
+    parser cannot read ``X`` as given (in a Pipeline the steps before it may
+    change it); the caller then falls back to length-free choices.
+    """
+    inputs = _skgru_input_params(step)
+    if inputs is None or inputs.get("embedding_dim") is not None:
+        return None
+    try:
+        array = convert_X(X, estimator_name=type(step).__name__, **inputs)[0]
+    except (TypeError, ValueError):
+        return None
+    return int(array.shape[1]) if array.ndim >= 2 else None
+
