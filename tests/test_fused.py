@@ -328,7 +328,7 @@ def test_tuned_grid_with_fused_trials_matches_separate_trials(monkeypatch):
     X, y = _data(n=60, t=5, f=2)
     calls = []
     real = _folds._train_fused
-    monkeypatch.setattr(_folds, "_train_fused", lambda folds: calls.append(len(folds)) or real(folds))
+    monkeypatch.setattr(_folds, "_train_fused", lambda folds, **kw: calls.append(len(folds)) or real(folds, **kw))
     results = {}
     for mode in ("always", "0"):
         monkeypatch.setenv("SKGRU_FUSED_TRIALS", mode)
@@ -381,6 +381,29 @@ def test_fused_fold_models_continue_like_separate_ones():
             m.set_params(warm_start=True, epochs=1).fit(X[train], y[train])
     _assert_same(fm, sm, X)
     assert [m.n_iter_ for m in fm] == [2, 2]
+
+
+def test_scored_only_fold_models_skip_the_optimizer_state_and_predict_the_same():
+    # a search's trial models are scored and dropped: their Adam state is not stored
+    # (fit_folds(optimizer_state=False)); weights and predictions are those of the full store
+    X, y = _data(n=40)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=3, epochs=2, batch_size=8, learning_rate=0.01, random_state=0)
+    full = fit_folds(est, X, y, splits)
+    light = fit_folds(est, X, y, splits, optimizer_state=False)
+    for a, b in zip(full, light):
+        for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+            np.testing.assert_array_equal(u, v)
+        np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+        assert int(a.model_.optimizer.iterations) > 0
+        assert int(b.model_.optimizer.iterations) == 0
+    # the trial runner stores it only for models it keeps (Hyperband / ASHA promotions)
+    from skgru.tuning import _trial_runner
+
+    kept, _ = _trial_runner._fused_fold_models(est, {}, X, y, splits, {}, keep_models=True)
+    dropped, _ = _trial_runner._fused_fold_models(est, {}, X, y, splits, {}, keep_models=False)
+    assert [int(m.model_.optimizer.iterations) > 0 for m in kept] == [True, True]
+    assert [int(m.model_.optimizer.iterations) for m in dropped] == [0, 0]
 
 
 def test_activation_outside_the_numpy_step_falls_back_to_the_compiled_step(monkeypatch):

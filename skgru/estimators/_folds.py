@@ -242,7 +242,7 @@ def _fit_separately(estimator, X, y, splits, sample_weight):
     return out
 
 
-def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
+def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optimizer_state=True):
     """Fit a clone of ``estimator`` on the training part of every split.
 
     Parameters
@@ -259,6 +259,13 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
         Weights of all samples (indexed per fold).
     fuse : {"auto", False}, default="auto"
         False: always k separate fits (for comparisons).
+    optimizer_state : bool, default=True
+        Store each fused fold's optimizer state (Adam's iteration count and
+        moments) in its model, so a continued fit (``warm_start``) resumes it.
+        False for models that are only scored and then dropped (a search's
+        trials): building the optimizer variables and assigning them was 0.6 s
+        of a 9 s digits grid search (21 models).  Weights, predictions and
+        scores are the same either way; separate fits always keep their state.
 
     Returns
     -------
@@ -277,7 +284,7 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
     import tensorflow as tf
 
     try:
-        return _train_fused(prepared)
+        return _train_fused(prepared, optimizer_state=optimizer_state)
     except tf.errors.OpError as exc:  # e.g. XLA unavailable on this build: separate fits are still exact
         # (the NumPy step raises no OpError: an error there is a bug and propagates)
         warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -285,19 +292,21 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto"):
         return _fit_separately(estimator, X, y, splits, sample_weight)
 
 
-def fit_trial_folds(estimator, params, X, y, splits, fit_params=None):
+def fit_trial_folds(estimator, params, X, y, splits, fit_params=None, *, optimizer_state=True):
     """For a search's trial runner: the fitted fold models of one candidate, or None.
 
     ``clone(estimator).set_params(**params)`` fitted on every split by
     :func:`fit_folds` (fused when it can be).  None when ``fit_params`` holds
     anything but ``sample_weight`` (the caller then fits as before).  Each model's
-    ``fit_time_`` is its share of the fused wall time.
+    ``fit_time_`` is its share of the fused wall time.  ``optimizer_state``: see
+    :func:`fit_folds` (False when the models are only scored).
     """
     fit_params = fit_params or {}
     if set(fit_params) - {"sample_weight"}:
         return None
     est = clone(estimator).set_params(**params)
-    return fit_folds(est, X, y, splits, sample_weight=fit_params.get("sample_weight"))
+    return fit_folds(est, X, y, splits, sample_weight=fit_params.get("sample_weight"),
+                     optimizer_state=optimizer_state)
 
 
 def fuse_problem(estimator, X, y, splits, sample_weight=None) -> str | None:
@@ -417,7 +426,7 @@ class _FoldView:
         self.trainer.set_fold_weights(self.j, weights)
 
 
-def _train_fused(folds):
+def _train_fused(folds, optimizer_state=True):
     f0 = folds[0]
     params, spec = f0.params, f0.network.spec
     task = _task(f0.est)
@@ -499,7 +508,7 @@ def _train_fused(folds):
     elapsed = time.perf_counter() - start
     out = []
     for j, f in enumerate(folds):
-        _store(trainer, j, f.network.model, spec, rule)
+        _store(trainer, j, f.network.model, spec, rule, optimizer_state)
         result = TrainResult(history=histories[j], n_iter=trackers[j].epochs_run,
                              best_epoch=trackers[j].best_epoch, fit_time=elapsed / k)
         result.budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
@@ -529,10 +538,13 @@ def _shrinkage(fold):
     return regressor._fit_shrinkage(fold.network, fold.yt, fold.validation)
 
 
-def _store(trainer, j, model, spec, rule):
-    """Fold j's weights and optimizer state into its own model (as ``engine.store`` does)."""
+def _store(trainer, j, model, spec, rule, optimizer_state=True):
+    """Fold j's weights and (``optimizer_state``) optimizer state into its own model
+    (as ``engine.store`` does)."""
     for var, w in zip(fused.model_variables(model, spec), trainer.fold_weights(j)):
         var.assign(w)
+    if not optimizer_state:
+        return
     opt = model.optimizer
     trainable = fused.model_variables(model, spec)
     if not opt.built:

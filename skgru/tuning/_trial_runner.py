@@ -94,7 +94,7 @@ def _updates_per_fold(est, n_train):
     return epochs * -(-int(n_train) // int(batch))
 
 
-def _fused_fold_models(estimator, run_params, X, y, splits, fit_params):
+def _fused_fold_models(estimator, run_params, X, y, splits, fit_params, keep_models=True):
     """A fresh trial's k fitted fold models from one fold-fused fit, or None.
 
     None (the caller then fits each split on its own) unless fusing is enabled
@@ -103,7 +103,9 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params):
     ``fit_params`` holds nothing but ``sample_weight``.  Each model
     is what ``clone(estimator).set_params(**run_params).fit(X[train], y[train])``
     gives (up to float32 rounding), so it is scored as if trained alone.
-    Returns ``(models, seconds)``: the wall time of the whole fused fit.
+    Returns ``(models, seconds)``: the wall time of the whole fused fit.  Models
+    that are not kept (``keep_models=False``: scored, then dropped) are stored
+    without their optimizer state, which only a continued fit would use.
     """
     mode = fused_trials_mode()
     if y is None or not splits or mode == "off":
@@ -119,7 +121,8 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        models = fit_trial_folds(estimator, run_params, X, y, splits, fit_params)
+        models = fit_trial_folds(estimator, run_params, X, y, splits, fit_params,
+                                 optimizer_state=keep_models)
     if models is None:
         return None
     return models, time.perf_counter() - t0
@@ -231,7 +234,8 @@ def evaluate_candidate(
             run_params[budget_param] = int(budget)
         t0 = time.perf_counter()
         try:
-            fused = _fused_fold_models(estimator, run_params, X, y, splits, fit_params)
+            fused = _fused_fold_models(estimator, run_params, X, y, splits, fit_params,
+                                       keep_models)
         except Exception as exc:  # noqa: BLE001 - recorded as the trial's failure, as a split's would be
             if (isinstance(error_score, str) and error_score == "raise") or isinstance(
                     exc, SearchConfigError):
