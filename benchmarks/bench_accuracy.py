@@ -514,21 +514,22 @@ def _baseline_rows(ds, seeds, fast, n_splits):
         print(f"| {ds.name} | ({label}) | {np.mean(scores):.3f} ± {np.std(scores):.3f} | |", flush=True)
 
 
-def make_tuned_default(ds, seed, fast=False, verbose=0):
+def make_tuned_default(ds, seed, fast=False, verbose=0, n_jobs=1):
     from skgru import GRUClassifier, GRURegressor, TunedGRU
 
     cls = GRUClassifier if ds.task == "classification" else GRURegressor
     est = cls(random_state=seed, **({"epochs": 2, "min_updates": 0, "units": 8} if fast else {}))
     # verbose only draws progress (2: a line per trial with its score and seconds);
-    # the search and its result are the same at every level
-    return TunedGRU(est, random_state=seed, verbose=verbose,
+    # n_jobs > 1 runs trials in loky processes: the same trials (random draws and
+    # per-trial seeds do not depend on the order results arrive in), less wall time
+    return TunedGRU(est, random_state=seed, verbose=verbose, n_jobs=n_jobs,
                     **({"max_trials": 2} if fast else {}))
 
 
 ALL_MODELS = ["defaults", "TunedGRU", "MiniRocket", "1-NN-DTW", "dummy", "Ridge"]
 
 
-def run_compare(names, seeds, fast, models, verbose=0):
+def run_compare(names, seeds, fast, models, verbose=0, n_jobs=1):
     """Test-split score of each model, mean ± std over seeds, with seconds per fit."""
     import _references as refs
     from _datasets import load
@@ -547,7 +548,7 @@ def run_compare(names, seeds, fast, models, verbose=0):
                     if label == "defaults":
                         model = make_default(ds, seed, fast=fast)
                     elif label == "TunedGRU":
-                        model = make_tuned_default(ds, seed, fast, verbose)
+                        model = make_tuned_default(ds, seed, fast, verbose, n_jobs)
                     else:
                         model = refs.ACCURACY_REFERENCES[label](ds.task, seed)
                     model.fit(ds.X_train, ds.y_train)
@@ -640,6 +641,9 @@ def main(argv=None):
                         help="TensorFlow threads per op (0: its default); 1 lets two runs share 2 cores")
     parser.add_argument("--verbose", type=int, default=0,
                         help="TunedGRU's verbose (2: one line per trial; results are unchanged)")
+    parser.add_argument("--tuned-jobs", type=int, default=1,
+                        help="TunedGRU's n_jobs (trials in parallel processes; seconds per fit "
+                             "are then wall time, not one core's)")
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("SKGRU_FAST") == "1"
     if args.threads:
@@ -674,7 +678,7 @@ def main(argv=None):
     if args.select:
         run_select_defaults(names, args.seeds, fast, only=args.candidates, n_splits=args.n_splits)
     else:
-        run_compare(names, args.seeds, fast, args.models, args.verbose)
+        run_compare(names, args.seeds, fast, args.models, args.verbose, args.tuned_jobs)
 
 
 def _loadable(name, loaders):
