@@ -648,18 +648,42 @@ def test_tags_delegate_to_estimator():
 
 
 @pytest.mark.slow
-def test_n_jobs_loky_matches_sequential(small_xy):
+def test_n_jobs_loky_matches_sequential(small_xy, monkeypatch):
+    # random search streams on loky (a new trial as soon as a worker frees up): the same
+    # trials and scores as sequentially, whatever order they end in
+    from skgru.tuning import _loky
+
     X, y = small_xy
     space = {"alpha": loguniform(1e-5, 1e-1), "hidden_layer_sizes": [(4,), (8,)]}
     est = MLPClassifier(max_iter=30)
+    submitted = []
+    submit = _loky.LokyTrialExecutor.submit
+    monkeypatch.setattr(_loky.LokyTrialExecutor, "submit",
+                        lambda self, job, index: submitted.append(index) or submit(self, job, index))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         seq = TunedGRU(est, space, max_trials=4, random_state=0, refit=False).fit(X, y)
         par = TunedGRU(est, space, max_trials=4, random_state=0, refit=False,
                        n_jobs=2).fit(X, y)
+    assert par.parallel_backend_ == "loky"
+    assert sorted(submitted) == [0, 1, 2, 3]  # through the streaming executor
     assert seq.cv_results_["params"] == par.cv_results_["params"]
     np.testing.assert_allclose(seq.cv_results_["mean_test_score"],
                                par.cv_results_["mean_test_score"])
+
+
+def test_which_searches_stream_on_local_workers():
+    from skgru.tuning._execution import plan_execution
+    from skgru.tuning._oracles import import_kt
+
+    kt = import_kt()
+    random = kt.oracles.RandomSearchOracle(max_trials=4, seed=1)
+    grid = kt.oracles.GridSearchOracle(max_trials=4, seed=1)
+    bayes = kt.oracles.BayesianOptimizationOracle(max_trials=4, seed=1)
+    assert plan_execution(2, random).streaming  # draws do not depend on which trial ended
+    assert not plan_execution(2, grid).streaming  # its next point does: batches
+    assert not plan_execution(2, bayes).streaming
+    assert not plan_execution(1, random).streaming  # sequential: one at a time anyway
 
 
 def test_nested_cv_and_pipeline_fast(small_xy):

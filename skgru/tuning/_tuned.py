@@ -181,8 +181,8 @@ or keras_tuner.Oracle, default="random"
           busy (a new trial is sent as soon as one ends), and so does ASHA;
           other tuners run in batches of ``n_jobs`` trials;
         * otherwise in ``n_jobs`` local worker processes (joblib ``loky``),
-          in batches of ``n_jobs`` trials (ASHA: streamed, a new trial as
-          soon as one ends);
+          in batches of ``n_jobs`` trials (random search and ASHA: streamed,
+          a new trial as soon as one ends);
         * ``n_jobs=1`` (or ``None`` outside any joblib context): in this process.
 
         For random and grid search the trials and scores are the same as
