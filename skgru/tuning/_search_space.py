@@ -332,11 +332,10 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
     ``n_timesteps`` (the padded training length, when known) scales the two
     integer patch sizes so that neither leaves a longer recurrence than 100 and
     50 GRU steps: they are ``max(5, ceil(t / 100))`` and ``max(10, ceil(t / 50))``,
-    i.e. 5 and 10 up to 500 steps, 20 and 40 on a 2000-step series (where 5 and
-    10 meant 400- and 200-step recurrences: ``"auto"``'s 25 steps were chosen by
-    cross-validation over 50, and one such trial of a 2-layer bidirectional GRU
-    had not finished 10 trials of ``TunedGRU()`` on PigCVP's 104 series after
-    105 minutes on one core).
+    i.e. 5 and 10 up to 500 steps, 20 and 40 on a 2000-step series.  Why: on
+    PigCVP's 2000 steps, 5 and 10 meant 400- and 200-step recurrences (``"auto"``
+    aims at 25 steps, chosen by cross-validation over 50), and ``TunedGRU()`` with
+    them had not finished its 10 trials on 104 series after 105 minutes on one core.
     """
     required = ["units", "n_layers", "dropout", "learning_rate", "batch_size",
                 "patch_size", "pooling", "conv_filters"]
