@@ -109,13 +109,13 @@ class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         ``{param: list | scipy.stats distribution | fixed value}`` or a
         callable ``hp -> dict`` (KerasTuner ``HyperParameters``, for
         conditional spaces).  Nested names (``gruclassifier__units``) work.
-        ``None`` (a GRU estimator or a Pipeline ending in one): units {32, 64, 128}, n_layers {1, 2},
-        bidirectional, dropout U(0, 0.4), learning_rate logU(3e-4, 1e-2),
-        batch_size {16, 32}, patch_size {"auto", 5, 10} (5 and 10 raised on
-        series longer than 500 steps so that at most 100 and 50 GRU steps
-        remain), patch_mode, pooling, conv_filters and, for a classifier,
-        fcn_branch or, for a regressor, linear_skip (lists only for
-        ``tuner="grid"``).
+        ``None`` (a GRU estimator or a Pipeline ending in one): units
+        {32, 64, 128}, n_layers {1, 2}, bidirectional, dropout U(0, 0.4),
+        learning_rate logU(3e-4, 1e-2), batch_size {16, 32}, patch_size
+        {"auto", 5, 10} (5 and 10 raised on series longer than 500 steps so
+        that at most 100 and 50 GRU steps remain), patch_mode, pooling,
+        conv_filters and, for a classifier, fcn_branch or, for a regressor,
+        linear_skip (lists only for ``tuner="grid"``).
     tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe", "asha"} \
 or keras_tuner.Oracle, default="random"
         The search algorithm.  ``"tpe"`` is Optuna's Tree-structured Parzen
