@@ -208,6 +208,38 @@ def test_sequence_length_reads_x_as_the_gru_step_does():
     assert sequence_length(GRUClassifier(), "not a sequence") is None
 
 
+def _planned_patch_sizes(plan):
+    spec = next(s for s in plan.space.specs if s.name.endswith("patch_size"))
+    return spec.values
+
+
+def test_search_plan_reads_the_length_from_validation_once(monkeypatch):
+    """A bare GRU estimator's X is parsed once, by validation; a Pipeline's GRU step
+    reads X itself (its first steps may change it)."""
+    from skgru import GRUClassifier
+    from skgru.tuning import _tuned
+    from skgru.tuning._validation import validate_search_data
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(4, 2000, 1)), np.array([0, 1, 0, 1])
+    assert validate_search_data(GRUClassifier(), X, y)[2] == 2000
+    assert validate_search_data(GRUClassifier(n_features=2), X[..., 0], y)[2] == 1000
+    assert validate_search_data(Ridge(), X[..., 0], y)[2] is None
+    assert validate_search_data(GRUClassifier(embedding_dim=3), [[1, 2], [3]] * 2, y)[2] is None
+
+    def parses_again(*args, **kwargs):
+        raise AssertionError("X parsed a second time")
+
+    monkeypatch.setattr(_tuned, "sequence_length", parses_again)
+    plan = TunedGRU(GRUClassifier())._plan_search(GRUClassifier(), "random", X, 2000)
+    assert _planned_patch_sizes(plan) == ["auto", 20, 40]
+    monkeypatch.undo()
+
+    pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
+    plan = TunedGRU(pipe)._plan_search(pipe, "random", X, None)
+    assert _planned_patch_sizes(plan) == ["auto", 20, 40]
+
+
 @pytest.mark.slow
 def test_tunedgru_default_space_on_a_long_series_uses_the_scaled_patches():
     from skgru import GRUClassifier, TunedGRU

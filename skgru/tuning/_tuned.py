@@ -490,8 +490,11 @@ or keras_tuner.Oracle, default="random"
             )
         return None
 
-    def _plan_search(self, base, name, X=None):
+    def _plan_search(self, base, name, X=None, n_timesteps=None):
         """Check the search against the estimator and resolve its budget.
+
+        ``n_timesteps`` is the padded length ``base`` itself reads in ``X``
+        (from :func:`validate_search_data`), reused when ``base`` is the GRU step.
 
         Returns
         -------
@@ -525,7 +528,8 @@ or keras_tuner.Oracle, default="random"
             space = SearchSpace(self.search_space)
         else:  # the default space's patch sizes scale with the series' length
             step = gru_step(base)
-            n_timesteps = None if step is None or X is None else sequence_length(step, X)
+            if step is not base:  # a Pipeline: read X as its GRU step does
+                n_timesteps = None if step is None or X is None else sequence_length(step, X)
             space = SearchSpace(default_search_space(base, name, n_timesteps=n_timesteps))
         space_names = space.param_names() or []
         if (is_hyperband or is_asha) and budget_param in space_names:
@@ -695,10 +699,10 @@ or keras_tuner.Oracle, default="random"
         if self.directory is not None:
             check_directory(self.directory)  # before any training
         scoring = resolve_scoring(base, self.scoring, self.refit, self.error_score)
-        X, y = validate_search_data(base, X, y, groups)
+        X, y, n_timesteps = validate_search_data(base, X, y, groups)
         routed = self._route_fit_params(scoring, groups, fit_params)
         base_seed, draw_seed = self._draw_seeds()
-        plan = self._plan_search(base, name, X)
+        plan = self._plan_search(base, name, X, n_timesteps)
         splits = self._make_splits(base, X, y, routed.splitter.split,
                                    None if base_seed is None else base_seed % (2**31 - 1))
 

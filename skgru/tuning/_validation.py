@@ -13,7 +13,8 @@ classification targets, a regressor's must be finite numbers.
 
 The validated arrays are thrown away: the trials receive the user's ``X``
 (made indexable as ``GridSearchCV`` does), and each inner ``fit`` converts it
-itself.
+itself.  Only the padded length is kept, since the default search space's
+patch sizes scale with it (:func:`sequence_length`).
 """
 
 from __future__ import annotations
@@ -82,7 +83,16 @@ def _check_y(estimator, y):
 
 
 def validate_search_data(estimator, X, y, groups=None):
-    """Check ``X``, ``y`` and ``groups`` for ``estimator``; returns indexable X, y.
+    """Check ``X``, ``y`` and ``groups`` for ``estimator``.
+
+    Returns
+    -------
+    X, y : indexable
+        The user's ``X`` and ``y``, made indexable.
+    n_timesteps : int or None
+        The padded length ``estimator`` reads in ``X`` (as
+        :func:`sequence_length` gives it), so that a search on a bare skgru
+        estimator parses ``X`` once; None when ``estimator`` is not skgru's.
 
     Raises
     ------
@@ -103,15 +113,24 @@ def validate_search_data(estimator, X, y, groups=None):
         raise ValueError(
             f"{name} requires y to be passed, but the target y is None.")
     inputs = _skgru_input_params(estimator)
+    n_timesteps = None
     if inputs is not None:
-        convert_X(X, estimator_name=name, **inputs)
+        array = convert_X(X, estimator_name=name, **inputs)[0]
+        n_timesteps = _padded_length(array, inputs)
     else:
         _num_samples(X)  # TypeError for something that is not a collection of samples
     if y is not None:
         _check_y(estimator, y)
     X, y = indexable(X, y)
     check_consistent_length(X, y, groups)
-    return X, y
+    return X, y, n_timesteps
+
+
+def _padded_length(array, inputs):
+    """The timesteps axis of a parsed ``array``; None for token input (never patched)."""
+    if inputs.get("embedding_dim") is not None or array.ndim < 2:
+        return None
+    return int(array.shape[1])
 
 
 def sequence_length(step, X):
@@ -130,5 +149,5 @@ def sequence_length(step, X):
         array = convert_X(X, estimator_name=type(step).__name__, **inputs)[0]
     except (TypeError, ValueError):
         return None
-    return int(array.shape[1]) if array.ndim >= 2 else None
+    return _padded_length(array, inputs)
 
