@@ -461,6 +461,26 @@ def test_hold_out_split_is_stratified(small_xy):
     assert tuned.best_estimator_.n_train_ == 40
 
 
+def test_hold_out_that_cannot_be_stratified_warns(small_xy):
+    X, _ = small_xy
+    n = len(X)
+    pairs = np.arange(n) // 2  # n/2 classes of 2 members: a 25% hold-out cannot hold them all
+    with pytest.warns(UserWarning, match=r"cannot be stratified.*StratifiedKFold\(n_splits=2\)"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1, refit=False,
+                 validation_fraction=0.25, random_state=0).fit(X, pairs)
+    single = pairs.copy()
+    single[-1] = n  # a class with one member
+    with pytest.warns(UserWarning, match="smallest class has 1 member"):
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1, refit=False,
+                 validation_fraction=0.25, random_state=0).fit(X, single)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*cannot be stratified")
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1, refit=False,
+                 validation_fraction=0.25, random_state=0).fit(X, np.arange(n) % 2)
+        TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1, refit=False, cv=2,
+                 random_state=0).fit(X, pairs)
+
+
 def test_param_validation(small_xy):
     X, y = small_xy
     est = BudgetEstimator()
