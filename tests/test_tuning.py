@@ -498,6 +498,10 @@ def test_param_validation(small_xy):
         (dict(error_score="ignore"), ValueError, "error_score"),
         (dict(refit=[1]), TypeError, "refit must be"),
         (dict(lock_timeout=-1), ValueError, "lock_timeout"),
+        (dict(timeout=0), ValueError, "timeout must be"),
+        (dict(timeout=-5.0), ValueError, "timeout must be"),
+        (dict(timeout=True), ValueError, "timeout must be"),
+        (dict(timeout="60"), ValueError, "timeout must be"),
         (dict(search_space={"nope": [1, 2]}), ValueError, "not parameters"),
         (dict(search_space={"epochs": [1, 2]}, tuner="hyperband"), ValueError,
          "cannot be in the search space"),
@@ -1209,6 +1213,33 @@ class Slow(BudgetEstimator):
 
         time.sleep(0.3)
         return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("tuner", ["random", "grid", "tpe"])
+def test_timeout_starts_no_trial_after_it_and_still_refits(small_xy, tuner, capsys):
+    if tuner == "tpe":
+        pytest.importorskip("optuna")
+    X, y = small_xy
+    kw = dict(search_space={"lr": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5]}, tuner=tuner,
+              max_trials=6, random_state=0)
+    # Past the timeout once the first trial is asked: that trial alone runs.
+    short = TunedGRU(Slow(), timeout=1e-6, verbose=1, **kw).fit(X, y)
+    assert short.n_trials_ == 1 and short.timed_out_
+    assert short.best_estimator_.n_fits_ == 1  # the refit still happens
+    assert "[TunedGRU] timeout: no new trial after" in capsys.readouterr().err
+    full = TunedGRU(BudgetEstimator(), timeout=3600.0, **kw).fit(X, y)
+    assert full.n_trials_ == 6 and not full.timed_out_
+    assert not TunedGRU(BudgetEstimator(), **kw).fit(X, y).timed_out_
+
+
+def test_timeout_bounds_a_streaming_search(small_xy):
+    X, y = small_xy
+    # 0.3 s per trial: 50 trials would take 15 s; the timeout stops the asks after 1 s.
+    tuned = TunedGRU(Slow(), {"lr": uniform(0.0, 0.6)}, max_trials=50, timeout=1.0,
+                     n_jobs=2, random_state=0, refit=False).fit(X, y)
+    assert tuned.timed_out_ and 1 <= tuned.n_trials_ < 50
+    assert tuned.parallel_backend_ == "loky"
+    assert np.all(np.asarray(tuned.cv_results_["status"]) == "COMPLETED")
 
 
 def test_two_concurrent_searches_on_one_directory(small_xy, tmp_path):

@@ -82,6 +82,12 @@ class SearchProgress:
             self._bar.set_postfix_str(self._postfix(best, n_failed))
         self._write(f"[TunedGRU] resumed {n} trials from the saved state")
 
+    def timed_out(self, n_trials):
+        """The timeout passed: no new trial starts after the ``n_trials`` asked."""
+        if self.verbose >= 1:
+            self._write(f"[TunedGRU] timeout: no new trial after "
+                        f"{time.perf_counter() - self.t_start:.1f}s ({n_trials} trials asked)")
+
     def arrived(self, index):
         """The result of trial ``index`` reached this process (advance the bar)."""
         if self.verbose < 1 or index in self._advanced:

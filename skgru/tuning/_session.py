@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -102,6 +103,9 @@ class SearchSession:
         The metric told to the oracle (None: the first a dict scorer returns).
     progress : SearchProgress or None
         Told about every finished trial.
+    timeout : float or None
+        Seconds after ``t_start`` from which no new trial is asked (the search
+        has at least one trial; trials already running finish).
 
     Attributes
     ----------
@@ -113,7 +117,10 @@ class SearchSession:
     best : float or None
         The best mean score so far.
     stopped : bool
-        The search ended (``max_trials`` reached or the oracle stopped).
+        The search ended (``max_trials`` reached, the oracle stopped or the
+        timeout passed).
+    timed_out : bool
+        The timeout ended the search.
     stop_error : Exception or None
         The error that made the oracle stop, if any.
     resumed : int
@@ -122,7 +129,7 @@ class SearchSession:
 
     def __init__(self, oracle, plan, *, n_splits, trial_seed_base, max_trials, verbose,
                  t_start, state_file=None, state_seed=None, objective="score",
-                 progress=None):
+                 progress=None, timeout=None):
         self.oracle = oracle
         self.objective = objective
         self.progress = progress
@@ -132,6 +139,8 @@ class SearchSession:
         self.max_trials = max_trials
         self.verbose = verbose
         self.t_start = t_start
+        self.timeout = timeout
+        self.timed_out = False
         self.state_file = state_file
         self.state_seed = state_seed
         self.records = []
@@ -279,6 +288,11 @@ class SearchSession:
         if self.max_trials is not None and len(self.records) >= self.max_trials:
             self.stopped = True
             return None
+        if self._past_timeout():
+            self.stopped = self.timed_out = True
+            if self.progress is not None:
+                self.progress.timed_out(len(self.records))
+            return None
         trial = self._create_trial(tuner_id)
         if trial.status == "STOPPED":
             self.stopped = True
@@ -286,6 +300,11 @@ class SearchSession:
         if trial.status != "RUNNING":  # IDLE: waits for running trials
             return None
         return trial, self._new_record(trial, tuner_id)
+
+    def _past_timeout(self):
+        # Checked only once a trial exists, so that every search has a result to refit.
+        return (self.timeout is not None and bool(self.records)
+                and time.perf_counter() - self.t_start >= self.timeout)
 
     def job(self, rec):
         """Keyword arguments of ``evaluate_candidate`` for a trial, or None

@@ -267,6 +267,15 @@ or keras_tuner.Oracle, default="random"
         another search holds it: ``0`` raises at once (the error names the
         directory and the holder's pid and host), a number waits up to that
         many seconds, ``None`` waits as long as it takes.
+    timeout : float or None, default=None
+        Wall-clock seconds after which the search starts no new trial, as
+        Optuna's ``study.optimize(timeout=...)``: trials already running
+        finish, at least one trial runs, and the refit is not counted
+        (``None``: no limit; ``max_trials`` caps the trials either way).  How
+        many trials fit depends on the machine, so a seeded search is
+        reproducible only when ``max_trials`` (or the oracle) ends it first;
+        ``timed_out_`` says which did.  A search resumed from ``directory``
+        counts its timeout from the resuming ``fit``.
 
     Attributes
     ----------
@@ -311,6 +320,8 @@ or keras_tuner.Oracle, default="random"
     n_resources_, n_candidates_ : list of int
         ASHA: the epochs of each rung, and the trials run at each rung.
     search_time_ : float
+    timed_out_ : bool
+        Whether ``timeout`` ended the search (fewer trials than planned).
     parallel_backend_ : {"sequential", "loky", "dask"}
         Where the trials ran.
     oracle_summary_ : dict
@@ -373,6 +384,7 @@ or keras_tuner.Oracle, default="random"
         return_train_score=False,
         error_score=np.nan,
         lock_timeout=0,
+        timeout=None,
     ):
         self.estimator = estimator
         self.search_space = search_space
@@ -393,6 +405,7 @@ or keras_tuner.Oracle, default="random"
         self.return_train_score = return_train_score
         self.error_score = error_score
         self.lock_timeout = lock_timeout
+        self.timeout = timeout
 
     # ------------------------------------------------------------------ tags
     def _base_estimator(self):
@@ -489,6 +502,10 @@ or keras_tuner.Oracle, default="random"
         if lt is not None and (not isinstance(lt, numbers.Real) or isinstance(lt, bool)
                                or lt < 0):
             raise ValueError(f"lock_timeout must be a number >= 0 or None, got {lt!r}.")
+        to = self.timeout
+        if to is not None and (not isinstance(to, numbers.Real) or isinstance(to, bool)
+                               or not to > 0):
+            raise ValueError(f"timeout must be a number of seconds > 0 or None, got {to!r}.")
         return name
 
     def _resolve_budget_param(self, estimator, needed):
@@ -781,7 +798,7 @@ or keras_tuner.Oracle, default="random"
             oracle, plan, n_splits=len(splits), trial_seed_base=trial_seed_base,
             max_trials=max_trials, verbose=self.verbose, t_start=t_start,
             state_file=state_file, state_seed=draw_seed, objective=scoring.objective,
-            progress=progress)
+            progress=progress, timeout=self.timeout)
         try:
             if state is not None:
                 session.replay(state)
@@ -844,6 +861,7 @@ or keras_tuner.Oracle, default="random"
         if session.plan.is_asha:
             self._store_asha_results(records, summary, n_splits)
         self.search_time_ = time.perf_counter() - t_start
+        self.timed_out_ = bool(session.timed_out)
         self.oracle_summary_ = summary
         self.tuner_name_ = session.plan.name
         self.resumed_trials_ = session.resumed
