@@ -287,6 +287,20 @@ def test_progress_bar_on_dask(client, small_xy, capsys):
         assert "4/4" in capsys.readouterr().err
 
 
+def test_timeout_on_dask_starts_no_more_trials(client, small_xy):
+    from sklearn.linear_model import LogisticRegression
+
+    from skgru import TunedGRU
+
+    X, y = small_xy
+    _ready(client)
+    with client.as_current():
+        tuned = TunedGRU(LogisticRegression(), {"C": [0.01, 0.1, 1.0, 10.0]}, tuner="grid",
+                         max_trials=4, n_jobs=2, timeout=1e-6).fit(X, y)
+    assert tuned.parallel_backend_ == "dask"
+    assert tuned.n_trials_ == 1 and tuned.timed_out_ and hasattr(tuned, "best_estimator_")
+
+
 class EpochsEstimator(ClassifierMixin, BaseEstimator):
     """Fast stand-in with an ``epochs`` budget and ``warm_start`` (Hyperband)."""
 
