@@ -526,10 +526,19 @@ def make_tuned_default(ds, seed, fast=False, verbose=0, n_jobs=1):
                     **({"max_trials": 2} if fast else {}))
 
 
+def make_tuned_refit(ds, seed, best_params):
+    """What ``make_tuned_default(ds, seed).fit`` ends with when its search chose
+    ``best_params``: the refit ``clone(estimator).set_params(**best_params)`` on the
+    whole training split (the estimator is seeded, so no per-trial seed is added)."""
+    return clone(make_tuned_default(ds, seed).estimator).set_params(**best_params)
+
+
 ALL_MODELS = ["defaults", "TunedGRU", "MiniRocket", "1-NN-DTW", "dummy", "Ridge"]
+# Not part of the default run: needs --tuned-best.
+EXTRA_MODELS = ["TunedGRU-refit"]
 
 
-def run_compare(names, seeds, fast, models, verbose=0, n_jobs=1):
+def run_compare(names, seeds, fast, models, verbose=0, n_jobs=1, tuned_best=None):
     """Test-split score of each model, mean ± std over seeds, with seconds per fit."""
     import _references as refs
     from _datasets import load
@@ -549,6 +558,8 @@ def run_compare(names, seeds, fast, models, verbose=0, n_jobs=1):
                         model = make_default(ds, seed, fast=fast)
                     elif label == "TunedGRU":
                         model = make_tuned_default(ds, seed, fast, verbose, n_jobs)
+                    elif label == "TunedGRU-refit":
+                        model = make_tuned_refit(ds, seed, tuned_best)
                     else:
                         model = refs.ACCURACY_REFERENCES[label](ds.task, seed)
                     model.fit(ds.X_train, ds.y_train)
@@ -624,8 +635,13 @@ def main(argv=None):
                         help="seeds of the networks (default: 0 1 2)")
     parser.add_argument("--fast", action="store_true",
                         help="smoke run: 40 samples, 2 epochs, tiny networks (or SKGRU_FAST=1)")
-    parser.add_argument("--models", nargs="+", default=ALL_MODELS, choices=ALL_MODELS,
+    parser.add_argument("--models", nargs="+", default=ALL_MODELS,
+                        choices=ALL_MODELS + EXTRA_MODELS,
                         help="models of the default table (issue 12)")
+    parser.add_argument("--tuned-best", metavar="PARAMS",
+                        help="with --models TunedGRU-refit: the best_params_ a TunedGRU search "
+                             "printed (a Python dict literal, as --verbose 2 prints it); scores "
+                             "TunedGRU's refit of them on the test split, without the search")
     parser.add_argument("--select", action="store_true",
                         help="score DEFAULT_CANDIDATES by CV on the training splits (issue 12)")
     parser.add_argument("--n-splits", type=int, default=3, help="CV folds for --select")
@@ -678,7 +694,18 @@ def main(argv=None):
     if args.select:
         run_select_defaults(names, args.seeds, fast, only=args.candidates, n_splits=args.n_splits)
     else:
-        run_compare(names, args.seeds, fast, args.models, args.verbose, args.tuned_jobs)
+        tuned_best = None
+        if "TunedGRU-refit" in args.models:
+            import ast
+
+            try:
+                tuned_best = ast.literal_eval(args.tuned_best or "")
+            except (ValueError, SyntaxError):
+                tuned_best = None
+            if not isinstance(tuned_best, dict):
+                parser.error("--models TunedGRU-refit needs --tuned-best '{\"param\": value, ...}'")
+        run_compare(names, args.seeds, fast, args.models, args.verbose, args.tuned_jobs,
+                    tuned_best)
 
 
 def _loadable(name, loaders):
