@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
+from sklearn.model_selection import ShuffleSplit, check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils import metadata_routing
 from sklearn.utils.metadata_routing import (
@@ -36,6 +36,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skgru.tuning._execution import plan_execution, run_trials
+from skgru.tuning._hold_out import hold_out_split
 from skgru.tuning._lock import DirectoryLock, DirectoryLockedError
 from skgru.tuning._oracles import TUNERS, free_oracle, import_kt, make_oracle
 from skgru.tuning._progress import SearchProgress, print_search_done
@@ -84,27 +85,6 @@ def _search_estimator_has(attr):
         return True
 
     return check
-
-
-def _warn_unstratified_hold_out(n_test, counts):
-    """Say that the default hold-out cannot hold every class, and what to pass instead.
-
-    Why a warning: on PigCVP (52 classes of 2 series each) the 21-series hold-out
-    scored ten configurations 0.000-0.238, too close to tell them apart, and nothing
-    in the search's output said why.
-    """
-    if counts.min() < 2:
-        reason = f"its smallest class has {counts.min()} member"
-        advice = ""
-    else:
-        reason = (f"the hold-out of {n_test} samples is smaller than y's "
-                  f"{len(counts)} classes or leaves too few to train on")
-        advice = (" Pass cv (e.g. cv=StratifiedKFold(n_splits="
-                  f"{min(int(counts.min()), 5)})) for a score over every class.")
-    warnings.warn(
-        f"TunedGRU's hold-out split cannot be stratified: {reason}. Configurations "
-        f"are compared on a hold-out that misses classes, so their scores are noisy."
-        + advice, UserWarning, stacklevel=4)  # _make_splits, fit, the caller
 
 
 class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
@@ -175,8 +155,9 @@ or keras_tuner.Oracle, default="random"
         for random, bayesian, evolution and tpe.
     cv : None, int, cross-validation generator or iterable, default=None
         ``None``: one hold-out split of ``validation_fraction`` (stratified
-        for classifiers, shuffled; a ``UserWarning`` when it cannot be, e.g.
-        fewer hold-out samples than classes); otherwise as in ``GridSearchCV``
+        for classifiers, shuffled; when it cannot be, e.g. fewer hold-out
+        samples than classes, a ``UserWarning`` and a hold-out that keeps at
+        least one training sample of every class); otherwise as in ``GridSearchCV``
         (``groups`` passed to ``fit`` reach the splitter).
     scoring : str, callable, list, tuple, dict or None, default=None
         As in ``GridSearchCV``: a single scorer (a name or a callable
@@ -607,25 +588,13 @@ or keras_tuner.Oracle, default="random"
 
         ``cv=None``: one shuffled hold-out split of ``validation_fraction``,
         stratified for single-output classification when every class can be
-        on both sides.  Multilabel and multi-output targets are never
+        on both sides, else keeping every class in training (see
+        ``_hold_out.py``).  Multilabel and multi-output targets are never
         stratified (a label combination usually has too few members).
         """
-        n = _num_samples(X)
         if self.cv is None:
-            test_size = self.validation_fraction
-            splitter = ShuffleSplit(n_splits=1, test_size=test_size,
-                                    random_state=split_seed)
-            if (is_classifier(estimator) and y is not None
-                    and type_of_target(y) in ("binary", "multiclass")):
-                _, counts = np.unique(np.asarray(y), return_counts=True)
-                n_test = int(np.ceil(test_size * n))
-                if counts.min() >= 2 and n_test >= len(counts) and n - n_test >= len(counts):
-                    splitter = StratifiedShuffleSplit(
-                        n_splits=1, test_size=test_size, random_state=split_seed)
-                else:
-                    _warn_unstratified_hold_out(n_test, counts)
-            return [(np.asarray(a), np.asarray(b))
-                    for a, b in splitter.split(np.zeros(n), y)]
+            return hold_out_split(estimator, y, _num_samples(X),
+                                  self.validation_fraction, split_seed)
         cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
         return [(np.asarray(a), np.asarray(b))
                 for a, b in cv.split(X, y, **split_params)]
