@@ -3,8 +3,8 @@
 The same estimator (``GRUClassifier(epochs=10, random_state=0)``, all other
 parameters at their defaults: Conv1D(64) stem, input standardisation), the same
 grid (units {16, 32} x learning_rate {1e-3, 1e-2}), the same folds
-(``StratifiedKFold(5, shuffle=True, random_state=0)``), ``n_jobs=1`` and
-``refit=True`` on both; digits as 8 steps x 8 features (values / 16).
+(``StratifiedKFold(5, shuffle=True, random_state=0)``), ``n_jobs=1`` (or
+``--n-jobs``) and ``refit=True`` on both; digits as 8 steps x 8 features (values / 16).
 
 Each search runs in its own fresh Python process (TensorFlow imported and
 initialised before the clock starts), twice: "cold" is the first search in the
@@ -17,7 +17,8 @@ compared candidate by candidate.
 Run (2 CPU cores shared): ``nice -n 10 python benchmarks/bench_grid_cv.py --rounds 2``
 (each side in 2 processes, ABBA order, fastest shown; ``--epochs 2``: a quick smoke
 run).  CPU seconds (``time.process_time``, all threads) are shown beside wall seconds:
-they move less with other jobs' load.  ``SKGRU_FUSED_TRIALS=0`` in the environment
+they move less with other jobs' load (with ``--n-jobs`` above 1 they count the parent
+process only, not its joblib workers).  ``SKGRU_FUSED_TRIALS=0`` in the environment
 turns fusing off inside TunedGRU (then both sides fit the folds separately).
 """
 
@@ -43,7 +44,7 @@ def _digits():
     return (X.reshape(-1, 8, 8) / 16.0).astype(np.float32), y
 
 
-def _search(method, epochs, X, y):
+def _search(method, epochs, X, y, n_jobs=1):
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from skgru import GRUClassifier, TunedGRU
@@ -51,9 +52,9 @@ def _search(method, epochs, X, y):
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     est = GRUClassifier(epochs=epochs, random_state=0)
     if method == "gridsearchcv":
-        search = GridSearchCV(est, GRID, cv=cv, n_jobs=1, refit=True)
+        search = GridSearchCV(est, GRID, cv=cv, n_jobs=n_jobs, refit=True)
     else:
-        search = TunedGRU(est, GRID, tuner="grid", max_trials=None, cv=cv, n_jobs=1, refit=True)
+        search = TunedGRU(est, GRID, tuner="grid", max_trials=None, cv=cv, n_jobs=n_jobs, refit=True)
     t0, c0 = time.perf_counter(), time.process_time()
     search.fit(X, y)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -65,14 +66,14 @@ def _search(method, epochs, X, y):
     return seconds, cpu, scores, stds
 
 
-def _child(method, epochs):
+def _child(method, epochs, n_jobs=1):
     import tensorflow as tf
 
     float(tf.reduce_sum(tf.ones(2)))  # TF start-up is not part of either search
     X, y = _digits()
     out = {}
     for run in ("cold", "warm"):
-        seconds, cpu, scores, stds = _search(method, epochs, X, y)
+        seconds, cpu, scores, stds = _search(method, epochs, X, y, n_jobs)
         out[run] = {"seconds": seconds, "cpu": cpu, "scores": scores, "stds": stds}
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -82,10 +83,12 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1,
                         help="processes per side, in ABBA order; the table shows the fastest")
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="n_jobs of both searches (2: each may use both cores as processes)")
     parser.add_argument("--child", choices=["gridsearchcv", "tunedgru"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.child, args.epochs)
+        return _child(args.child, args.epochs, args.n_jobs)
 
     # Other jobs share this machine: the sides alternate (ABBA...) so that a change of
     # load hits both, and the fastest round of each is shown (wall and CPU seconds).
@@ -93,7 +96,8 @@ def main(argv=None):
     for r in range(args.rounds):
         order = ("gridsearchcv", "tunedgru") if r % 2 == 0 else ("tunedgru", "gridsearchcv")
         for method in order:
-            proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs)],
+            proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs),
+                                   "--n-jobs", str(args.n_jobs)],
                                   capture_output=True, text=True, check=True)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
             runs[method].append(json.loads(line[len("RESULT "):]))
@@ -107,7 +111,7 @@ def main(argv=None):
     from importlib.metadata import version
 
     load = os.getloadavg()
-    print(f"# digits (1797, 8, 8), 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs=1; "
+    print(f"# digits (1797, 8, 8), 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
           f"sklearn {version('scikit-learn')}, keras {version('keras')} "
           f"({os.environ.get('KERAS_BACKEND', 'tensorflow')}), tensorflow {version('tensorflow')}, "
           f"{os.cpu_count()} CPUs, load average after the runs {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
