@@ -418,3 +418,85 @@ def test_activation_outside_the_numpy_step_falls_back_to_the_compiled_step(monke
     monkeypatch.setattr(fused, "borrow_trainer", lambda *a, **k: used.append(real(*a, **k)) or used[-1])
     _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
     assert [type(t).__name__ for t in used] == ["FusedTrainer"]
+
+
+def test_scored_only_fold_models_share_one_network_and_predict_as_their_own(monkeypatch):
+    # fit_folds(share_network=True): the folds of a seeded search trial build ONE Keras model
+    # (not k); taking models[j] loads fold j's weights and its own input statistics into it,
+    # so each fold still predicts exactly as its independent fused model does.  The
+    # classifier's defaults (per-fold standardisation, Conv1D stem) make the statistics matter.
+    from skgru.estimators import _base
+    from skgru.estimators._folds import SharedFoldModels
+
+    X, y = _data(n=45)
+    X = X * np.arange(1, 4, dtype="float32") + 5.0  # per-feature statistics far from (0, 1)
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    est = _GRUClassifier(units=3, epochs=2, batch_size=8, learning_rate=0.01, random_state=0)
+    assert fuse_problem(est, X, y, splits) is None
+    own = fit_folds(est, X, y, splits, optimizer_state=False)
+    builds = []
+    real = _base.build_network
+    monkeypatch.setattr(_base, "build_network", lambda *a, **k: builds.append(1) or real(*a, **k))
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    assert isinstance(shared, SharedFoldModels) and len(shared) == 3 and len(builds) == 1
+    assert len({id(own[j].model_) for j in range(3)}) == 3
+    assert len({id(shared[j].model_) for j in range(3)}) == 1
+    expected = [m.predict_proba(X) for m in own]
+    for j in (2, 0, 1, 1, -1):  # any order: the one taken last is loaded
+        np.testing.assert_array_equal(shared[j].predict_proba(X), expected[j])
+        assert shared[j].n_iter_ == own[j].n_iter_
+    with pytest.raises(IndexError):
+        shared[3]
+    with pytest.raises(TypeError, match="int"):
+        shared[0:2]
+
+
+def test_shared_network_only_for_a_seed_and_equal_specs():
+    X, y = _data(n=30)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    unseeded = GRUClassifier(units=3, epochs=1, batch_size=8, random_state=None)
+    # without an int seed each fold's own build draws its own weights: nothing is shared
+    models = fit_folds(unseeded, X, y, splits, share_network=True)
+    assert isinstance(models, list) and models[0].model_ is not models[1].model_
+    # a fold that misses a class has another spec: separate fits, independent models
+    y = y.copy()
+    y[:3] = 2
+    odd = [(np.arange(3, 30), np.arange(3)), (np.arange(0, 20), np.arange(20, 30))]
+    models = fit_folds(GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0), X, y, odd,
+                       share_network=True)
+    assert [len(m.classes_) for m in models] == [2, 3] and models[0].model_ is not models[1].model_
+
+
+def test_shared_network_regressor_shrinkage_uses_each_folds_weights():
+    # the regressor's shrink_to_mean factor is fitted per fold on predictions of the
+    # shared model: fold j's weights must be loaded when it is fitted
+    X, _ = _data(n=40)
+    y = X[:, :, 1].mean(axis=1) * 3 + 1
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None,
+                        refit_all_rows=False)
+    own = fit_folds(est, X, y, splits)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    for j in range(2):
+        np.testing.assert_array_equal(shared[j].shrinkage_, own[j].shrinkage_)
+        np.testing.assert_array_equal(shared[j].predict(X), own[j].predict(X))
+    assert own[0].shrinkage_ != own[1].shrinkage_  # otherwise the check above shows nothing
+
+
+def test_optimizer_rule_is_decided_once_per_configuration(monkeypatch):
+    # can_fuse builds two Keras optimizers to read their configs; a search asks ~15 times
+    # per trial, so the answer is cached by (class, kwargs); unhashable options are not cached
+    from skgru.estimators import _folds
+
+    made = []
+    real = keras.optimizers.Adam.__init__
+    monkeypatch.setattr(keras.optimizers.Adam, "__init__", lambda self, *a, **k: made.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(_folds, "_RULES", {})
+    est = GRUClassifier(units=3, learning_rate=0.0123)
+    first = can_fuse(est)
+    n = len(made)
+    assert first == (True, "fusable") and n == 2
+    assert can_fuse(clone(est)) == first and len(made) == n
+    assert can_fuse(est.set_params(learning_rate=0.02))[0] and len(made) == n + 2
+    refused = GRUClassifier(units=3, optimizer__amsgrad=True)
+    assert "amsgrad" in can_fuse(refused)[1] and "amsgrad" in can_fuse(refused)[1]

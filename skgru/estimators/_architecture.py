@@ -19,12 +19,12 @@ from skgru.estimators import _params, _persistence
 
 
 class ArchitectureMixin:
-    def _initialize_network(self, params, data, continuing):
+    def _initialize_network(self, params, data, continuing, reuse=None):
         if continuing:
             return super()._initialize_network(params, data, continuing)
         params = {**params, "_padded_timesteps": data.X.shape[1]}
         X_unpadded = data.X  # before the network's own padding (unroll bucket)
-        network = super()._initialize_network(params, data, continuing)
+        network = super()._initialize_network(params, data, continuing, reuse=reuse)
         if network.spec.normalize:
             mean, std = _params.feature_statistics(X_unpadded, network.spec.mask_value)
             set_input_statistics(network.model, mean, std)

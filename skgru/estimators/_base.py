@@ -226,7 +226,12 @@ class GRUEstimatorBase:
         )
 
     # step 2
-    def _initialize_network(self, params, data: FitData, continuing) -> Network:
+    def _initialize_network(self, params, data: FitData, continuing, reuse: Network | None = None) -> Network:
+        """The network to train.  ``reuse``: a fresh network built under the same
+        ``random_state`` (an int) whose model is taken instead of building one when its
+        spec equals this fit's (:func:`skgru.estimators._folds.fit_folds` lets the
+        scored-only fold models of a search share one; a model is only built state, so
+        the same seed and spec give the same initial weights)."""
         if continuing:
             return Network(
                 spec=self.network_spec_, compile_config=self._compile_config_, model=self.model_,
@@ -240,6 +245,8 @@ class GRUEstimatorBase:
         data.X = data.features.pad_to_network(data.X)
         self._warn_if_not_cudnn(spec)
         config = _params.compile_config(params, params["loss"] or output.loss)
+        if reuse is not None and reuse.spec == spec:
+            return Network(spec=spec, compile_config=config, model=reuse.model, continuing=False)
         seeds = FitSeeds.from_random_state(params["random_state"])
         model = config.compile(build_network(spec, seeds.network))
         return Network(spec=spec, compile_config=config, model=model, continuing=False)

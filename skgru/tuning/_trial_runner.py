@@ -105,7 +105,9 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params, keep_mod
     gives (up to float32 rounding), so it is scored as if trained alone.
     Returns ``(models, seconds)``: the wall time of the whole fused fit.  Models
     that are not kept (``keep_models=False``: scored, then dropped) are stored
-    without their optimizer state, which only a continued fit would use.
+    without their optimizer state, which only a continued fit would use, and share
+    one Keras model (:class:`skgru.estimators._folds.SharedFoldModels`: the caller
+    scores ``models[k]`` before taking ``models[k + 1]``).
     """
     mode = fused_trials_mode()
     if y is None or not splits or mode == "off":
@@ -122,7 +124,7 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params, keep_mod
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         models = fit_trial_folds(estimator, run_params, X, y, splits, fit_params,
-                                 optimizer_state=keep_models)
+                                 optimizer_state=keep_models, share_network=not keep_models)
     if models is None:
         return None
     return models, time.perf_counter() - t0
