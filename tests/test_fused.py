@@ -292,16 +292,21 @@ def test_default_classifier_conv_stem_ragged_input_two_epochs():
     _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
 
 
-@pytest.mark.slow  # ~15 s on the shared 2-core VM (XLA compiles of two structures)
-def test_default_regressor_early_stopping_shrinkage_match_separate_fits():
+def _shrinking_regressor_folds():
+    """Data, 2 splits and the regressor's defaults (early stopping + shrink_to_mean) except
+    its linear skip and its refit on all rows, which the fused step does not implement
+    (test_linear_fcn.py::test_new_parameters_are_not_fused)."""
     X, _ = _data(n=40)
     y = X[:, :, 1].mean(axis=1) * 3 + 1
     splits = list(KFold(2, shuffle=True, random_state=0).split(X))
-    # the regressor's defaults (early stopping + shrink_to_mean) except its linear skip and
-    # its refit on all rows, which the fused step does not implement
-    # (test_linear_fcn.py::test_new_parameters_are_not_fused)
     est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None,
                         refit_all_rows=False)
+    return X, y, splits, est
+
+
+@pytest.mark.slow  # ~15 s on the shared 2-core VM (XLA compiles of two structures)
+def test_default_regressor_early_stopping_shrinkage_match_separate_fits():
+    X, y, splits, est = _shrinking_regressor_folds()
     assert fuse_problem(est, X, y, splits) is None
     fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
     _assert_same(fm, sm, X)
@@ -470,11 +475,7 @@ def test_shared_network_only_for_a_seed_and_equal_specs():
 def test_shared_network_regressor_shrinkage_uses_each_folds_weights():
     # the regressor's shrink_to_mean factor is fitted per fold on predictions of the
     # shared model: fold j's weights must be loaded when it is fitted
-    X, _ = _data(n=40)
-    y = X[:, :, 1].mean(axis=1) * 3 + 1
-    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
-    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None,
-                        refit_all_rows=False)
+    X, y, splits, est = _shrinking_regressor_folds()
     own = fit_folds(est, X, y, splits)
     shared = fit_folds(est, X, y, splits, share_network=True)
     for j in range(2):

@@ -556,10 +556,14 @@ def _train_fused(folds, optimizer_state=True):
     elapsed = time.perf_counter() - start
     shared = len({id(f.network.model) for f in folds}) < k
     weights = [trainer.fold_weights(j) for j in range(k)] if shared else None
+
+    def load(j):  # fold j's state into the model the folds share
+        _assign_weights(folds[j].network.model, spec, weights[j], folds[j].statistics)
+
     out = []
     for j, f in enumerate(folds):
         if shared:
-            _load_fold(f.network.model, spec, weights[j], f.statistics)
+            load(j)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
         result = TrainResult(history=histories[j], n_iter=trackers[j].epochs_run,
@@ -571,8 +575,7 @@ def _train_fused(folds, optimizer_state=True):
         out.append(f.est)
     fused.give_back(trainer)
     if shared:
-        return SharedFoldModels(out, lambda j: _load_fold(folds[j].network.model, spec, weights[j],
-                                                          folds[j].statistics), loaded=k - 1)
+        return SharedFoldModels(out, load, loaded=k - 1)
     return out
 
 
@@ -604,8 +607,8 @@ class SharedFoldModels(Sequence):
         return self._estimators[j]
 
 
-def _load_fold(model, spec, weights, statistics):
-    """One fold's trained weights and input statistics into a shared model."""
+def _assign_weights(model, spec, weights, statistics=None):
+    """One fold's trained weights (and, for a shared model, its input statistics) into ``model``."""
     for var, w in zip(fused.model_variables(model, spec), weights):
         var.assign(w)
     if statistics is not None:
@@ -633,8 +636,7 @@ def _shrinkage(fold):
 def _store(trainer, j, model, spec, rule, optimizer_state=True):
     """Fold j's weights and (``optimizer_state``) optimizer state into its own model
     (as ``engine.store`` does)."""
-    for var, w in zip(fused.model_variables(model, spec), trainer.fold_weights(j)):
-        var.assign(w)
+    _assign_weights(model, spec, trainer.fold_weights(j))
     if not optimizer_state:
         return
     opt = model.optimizer
