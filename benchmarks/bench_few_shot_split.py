@@ -1,0 +1,128 @@
+"""Benchmark: which default split picks better configurations when a hold-out cannot be stratified.
+
+``TunedGRU(cv=None)`` compares configurations on a 20% hold-out.  With few rows
+per class (PigCVP: 52 classes x 2 series) that hold-out has fewer rows than there
+are classes and cannot be stratified.  This script compares, on many simulated
+few-shot tasks, the two splits TunedGRU has used there:
+
+* ``hold-out``: the class-keeping hold-out (04b1afe: rows held out at random, a
+  class's last training row never taken);
+* ``2-fold``: the stratified 2-fold CV that replaced it (4b854e0), which scores
+  every row.
+
+Each task draws ``k`` rows per class from the **training split** of sklearn's
+digits (as ``benchmarks/_datasets.py`` splits it); the rest of that training split
+says how good each configuration really is (its accuracy there after a fit on the
+task's rows).  Stand-in estimators keep the run short (the comparison is about
+the split, not the model): an RBF ``SVC`` over a grid of ``gamma`` x ``C``, and
+``PCA`` + 1-nearest-neighbour over the number of components.  Each split
+picks the configuration with the best mean score (the first on ties, as
+``TunedGRU``'s ``best_index_``; the configurations are shuffled per task, so a
+tie goes to a random one); the table reports, over the tasks, the true
+accuracy of the pick, its regret (best true accuracy minus the pick's) and how
+often the pick is within 0.01 of the best.  ``random pick`` and ``best`` bound it.
+
+    python benchmarks/bench_few_shot_split.py      # both stand-ins, k = 2, 3, 4; 100 tasks each (~3 min)
+
+Not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def configurations(family):
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import ParameterGrid
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    if family == "svc":
+        grid = ParameterGrid({"gamma": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], "C": [0.1, 1.0, 10.0]})
+        return [SVC(**params) for params in grid]
+    # PCA + 1-NN: the number of components matters even with one row per class
+    return [make_pipeline(PCA(n, svd_solver="full"), KNeighborsClassifier(1)) for n in [1, 2, 3, 4, 6, 8]]
+
+
+def split_score(estimator, X, y, pairs):
+    from sklearn.base import clone
+
+    return np.mean([clone(estimator).fit(X[tr], y[tr]).score(X[te], y[te]) for tr, te in pairs])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--shots", nargs="+", type=int, default=[2, 3, 4], help="rows per class in a task")
+    p.add_argument("--tasks", type=int, default=100)
+    p.add_argument("--validation-fraction", type=float, default=0.2)
+    p.add_argument("--families", nargs="+", choices=["svc", "pca-1nn"], default=["svc", "pca-1nn"])
+    args = p.parse_args(argv)
+    warnings.filterwarnings("ignore")
+
+    import _datasets
+
+    data = _datasets.load("digits")  # its training split only
+    X_pool = np.asarray(data.X_train, dtype=float).reshape(len(data.y_train), -1)
+    y_pool = np.asarray(data.y_train)
+    for family in args.families:
+        run_family(family, args, X_pool, y_pool)
+
+
+def run_family(family, args, X_pool, y_pool):
+    from sklearn.base import clone
+
+    from skgru.tuning._hold_out import _class_keeping_hold_out, hold_out_split
+
+    configs = configurations(family)
+    print(f"digits training split ({len(y_pool)} rows, {len(np.unique(y_pool))} classes); "
+          f"{len(configs)} {family} configurations; {args.tasks} tasks per k; "
+          f"validation_fraction={args.validation_fraction}")
+    print()
+    print("| k rows per class | split | fits per configuration | true accuracy of the pick "
+          "| regret | pick within 0.01 of the best |")
+    print("|---|---|---|---|---|---|")
+    for k in args.shots:
+        picks = {"hold-out": [], "2-fold": [], "random pick": [], "best": []}
+        best_true = []
+        fits = {}
+        for task in range(args.tasks):
+            rng = np.random.RandomState(task)
+            rows = np.concatenate([rng.choice(np.flatnonzero(y_pool == c), k, replace=False)
+                                   for c in np.unique(y_pool)])
+            rest = np.setdiff1d(np.arange(len(y_pool)), rows)
+            X, y = X_pool[rows], y_pool[rows]
+            # a new order per task: ties go to the first, and no configuration should win by its place
+            order = [configs[i] for i in rng.permutation(len(configs))]
+            true = np.array([clone(c).fit(X, y).score(X_pool[rest], y_pool[rest]) for c in order])
+            labels = np.unique(y, return_inverse=True)[1]
+            n_test = int(np.ceil(args.validation_fraction * len(y)))
+            splits = {"hold-out": [_class_keeping_hold_out(labels, np.bincount(labels), n_test, task)],
+                      "2-fold": hold_out_split(clone(configs[0]), y, len(y),
+                                               args.validation_fraction, task)}
+            for name, pairs in splits.items():
+                fits[name] = len(pairs)
+                scores = [split_score(c, X, y, pairs) for c in order]
+                picks[name].append(true[int(np.argmax(scores))])
+            picks["random pick"].append(true[rng.randint(len(configs))])
+            picks["best"].append(true.max())
+            best_true.append(true.max())
+        best_true = np.asarray(best_true)
+        for name, got in picks.items():
+            got = np.asarray(got)
+            regret = best_true - got
+            print(f"| {k} | {name} | {fits.get(name, '-')} | {got.mean():.3f} ± "
+                  f"{got.std() / np.sqrt(len(got)):.3f} | {regret.mean():.3f} | "
+                  f"{np.mean(regret <= 0.01):.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
