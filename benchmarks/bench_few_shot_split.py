@@ -6,16 +6,17 @@ are classes and cannot be stratified.  This script compares, on many simulated
 few-shot tasks, the two splits TunedGRU has used there:
 
 * ``hold-out``: the class-keeping hold-out (04b1afe: rows held out at random, a
-  class's last training row never taken);
-* ``2-fold``: the stratified 2-fold CV that replaced it (4b854e0), which scores
-  every row.
+  class's last training row never taken), TunedGRU's split there;
+* ``2-fold``: a stratified 2-fold CV, which scores every row (TunedGRU used it
+  there in 4b854e0; reverted after this benchmark's GRU rows showed no gain).
 
 Each task draws ``k`` rows per class from the **training split** of sklearn's
 digits (as ``benchmarks/_datasets.py`` splits it); the rest of that training split
 says how good each configuration really is (its accuracy there after a fit on the
 task's rows).  Stand-in estimators keep the run short (the comparison is about
 the split, not the model): an RBF ``SVC`` over a grid of ``gamma`` x ``C``, and
-``PCA`` + 1-nearest-neighbour over the number of components.  Each split
+``PCA`` + 1-nearest-neighbour over the number of components; ``--families gru``
+adds ``GRUClassifier`` over units x learning rate (7-18 s per fit: slow).  Each split
 picks the configuration with the best mean score (the first on ties, as
 ``TunedGRU``'s ``best_index_``; the configurations are shuffled per task, so a
 tie goes to a random one); the table reports, over the tasks, the true
@@ -46,6 +47,11 @@ def configurations(family):
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import SVC
 
+    if family == "gru":  # the estimator TunedGRU tunes: digits rows read as 8 steps x 8 features
+        from skgru import GRUClassifier
+
+        grid = ParameterGrid({"units": [8, 32], "learning_rate": [1e-3, 1e-2]})
+        return [GRUClassifier(n_features=8, random_state=0, **params) for params in grid]
     if family == "svc":
         grid = ParameterGrid({"gamma": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], "C": [0.1, 1.0, 10.0]})
         return [SVC(**params) for params in grid]
@@ -63,8 +69,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--shots", nargs="+", type=int, default=[2, 3, 4], help="rows per class in a task")
     p.add_argument("--tasks", type=int, default=100)
+    p.add_argument("--first-task", type=int, default=0, help="seed of the first task (to split a run)")
     p.add_argument("--validation-fraction", type=float, default=0.2)
-    p.add_argument("--families", nargs="+", choices=["svc", "pca-1nn"], default=["svc", "pca-1nn"])
+    p.add_argument("--families", nargs="+", choices=["svc", "pca-1nn", "gru"], default=["svc", "pca-1nn"])
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
 
@@ -80,7 +87,9 @@ def main(argv=None):
 def run_family(family, args, X_pool, y_pool):
     from sklearn.base import clone
 
-    from skgru.tuning._hold_out import _class_keeping_hold_out, hold_out_split
+    from sklearn.model_selection import StratifiedKFold
+
+    from skgru.tuning._hold_out import _class_keeping_hold_out
 
     configs = configurations(family)
     print(f"digits training split ({len(y_pool)} rows, {len(np.unique(y_pool))} classes); "
@@ -94,7 +103,7 @@ def run_family(family, args, X_pool, y_pool):
         picks = {"hold-out": [], "2-fold": [], "random pick": [], "best": []}
         best_true = []
         fits = {}
-        for task in range(args.tasks):
+        for task in range(args.first_task, args.first_task + args.tasks):
             rng = np.random.RandomState(task)
             rows = np.concatenate([rng.choice(np.flatnonzero(y_pool == c), k, replace=False)
                                    for c in np.unique(y_pool)])
@@ -105,14 +114,17 @@ def run_family(family, args, X_pool, y_pool):
             true = np.array([clone(c).fit(X, y).score(X_pool[rest], y_pool[rest]) for c in order])
             labels = np.unique(y, return_inverse=True)[1]
             n_test = int(np.ceil(args.validation_fraction * len(y)))
+            folds = StratifiedKFold(2, shuffle=True, random_state=task).split(X, labels)
             splits = {"hold-out": [_class_keeping_hold_out(labels, np.bincount(labels), n_test, task)],
-                      "2-fold": hold_out_split(clone(configs[0]), y, len(y),
-                                               args.validation_fraction, task)}
+                      "2-fold": list(folds)}
             for name, pairs in splits.items():
                 fits[name] = len(pairs)
                 scores = [split_score(c, X, y, pairs) for c in order]
                 picks[name].append(true[int(np.argmax(scores))])
             picks["random pick"].append(true[rng.randint(len(configs))])
+            # one line per task, so that runs split with --first-task can be merged
+            print(f"TASK {family} k={k} task={task} best={true.max():.4f} "
+                  f"hold-out={picks['hold-out'][-1]:.4f} 2-fold={picks['2-fold'][-1]:.4f}", flush=True)
             picks["best"].append(true.max())
             best_true.append(true.max())
         best_true = np.asarray(best_true)

@@ -3,21 +3,13 @@
 ``TunedGRU(cv=None)`` compares configurations on one hold-out of
 ``validation_fraction`` of the rows.  For single-output classification it is
 stratified (``StratifiedShuffleSplit``) whenever every class can be on both
-sides.  When it cannot:
-
-* every class has at least 2 members (but there are more classes than hold-out
-  rows, or too few rows left to train on): a stratified 2-fold CV instead, which
-  scores every row, each against a model trained on the other half of its class.
-  Why: PigCVP has 52 classes of 2 series each.  A 21-series hold-out scores a
-  configuration in steps of 1/21 = 0.048 and, at the ~0.15 accuracy such a search
-  sees, with a binomial standard error of about sqrt(0.15 * 0.85 / 21) = 0.078; its
-  ten configurations scored 0.000-0.238, too close to tell apart.  Two folds score
-  all 104 series (standard error about 0.035) for 2 fits per configuration, the
-  least k-fold that scores every row;
-* a class has a single member (no k-fold can stratify it): a hold-out that never
-  takes a class's last training member, so no configuration is judged on a class
-  it was never shown.  Drawn unstratified, PigCVP's hold-out had left 19% of its
-  series (mean over 20 seeds; up to 38%) without a training series of their class.
+sides.  When it cannot (fewer hold-out rows than classes, or a class of one
+member) the hold-out still never takes a class's last training member: a
+configuration cannot be judged on a class it was never shown.  Why: PigCVP has 52
+classes of 2 series each; its 21-series hold-out, drawn unstratified, left 19% of
+the hold-out series (mean over 20 seeds; up to 38%) without a training series of
+their class, and the ten configurations scored 0.000-0.238 (0 to 5 of 21), too
+close to tell apart.
 """
 
 from __future__ import annotations
@@ -26,19 +18,12 @@ import warnings
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.model_selection import ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.multiclass import type_of_target
 
 
-# The folds of the fallback when a hold-out cannot be stratified: the fewest that
-# score every row (see the module's docstring).
-FALLBACK_FOLDS = 2
-
-
 def hold_out_split(estimator, y, n_samples, test_size, seed):
-    """The ``(train, test)`` index pairs of ``TunedGRU(cv=None)``: one hold-out, or
-    a stratified ``FALLBACK_FOLDS``-fold CV where a hold-out cannot be stratified
-    but every class has two members.
+    """The one ``(train, test)`` index pair of ``TunedGRU(cv=None)``.
 
     Parameters
     ----------
@@ -55,8 +40,7 @@ def hold_out_split(estimator, y, n_samples, test_size, seed):
 
     Returns
     -------
-    list of (train, test) tuples of index arrays
-        One pair, or ``FALLBACK_FOLDS`` for the stratified fallback.
+    list of one (train, test) tuple of index arrays
     """
     n_test = int(np.ceil(test_size * n_samples))
     if (is_classifier(estimator) and y is not None
@@ -70,10 +54,6 @@ def hold_out_split(estimator, y, n_samples, test_size, seed):
             return [(np.asarray(a), np.asarray(b))
                     for a, b in splitter.split(np.zeros(n_samples), labels)]
         warn_unstratified_hold_out(n_test, counts)
-        if counts.min() >= FALLBACK_FOLDS:
-            folds = StratifiedKFold(n_splits=FALLBACK_FOLDS, shuffle=True, random_state=seed)
-            return [(np.asarray(a), np.asarray(b))
-                    for a, b in folds.split(np.zeros(n_samples), labels)]
         if (counts > 1).any():
             return [_class_keeping_hold_out(labels, counts, n_test, seed)]
     splitter = ShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
@@ -108,20 +88,19 @@ def _class_keeping_hold_out(labels, counts, n_test, seed):
 def warn_unstratified_hold_out(n_test, counts):
     """Say that the default hold-out cannot hold every class, and what to pass instead.
 
-    Why a warning: the split the search compares configurations on is not the
-    documented hold-out (a 2-fold CV: twice the fits), or is one that misses
-    classes (noisy scores); on PigCVP (52 classes of 2 series each) the 21-series
-    hold-out scored ten configurations 0.000-0.238, and nothing in the search's
-    output said why.
+    Why a warning: on PigCVP (52 classes of 2 series each) the 21-series hold-out
+    scored ten configurations 0.000-0.238, too close to tell them apart, and nothing
+    in the search's output said why.
     """
-    if counts.min() < FALLBACK_FOLDS:
-        message = (f"its smallest class has {counts.min()} member. Configurations are "
-                   f"compared on a hold-out that misses classes, so their scores are noisy.")
+    if counts.min() < 2:
+        reason = f"its smallest class has {counts.min()} member"
+        advice = ""
     else:
-        message = (f"the hold-out of {n_test} samples is smaller than y's {len(counts)} "
-                   f"classes or leaves too few to train on. Configurations are compared by "
-                   f"a stratified {FALLBACK_FOLDS}-fold CV instead (every sample scored, "
-                   f"{FALLBACK_FOLDS} fits per configuration); pass cv (e.g. "
-                   f"cv=StratifiedKFold(n_splits={min(int(counts.min()), 5)})) to choose the split.")
-    warnings.warn(f"TunedGRU's hold-out split cannot be stratified: {message}",
-                  UserWarning, stacklevel=5)  # hold_out_split, _make_splits, fit, the caller
+        reason = (f"the hold-out of {n_test} samples is smaller than y's "
+                  f"{len(counts)} classes or leaves too few to train on")
+        advice = (" Pass cv (e.g. cv=StratifiedKFold(n_splits="
+                  f"{min(int(counts.min()), 5)})) for a score over every class.")
+    warnings.warn(
+        f"TunedGRU's hold-out split cannot be stratified: {reason}. Configurations "
+        f"are compared on a hold-out that misses classes, so their scores are noisy."
+        + advice, UserWarning, stacklevel=5)  # hold_out_split, _make_splits, fit, the caller

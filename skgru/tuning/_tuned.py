@@ -155,11 +155,9 @@ or keras_tuner.Oracle, default="random"
         for random, bayesian, evolution and tpe.
     cv : None, int, cross-validation generator or iterable, default=None
         ``None``: one hold-out split of ``validation_fraction`` (stratified
-        for classifiers, shuffled).  When it cannot be stratified, a
-        ``UserWarning`` and, if every class has at least 2 members (e.g. fewer
-        hold-out samples than classes), a stratified 2-fold CV that scores
-        every sample; else a hold-out that keeps at least one training sample
-        of every class.  Otherwise as in ``GridSearchCV``
+        for classifiers, shuffled; when it cannot be, e.g. fewer hold-out
+        samples than classes, a ``UserWarning`` and a hold-out that keeps at
+        least one training sample of every class); otherwise as in ``GridSearchCV``
         (``groups`` passed to ``fit`` reach the splitter).
     scoring : str, callable, list, tuple, dict or None, default=None
         As in ``GridSearchCV``: a single scorer (a name or a callable
@@ -590,8 +588,7 @@ or keras_tuner.Oracle, default="random"
 
         ``cv=None``: one shuffled hold-out split of ``validation_fraction``,
         stratified for single-output classification when every class can be
-        on both sides, else a stratified 2-fold CV (every class with two
-        members) or a hold-out keeping every class in training (see
+        on both sides, else keeping every class in training (see
         ``_hold_out.py``).  Multilabel and multi-output targets are never
         stratified (a label combination usually has too few members).
         """
