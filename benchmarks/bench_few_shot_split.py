@@ -24,6 +24,7 @@ accuracy of the pick, its regret (best true accuracy minus the pick's) and how
 often the pick is within 0.01 of the best.  ``random pick`` and ``best`` bound it.
 
     python benchmarks/bench_few_shot_split.py      # both stand-ins, k = 2, 3, 4; 100 tasks each (~3 min)
+    python benchmarks/bench_few_shot_split.py --merge a.log b.log   # runs split with --first-task
 
 Not run by the tests.
 """
@@ -72,7 +73,10 @@ def main(argv=None):
     p.add_argument("--first-task", type=int, default=0, help="seed of the first task (to split a run)")
     p.add_argument("--validation-fraction", type=float, default=0.2)
     p.add_argument("--families", nargs="+", choices=["svc", "pca-1nn", "gru"], default=["svc", "pca-1nn"])
+    p.add_argument("--merge", nargs="+", metavar="LOG", help="table the TASK lines of these logs instead")
     args = p.parse_args(argv)
+    if args.merge:
+        return merge(args.merge)
     warnings.filterwarnings("ignore")
 
     import _datasets
@@ -86,7 +90,6 @@ def main(argv=None):
 
 def run_family(family, args, X_pool, y_pool):
     from sklearn.base import clone
-
     from sklearn.model_selection import StratifiedKFold
 
     from skgru.tuning._hold_out import _class_keeping_hold_out
@@ -95,14 +98,8 @@ def run_family(family, args, X_pool, y_pool):
     print(f"digits training split ({len(y_pool)} rows, {len(np.unique(y_pool))} classes); "
           f"{len(configs)} {family} configurations; {args.tasks} tasks per k; "
           f"validation_fraction={args.validation_fraction}")
-    print()
-    print("| k rows per class | split | fits per configuration | true accuracy of the pick "
-          "| regret | pick within 0.01 of the best |")
-    print("|---|---|---|---|---|---|")
     for k in args.shots:
-        picks = {"hold-out": [], "2-fold": [], "random pick": [], "best": []}
-        best_true = []
-        fits = {}
+        tasks = []
         for task in range(args.first_task, args.first_task + args.tasks):
             rng = np.random.RandomState(task)
             rows = np.concatenate([rng.choice(np.flatnonzero(y_pool == c), k, replace=False)
@@ -117,24 +114,56 @@ def run_family(family, args, X_pool, y_pool):
             folds = StratifiedKFold(2, shuffle=True, random_state=task).split(X, labels)
             splits = {"hold-out": [_class_keeping_hold_out(labels, np.bincount(labels), n_test, task)],
                       "2-fold": list(folds)}
-            for name, pairs in splits.items():
-                fits[name] = len(pairs)
-                scores = [split_score(c, X, y, pairs) for c in order]
-                picks[name].append(true[int(np.argmax(scores))])
-            picks["random pick"].append(true[rng.randint(len(configs))])
-            # one line per task, so that runs split with --first-task can be merged
-            print(f"TASK {family} k={k} task={task} best={true.max():.4f} "
-                  f"hold-out={picks['hold-out'][-1]:.4f} 2-fold={picks['2-fold'][-1]:.4f}", flush=True)
-            picks["best"].append(true.max())
-            best_true.append(true.max())
-        best_true = np.asarray(best_true)
-        for name, got in picks.items():
-            got = np.asarray(got)
-            regret = best_true - got
-            print(f"| {k} | {name} | {fits.get(name, '-')} | {got.mean():.3f} ± "
-                  f"{got.std() / np.sqrt(len(got)):.3f} | {regret.mean():.3f} | "
-                  f"{np.mean(regret <= 0.01):.2f} |", flush=True)
+            pick = {name: true[int(np.argmax([split_score(c, X, y, pairs) for c in order]))]
+                    for name, pairs in splits.items()}
+            pick["random pick"] = true[rng.randint(len(configs))]
+            pick["best"] = true.max()
+            tasks.append(pick)
+            # one line per task: runs split with --first-task are tabled together by --merge
+            print(f"TASK {family} k={k} task={task} "
+                  + " ".join(f"{name.replace(' ', '-')}={v:.4f}" for name, v in pick.items()), flush=True)
+        print_table(k, tasks)
 
+
+SPLIT_FITS = {"hold-out": 1, "2-fold": 2}
+ROWS = ["hold-out", "2-fold", "random pick", "best"]
+
+
+def print_table(k, tasks):
+    """The table of one k from per-task picks (dicts: split name -> true accuracy)."""
+    print()
+    print("| k rows per class | split | fits per configuration | true accuracy of the pick "
+          "| regret | pick within 0.01 of the best |")
+    print("|---|---|---|---|---|---|")
+    best = np.array([t["best"] for t in tasks])
+    for name in [n for n in ROWS if all(n in t for t in tasks)]:  # older logs lack "random pick"
+        got = np.array([t[name] for t in tasks])
+        regret = best - got
+        print(f"| {k} | {name} | {SPLIT_FITS.get(name, '-')} | {got.mean():.3f} ± "
+              f"{got.std() / np.sqrt(len(got)):.3f} | {regret.mean():.3f} ± "
+              f"{regret.std() / np.sqrt(len(regret)):.3f} | {np.mean(regret <= 0.01):.2f} |")
+    paired = np.array([t["best"] - t["hold-out"] - (t["best"] - t["2-fold"]) for t in tasks])
+    print(f"\nhold-out regret minus 2-fold regret, paired: {paired.mean():.3f} ± "
+          f"{paired.std() / np.sqrt(len(paired)):.3f} (2-fold better on {int((paired > 0).sum())} "
+          f"tasks, hold-out on {int((paired < 0).sum())}, tied on {int((paired == 0).sum())})",
+          flush=True)
+
+
+def merge(paths):
+    """Table the TASK lines of several logs (one run split with --first-task)."""
+    by_k = {}
+    for path in paths:
+        with open(path) as log:
+            for line in log:
+                if line.startswith("TASK "):
+                    fields = dict(kv.split("=") for kv in line.split()[2:])
+                    k = int(fields.pop("k"))
+                    fields.pop("task")
+                    by_k.setdefault(k, []).append(
+                        {name.replace("-pick", " pick"): float(v) for name, v in fields.items()})
+    for k, tasks in sorted(by_k.items()):
+        print(f"{len(tasks)} tasks")
+        print_table(k, tasks)
 
 if __name__ == "__main__":
     main()
