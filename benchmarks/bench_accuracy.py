@@ -370,10 +370,10 @@ DEFAULT_CANDIDATES = {
     "bigru": dict(bidirectional=True),
     "es": dict(early_stopping=True, validation_fraction=0.2),
     "no-es": dict(early_stopping=False),
-    "no-shrink": dict(shrink_to_mean=False),
+    "no-shrink": dict(shrink_to_mean=False, shrink_to_linear=False),
     # round 3 (branch acc3): a linear path and a GRU-FCN branch beside the GRU
     "linear-skip": dict(linear_skip=True),
-    "linear-skip-no-shrink": dict(linear_skip=True, shrink_to_mean=False),
+    "linear-skip-no-shrink": dict(linear_skip=True, shrink_to_mean=False, shrink_to_linear=False),
     "linear-skip-random-head": dict(linear_skip=True, _skip_zero_head=False),
     "linear-skip-ridge-all": dict(linear_skip=True, _skip_ridge_rows="all"),
     "fcn": dict(fcn_branch=True),
@@ -394,6 +394,11 @@ DEFAULT_CANDIDATES = {
     # round 4, regression: the former default (no refit on all rows, ridge start not scored)
     "no-refit": dict(refit_all_rows=False),
     "no-refit-no-start": dict(refit_all_rows=False, _score_start=False),
+    # round 5, regression: shrink the GRU head's part toward the linear skip
+    # (shrink_to_linear), alone or before the shrink to the mean; "no-shrink-linear" is
+    # the former default (round 5's "defaults" column)
+    "no-shrink-linear": dict(shrink_to_linear=False),
+    "shrink-linear-only": dict(shrink_to_mean=False),
 }
 
 

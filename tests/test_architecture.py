@@ -279,6 +279,68 @@ def test_regressor_shrinkage_multi_output():
     assert reg.shrinkage_.shape == (2,) and reg.predict(X).shape == (60, 2)
 
 
+def _linear_plus_noise(n=60, seed=0):
+    """A target linear in the last step plus noise: what a GRU beside the ridge start can
+    only overfit."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 10, 2))
+    return X, 3.0 * X[:, -1, 0] + rng.normal(size=n)
+
+
+def _validation_rows(n, random_state, fraction=0.2):
+    """The rows fit holds out for early stopping (as _base._validation_split draws them)."""
+    from skgru.estimators._seeding import FitSeeds
+
+    seeds = FitSeeds.from_random_state(random_state)
+    return train_test_split(np.arange(n), test_size=int(np.ceil(fraction * n)), random_state=seeds.split)[1]
+
+
+def test_shrink_to_linear_scales_only_the_gru_head_by_the_validation_optimum():
+    X, y = _linear_plus_noise()
+    kw = dict(units=16, shrink_to_mean=False, refit_all_rows=False, random_state=0)
+    shrunk = GRURegressor(shrink_to_linear=True, **kw).fit(X, y)
+    plain = GRURegressor(shrink_to_linear=False, **kw).fit(X, y)
+    b = shrunk.gru_shrinkage_
+    assert plain.gru_shrinkage_[0] == 1.0 and 0.0 <= b[0] < 0.95  # noise beside a linear signal: shrunk
+    # the same training; only the GRU head differs, by the factor b
+    np.testing.assert_allclose(shrunk.model_.get_layer("linear_skip").get_weights()[0],
+                               plain.model_.get_layer("linear_skip").get_weights()[0])
+    for got, want in zip(shrunk.model_.get_layer("gru_head").get_weights(),
+                         plain.model_.get_layer("gru_head").get_weights()):
+        np.testing.assert_allclose(got, b[0] * want, rtol=1e-5, atol=1e-7)
+    # b minimises the squared error of linear + c * gru over c in [0, 1] on the validation rows
+    va = _validation_rows(len(X), 0)
+    plain_pred, shrunk_pred = plain.predict(X[va]), shrunk.predict(X[va])
+    linear = (shrunk_pred - b[0] * plain_pred) / (1.0 - b[0])  # solve pred = linear + b * (plain - linear)
+    errors = {c: np.mean((linear + c * (plain_pred - linear) - y[va]) ** 2) for c in np.linspace(0, 1, 21)}
+    assert np.mean((shrunk_pred - y[va]) ** 2) <= min(errors.values()) + 1e-6
+
+
+def test_shrink_to_linear_keeps_what_the_gru_learned():
+    """A target no linear model of the steps can fit: the GRU's part is kept whole."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6, 1))
+    reg = GRURegressor(units=16, random_state=0).fit(X, X[:, -1, 0] ** 2)
+    assert reg.gru_shrinkage_[0] > 0.9 and reg.score(X, X[:, -1, 0] ** 2) > 0.9
+
+
+def test_shrink_to_linear_is_inert_without_a_skip_or_for_quantiles():
+    X, y = _linear_plus_noise()
+    no_skip = GRURegressor(units=8, linear_skip=None, random_state=0).fit(X, y)
+    quantile = GRURegressor(units=8, quantiles=(0.1, 0.5, 0.9), random_state=0).fit(X, y)
+    for reg in (no_skip, quantile):
+        assert np.all(reg.gru_shrinkage_ == 1.0)
+    with pytest.raises(ValueError, match="shrink_to_linear"):
+        GRURegressor(shrink_to_linear="yes").fit(X, y)
+
+
+def test_shrink_to_linear_survives_pickling():
+    X, y = _linear_plus_noise()
+    reg = GRURegressor(units=8, random_state=0).fit(X, y)
+    again = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_allclose(again.predict(X), reg.predict(X), rtol=1e-6)
+
+
 def test_conv_stem_keeps_token_padding_masked():
     rng = np.random.default_rng(0)
     X = [list(rng.integers(1, 9, int(rng.integers(3, 12)))) for _ in range(30)]

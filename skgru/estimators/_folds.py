@@ -99,6 +99,7 @@ _KNOWN = {
     "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "patch_mode": _ANY,
     "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
+    "shrink_to_linear": _ANY,  # acts only with linear_skip, which is not fused
     "pooling": lambda v: v == "last",
     # refit_all_rows: a second training on every row after early stopping (not fused)
     "refit_all_rows": lambda v: not v,

@@ -142,6 +142,7 @@ REGRESSOR_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
     "standardize_y": ["boolean"],
     "shrink_to_mean": ["boolean"],
+    "shrink_to_linear": ["boolean"],
     # uncertainty (issue 16): quantile levels are checked in fit by _quantiles.check_quantiles
     "quantiles": [None, "array-like"],
     "mc_samples": [Interval(numbers.Integral, 2, None, closed="left")],

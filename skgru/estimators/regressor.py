@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scikeras.wrappers import KerasRegressor
 from sklearn.base import _fit_context
@@ -45,6 +47,17 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         validation split (``mean + a * (network - mean)`` per output, stored in
         ``shrinkage_``): the model is never worse than predicting the mean
         there. Without a validation split nothing is shrunk.
+    shrink_to_linear : bool, default=True
+        With ``linear_skip`` and ``early_stopping``, first scale the GRU's
+        part of the output (the ``gru_head`` layer, added to the linear skip)
+        by the factor ``b`` in [0, 1] that minimises the squared error on the
+        validation split (``linear + b * gru`` per output, stored in
+        ``gru_shrinkage_``; the head's weights are scaled by it, so a saved or
+        exported model predicts the same). ``b = 0`` is the linear model alone:
+        a GRU that learned only noise beside the ridge start is pulled back to
+        it rather than toward the mean. ``shrink_to_mean`` then applies to the
+        result. Chosen by cross-validation on the forecasting windows' training
+        splits (round 5, benchmarks/README.md).
 
     Note that, unlike the classifier, the regressor holds out a validation
     split by default (``early_stopping=True``, ``validation_fraction=0.2``):
@@ -52,7 +65,13 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
     worse than the mean (issue 12, benchmarks/README.md).
 
     Attributes
-    ----------{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}
+    ----------{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}    shrinkage_, shrink_center_ : ndarray of shape (n_outputs,)
+        ``shrink_to_mean``'s factor and centre (the training mean of the
+        standardised targets); ones and zeros when nothing was shrunk.
+    gru_shrinkage_ : ndarray of shape (n_outputs,)
+        ``shrink_to_linear``'s factor on the GRU head (already applied to its
+        weights); ones when nothing was shrunk.
+
     See Also
     --------
     GRUClassifier : The classification counterpart.
@@ -98,6 +117,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         tol=1e-4,
         standardize_y=True,
         shrink_to_mean=True,
+        shrink_to_linear=True,
         quantiles=None,
         mc_samples=30,
         random_state=None,
@@ -148,6 +168,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self.tol = tol
         self.standardize_y = standardize_y
         self.shrink_to_mean = shrink_to_mean
+        self.shrink_to_linear = shrink_to_linear
         self.quantiles = quantiles
         self.mc_samples = mc_samples
         self.random_state = random_state
@@ -331,8 +352,10 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
     def _after_selection(self, params, data, network, result):
         _, yt, _, validation = getattr(data, "validation_split", (None, data.y, None, None))
         # quantile networks (pinball loss) are not shrunk: a quantile band pulled to the mean is no band
-        shrink = params["shrink_to_mean"] and params.get("quantiles") is None
-        result.shrinkage = _fit_shrinkage(network, yt, validation) if shrink else None
+        point = params.get("quantiles") is None
+        to_mean = bool(params["shrink_to_mean"]) and point
+        to_linear = bool(params["shrink_to_linear"]) and point and bool(network.spec.linear_skip)
+        result.shrinkage = _fit_shrinkage(network, yt, validation, to_mean, to_linear) if to_mean or to_linear else None
 
     def _refit_all_rows(self, params, data, network, selection, start):
         result = super()._refit_all_rows(params, data, network, selection, start)
@@ -342,8 +365,11 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
     def _record(self, data, network, result):
         super()._record(data, network, result)
         n_out = network.spec.n_outputs
-        shrink = getattr(result, "shrinkage", None)
-        self.shrinkage_, self.shrink_center_ = shrink if shrink is not None else (np.ones(n_out), np.zeros(n_out))
+        shrink = getattr(result, "shrinkage", None) or Shrinkage(np.ones(n_out), np.zeros(n_out), None)
+        if shrink.gru is not None:  # shrink_to_linear: baked into the head, so save/ONNX predict the same
+            _scale_gru_head(network.model, shrink.gru)
+        self.gru_shrinkage_ = np.ones(n_out) if shrink.gru is None else shrink.gru
+        self.shrinkage_, self.shrink_center_ = shrink.alpha, shrink.center
 
     def _shrink(self, raw):
         alpha = getattr(self, "shrinkage_", None)
@@ -353,27 +379,65 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         return (self.shrink_center_ + alpha * (flat - self.shrink_center_)).reshape(raw.shape).astype(raw.dtype)
 
 
-def _fit_shrinkage(network, y_train, validation):
-    """(a, m): per output, ``a`` in [0, 1] minimising the validation squared error of
-    ``m + a * (net - m)``, ``m`` the training mean of the (encoded) targets.
+class Shrinkage(NamedTuple):
+    """Fitted shrinkage, per output: ``alpha`` toward ``center`` (``shrink_to_mean``)
+    and ``gru``, the GRU head's factor (``shrink_to_linear``; None when not fitted)."""
 
-    Closed form ``a = <d, r> / <d, d>`` (d = net - m, r = y - m), clipped: ``a = 0``
-    is the mean, so the result is never worse than the mean on this split."""
+    alpha: np.ndarray
+    center: np.ndarray
+    gru: np.ndarray | None
+
+
+def _fit_shrinkage(network, y_train, validation, to_mean=True, to_linear=False):
+    """The :class:`Shrinkage` minimising the validation squared error, or None without
+    a validation split.
+
+    ``to_linear`` (the network has a linear skip): ``b`` in [0, 1] for
+    ``linear + b * (net - linear)``, ``linear`` the prediction with the GRU head at zero.
+    ``to_mean``: then ``a`` in [0, 1] for ``m + a * (pred - m)``, ``m`` the training mean
+    of the (encoded) targets. Each is the clipped 1-D least-squares factor
+    ``<d, r> / <d, d>``; ``a = 0`` is the mean, so the result is never worse than the
+    mean on this split, and ``b = 0`` is the linear model."""
     if validation is None:
         return None
     from skgru._keras import engines, training
 
     Xv, yv = validation[0], validation[1]
     w = np.ones(len(yv)) if len(validation) < 3 else np.asarray(validation[2], dtype=np.float64)
+    y = np.asarray(yv, dtype=np.float64).reshape(len(yv), -1)
     center = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1).mean(axis=0)
     with engines.borrow(network.spec, network.compile_config, owner_model=network.model) as engine:
         engine.load(network.model, optimizer="skip")
-        raw = training.predict(engine, Xv, _params.PREDICT_BATCH_SIZE)
-    d = np.asarray(raw, dtype=np.float64).reshape(len(yv), -1) - center
-    r = np.asarray(yv, dtype=np.float64).reshape(len(yv), -1) - center
+        pred = np.asarray(training.predict(engine, Xv, _params.PREDICT_BATCH_SIZE), dtype=np.float64).reshape(y.shape)
+        if to_linear:
+            head = network.model.get_layer("gru_head")
+            weights = head.get_weights()
+            head.set_weights([np.zeros_like(v) for v in weights])
+            try:
+                engine.load(network.model, optimizer="skip")
+                linear = np.asarray(training.predict(engine, Xv, _params.PREDICT_BATCH_SIZE),
+                                    dtype=np.float64).reshape(y.shape)
+            finally:
+                head.set_weights(weights)
+    gru = None
+    if to_linear:
+        # b = 1 where the GRU adds nothing (the ridge start kept): nothing to shrink
+        gru = _least_squares_factor(pred - linear, y - linear, w, empty=1.0)
+        pred = linear + gru * (pred - linear)
+    alpha = _least_squares_factor(pred - center, y - center, w, empty=0.0) if to_mean else np.ones(y.shape[1])
+    return Shrinkage(alpha, center, gru)
+
+
+def _least_squares_factor(d, r, w, empty):
+    """Per column, the ``c`` in [0, 1] minimising ``sum(w * (r - c * d) ** 2)``
+    (``empty`` where ``d`` is all zero)."""
     num, den = (w[:, None] * d * r).sum(axis=0), (w[:, None] * d * d).sum(axis=0)
-    alpha = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    return np.clip(alpha, 0.0, 1.0), center
+    return np.clip(np.where(den > 0, num / np.where(den > 0, den, 1.0), empty), 0.0, 1.0)
+
+
+def _scale_gru_head(model, factor):
+    head = model.get_layer("gru_head")
+    head.set_weights([v * np.asarray(factor, dtype=v.dtype) for v in head.get_weights()])  # kernel (.., n_out), bias (n_out,)
 
 def _quantile_targets(estimator):
     if estimator.loss is not None:
