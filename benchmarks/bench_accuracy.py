@@ -399,6 +399,12 @@ DEFAULT_CANDIDATES = {
     # the former default (round 5's "defaults" column)
     "no-shrink-linear": dict(shrink_to_linear=False),
     "shrink-linear-only": dict(shrink_to_mean=False),
+    # round 5, regression: less variance on 50-180 windows (a larger validation split for
+    # the stopping epoch and the shrink factors; a smaller or regularised GRU)
+    "val0.3": dict(validation_fraction=0.3),
+    "units32": dict(units=32),
+    "dropout0.2": dict(dropout=0.2),
+    "l2-1e-3": dict(l2=1e-3),
 }
 
 
