@@ -79,6 +79,17 @@ def test_regressor_long_sequences_multioutput(data, tmp_path):
     assert session.get_outputs()[0].name == "predictions"
 
 
+@pytest.mark.parametrize("slope, shrunk", [(3.0, "gru_shrinkage_"), (0.5, "shrinkage_")])
+def test_regressor_shrinkages_are_exported(slope, shrunk, tmp_path):
+    """shrink_to_linear lives in the head's weights, shrink_to_mean in the export graph."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 10, 2)).astype("float32")
+    y = slope * X[:, -1, 0] + rng.normal(size=60)  # linear signal + noise: the model is shrunk
+    reg = GRURegressor(units=8, learning_rate=0.01, epochs=30, min_updates=0, random_state=0).fit(X, y)
+    assert 0.0 < getattr(reg, shrunk)[0] < 1.0
+    _check(reg, X, X, "predict", tmp_path)
+
+
 def test_quantile_regressor_exports_its_point_prediction(data, tmp_path):
     X, _ = data
     reg = GRURegressor(quantiles=(0.1, 0.5, 0.9), **SMALL).fit(X, X.sum((1, 2)))
