@@ -56,8 +56,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         exported model predicts the same). ``b = 0`` is the linear model alone:
         a GRU that learned only noise beside the ridge start is pulled back to
         it rather than toward the mean. ``shrink_to_mean`` then applies to the
-        result. Chosen by cross-validation on the forecasting windows' training
-        splits (round 5, benchmarks/README.md). A warm-started or partial fit
+        result. Cross-validation on the forecasting windows' training splits
+        found it level with ``False`` within noise (round 5, benchmarks/README.md). A warm-started or partial fit
         fits the factor again on its own validation split and continues from
         the shrunk head.
 
