@@ -405,6 +405,10 @@ DEFAULT_CANDIDATES = {
     "units32": dict(units=32),
     "dropout0.2": dict(dropout=0.2),
     "l2-1e-3": dict(l2=1e-3),
+    # round 6, classification: how the GRU's outputs are summarised on patched series;
+    # "pool-last" is the former default (round 6's "defaults" column)
+    "pool-last": dict(pooling="last"),
+    "pool-auto": dict(pooling="auto"),
 }
 
 

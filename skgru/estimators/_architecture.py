@@ -79,6 +79,7 @@ class ArchitectureMixin:
     def _record(self, data, network, result):
         super()._record(data, network, result)
         self.patch_size_ = self.network_spec_.patch_size
+        self.pooling_ = self.network_spec_.pooling
         if result is not None and getattr(result, "budget", None) is not None:
             self.max_epochs_, self.patience_ = result.budget
 
@@ -146,10 +147,13 @@ ARCHITECTURE_PARAMS_DOC = """
         pool the standardised input itself. Padded steps never enter a pool;
         a patch with no valid step is masked. No effect when no patching
         happens (``patch_size`` 1, or "auto" on 40 steps or fewer).
-    pooling : {"last", "mean", "max", "attention"}, default="last"
+    pooling : {"auto", "last", "mean", "max", "attention"}, default="auto" (classifier), "last" (regressor)
         How the last GRU layer's outputs are summarised: its final state, the
         mean or max over the valid (unmasked) steps, or a learned
-        softmax-weighted sum over them.
+        softmax-weighted sum over them. ``"auto"`` is ``"max"`` where the
+        series is read as patches (``patch_size`` resolves to more than 1: a
+        long series, where the pattern that decides may fall anywhere) and
+        ``"last"`` otherwise; the resolved value is ``pooling_``.
     standardize_X : bool, default=True
         Standardise each input feature inside the network with the training
         data's mean and standard deviation (padded/masked steps excluded), as
@@ -198,6 +202,8 @@ ARCHITECTURE_PARAMS_DOC = """
 ARCHITECTURE_ATTRS_DOC = """
     patch_size_ : int
         Patch length the network uses (``patch_size="auto"`` resolved).
+    pooling_ : str
+        Pooling the network uses (``pooling="auto"`` resolved).
     max_epochs_, patience_ : int
         Epoch budget and patience of the last full ``fit`` (``min_updates``
         applied).

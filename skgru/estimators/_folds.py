@@ -100,7 +100,8 @@ _KNOWN = {
     "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
     "shrink_to_linear": _ANY,  # acts only with linear_skip, which is not fused
-    "pooling": lambda v: v == "last",
+    # "auto" is "last" on unpatched series, and patched ones are refused above
+    "pooling": lambda v: v in ("last", "auto"),
     # refit_all_rows: a second training on every row after early stopping (not fused)
     "refit_all_rows": lambda v: not v,
     # issue 12's linear autoregressive skip (the regressor's default: its ridge start

@@ -125,7 +125,7 @@ COMMON_CONSTRAINTS = {
     "patch_size": [_positive_int, StrOptions({"auto"})],
     "patch_mode": [StrOptions(set(PATCH_MODES))],
     "refit_all_rows": ["boolean"],
-    "pooling": [StrOptions({"last", "mean", "max", "attention"})],
+    "pooling": [StrOptions({"auto", "last", "mean", "max", "attention"})],
     "standardize_X": ["boolean"],
     "conv_filters": [None, _positive_int, *_sizes_constraint()],
     "conv_kernel_size": [_positive_int],
@@ -329,16 +329,26 @@ def architecture(params: dict, input_spec) -> dict:
     """
     tokens = input_spec.tokens
     t = params.get("_padded_timesteps", input_spec.n_timesteps)
+    patch_size = resolve_patch_size(params["patch_size"], t, tokens)
     return dict(
-        patch_size=resolve_patch_size(params["patch_size"], t, tokens),
+        patch_size=patch_size,
         patch_mode=params["patch_mode"],
-        pooling=params["pooling"],
+        pooling=resolve_pooling(params["pooling"], patch_size),
         normalize=bool(params["standardize_X"]) and not tokens,
         conv_filters=optional_sizes("conv_filters", params["conv_filters"]),
         conv_kernel_size=int(params["conv_kernel_size"]),
         linear_skip=linear_skip_window(params["linear_skip"], t, tokens),
         fcn_filters=fcn_sizes(params["fcn_branch"], tokens),
     )
+
+
+def resolve_pooling(pooling, patch_size: int) -> str:
+    """``pooling="auto"``: the max over the GRU's outputs where the series is read as
+    patches (a long series, where a pattern may fall anywhere: round 6 of issue 12,
+    benchmarks/README.md), its last state otherwise."""
+    if pooling != "auto":
+        return pooling
+    return "max" if patch_size > 1 else "last"
 
 
 def routed(params: dict, prefix: str) -> dict:

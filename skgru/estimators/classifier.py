@@ -88,7 +88,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         loss=None,
         metrics=None,
         patch_size="auto",
-        pooling="last",
+        pooling="auto",
         standardize_X=True,
         conv_filters=64,
         conv_kernel_size=5,
