@@ -23,11 +23,12 @@ def _xy(n=24, t=12, f=2, seed=0):
 # ------------------------------------------------------------------------ patching
 
 
+@pytest.mark.parametrize("pooling", ["last", "max"])  # explicit: "auto" resolves differently for the two
 @pytest.mark.parametrize("p", [2, 3, 4])
-def test_patching_equals_the_reshaped_input(p):
+def test_patching_equals_the_reshaped_input(p, pooling):
     """patch_size=p on (n, t, f) is the same model as patch_size=1 on (n, t/p, p*f)."""
     X, y = _xy(t=12, f=2)
-    kw = dict(FAST, standardize_X=False, patch_mode="fold")
+    kw = dict(FAST, standardize_X=False, patch_mode="fold", pooling=pooling)
     patched = GRUClassifier(patch_size=p, **kw).fit(X, y)
     reshaped = GRUClassifier(patch_size=1, **kw).fit(X.reshape(len(X), 12 // p, p * 2), y)
     assert patched.patch_size_ == p and reshaped.patch_size_ == 1
@@ -46,7 +47,7 @@ def test_patching_changes_the_model():
 def test_last_partial_patch_is_zero_padded():
     """t=10, p=4: the third patch holds 2 real steps + 2 zero steps (as if zero-padded)."""
     X, y = _xy(t=10, f=1)
-    kw = dict(FAST, standardize_X=False, patch_mode="fold")
+    kw = dict(FAST, standardize_X=False, patch_mode="fold", pooling="last")
     patched = GRUClassifier(patch_size=4, **kw).fit(X, y)
     X12 = np.concatenate([X, np.zeros((len(X), 2, 1))], axis=1)
     manual = GRUClassifier(patch_size=1, **kw).fit(X12.reshape(len(X), 3, 4), y)
@@ -114,7 +115,8 @@ def test_patch_pooling_equals_the_pooled_input(mode, t):
     """Without a stem, patch_mode="max"/"mean" is the GRU on the input pooled by hand
     (a partial last patch pools its real steps only, no zeros)."""
     X, y = _xy(t=t, f=2)
-    kw = dict(FAST, standardize_X=False, conv_filters=None)
+    # pooling="last" on both: "auto" would pool the patched model's GRU outputs by max
+    kw = dict(FAST, standardize_X=False, conv_filters=None, pooling="last")
     pooled = GRUClassifier(patch_size=4, patch_mode=mode, **kw).fit(X, y)
     by_hand = _pooled_by_hand(X, 4, mode)
     manual = GRUClassifier(patch_size=1, **kw).fit(by_hand, y)
@@ -183,6 +185,22 @@ def test_invalid_new_parameters(params, match):
     X, y = _xy()
     with pytest.raises(ValueError, match=match):
         GRUClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_pooling_auto_is_max_on_patched_series_and_last_otherwise():
+    X, y = _xy(n=24, t=60, f=1)  # 60 steps: patch_size="auto" patches (> 40)
+    auto = GRUClassifier(**FAST).fit(X, y)
+    assert auto.pooling == "auto" and auto.pooling_ == "max" and auto.patch_size_ > 1
+    np.testing.assert_allclose(auto.predict_proba(X),
+                               GRUClassifier(pooling="max", **FAST).fit(X, y).predict_proba(X), atol=1e-6)
+    short = X[:, :12]  # not patched
+    auto = GRUClassifier(**FAST).fit(short, y)
+    assert auto.pooling_ == "last" and auto.patch_size_ == 1
+    np.testing.assert_allclose(auto.predict_proba(short),
+                               GRUClassifier(pooling="last", **FAST).fit(short, y).predict_proba(short), atol=1e-6)
+    # an explicit patch on a short series counts as patched; the regressor keeps "last"
+    assert GRUClassifier(patch_size=3, **FAST).fit(short, y).pooling_ == "max"
+    assert GRURegressor(**FAST).fit(X, X[:, -1, 0]).pooling_ == "last"
 
 
 @pytest.mark.parametrize("pooling", ["mean", "max", "attention"])

@@ -209,6 +209,9 @@ def test_unknown_new_parameter_is_refused():
     assert not ok and "new_knob" in why
     ok, why = can_fuse(GRUClassifier(pooling="mean", epochs=3))  # issue 12 pooling is not fused
     assert not ok and "pooling" in why
+    # the default pooling="auto" is "last" unless the series is patched, which is refused anyway
+    ok, why = can_fuse(GRUClassifier(epochs=3))
+    assert ok, why
     ok, why = can_fuse(GRUClassifier(epochs=3).set_params(fit__batch_size=4))
     assert ok, why
 

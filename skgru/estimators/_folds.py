@@ -21,7 +21,8 @@ What fuses (everything else falls back to k separate fits, with the reason):
   stem (Conv1D ``"same"``, relu, as a per-fold im2col product), the
   ``min_updates``/``epochs="auto"`` budget (per fold, from its own size) and the
   regressor's ``shrink_to_mean`` (fitted per fold on its own validation split);
-  not ``patch_size`` resolving to > 1 (long series) nor ``pooling != "last"``;
+  not ``patch_size`` resolving to > 1 (long series) nor a pooling that resolves to
+  anything but ``"last"`` (the classifier's ``"auto"`` is ``"last"`` when nothing is patched);
 * unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
