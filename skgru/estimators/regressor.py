@@ -57,9 +57,9 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         a GRU that learned only noise beside the ridge start is pulled back to
         it rather than toward the mean. ``shrink_to_mean`` then applies to the
         result. Cross-validation on the forecasting windows' training splits
-        found it level with ``False`` within noise (round 5, benchmarks/README.md). A warm-started or partial fit
-        fits the factor again on its own validation split and continues from
-        the shrunk head.
+        found it level with ``False`` within noise (round 5,
+        benchmarks/README.md). A warm-started or partial fit fits the factor
+        again on its own validation split and continues from the shrunk head.
 
     Note that, unlike the classifier, the regressor holds out a validation
     split by default (``early_stopping=True``, ``validation_fraction=0.2``):
