@@ -409,16 +409,18 @@ def _fit_shrinkage(network, y_train, validation, to_mean=True, to_linear=False):
     y = np.asarray(yv, dtype=np.float64).reshape(len(yv), -1)
     center = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1).mean(axis=0)
     with engines.borrow(network.spec, network.compile_config, owner_model=network.model) as engine:
-        engine.load(network.model, optimizer="skip")
-        pred = np.asarray(training.predict(engine, Xv, _params.PREDICT_BATCH_SIZE), dtype=np.float64).reshape(y.shape)
+        def predict():  # the owner model's current weights, on the validation rows
+            engine.load(network.model, optimizer="skip")
+            raw = training.predict(engine, Xv, _params.PREDICT_BATCH_SIZE)
+            return np.asarray(raw, dtype=np.float64).reshape(y.shape)
+
+        pred = predict()
         if to_linear:
             head = network.model.get_layer("gru_head")
             weights = head.get_weights()
             head.set_weights([np.zeros_like(v) for v in weights])
             try:
-                engine.load(network.model, optimizer="skip")
-                linear = np.asarray(training.predict(engine, Xv, _params.PREDICT_BATCH_SIZE),
-                                    dtype=np.float64).reshape(y.shape)
+                linear = predict()
             finally:
                 head.set_weights(weights)
     gru = None
