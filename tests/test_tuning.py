@@ -164,10 +164,13 @@ def test_default_search_space_for_gru_and_pipeline():
                           "patch_size", "patch_mode", "pooling", "conv_filters", "bidirectional",
                           "fcn_branch"}
     assert space["patch_mode"] == ["max", "fold"]
+    # each space offers its estimator's default pooling (round 6 of issue 12)
+    assert space["pooling"][0] == GRUClassifier().pooling == "auto"
     from skgru import GRURegressor
 
     reg_space = default_search_space(GRURegressor())
     assert reg_space["linear_skip"] == [None, True] and "fcn_branch" not in reg_space
+    assert reg_space["pooling"][0] == GRURegressor().pooling == "last"
     pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
     space = default_search_space(pipe, "grid")
     assert all(k.startswith("gruclassifier__") for k in space)

@@ -323,7 +323,8 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
     ``dropout`` U(0, 0.4), ``learning_rate`` logU(3e-4, 1e-2), ``batch_size``
     {16, 32}, and the architecture choices of issue 12: ``patch_size``
     {"auto", 5, 10} (see below), ``patch_mode`` {"max", "fold"}, ``pooling``
-    {"last", "mean", "attention"}, ``conv_filters`` {None, 64}, and ``linear_skip``
+    {"auto", "mean", "attention"} for a classifier, {"last", "mean", "attention"} for a
+    regressor (see below), ``conv_filters`` {None, 64}, and ``linear_skip``
     {None, True} for a regressor or ``fcn_branch`` {False, True} for a classifier.
     Every entry keeps the cuDNN kernel usable (no recurrent dropout).  With
     ``tuner="grid"`` the continuous entries become short lists.  Works for a GRU
@@ -336,6 +337,13 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
     PigCVP's 2000 steps, 5 and 10 meant 400- and 200-step recurrences (``"auto"``
     aims at 25 steps, chosen by cross-validation over 50), and ``TunedGRU()`` with
     them had not finished its 10 trials on 104 series after 105 minutes on one core.
+
+    A classifier's ``pooling`` offers its default ``"auto"`` in the place of ``"last"``
+    (round 6 of issue 12): the last state where the series is not patched, the max
+    over the GRU's outputs where it is. Over the 11 classification training splits,
+    3-fold CV scored "auto" 0.885, "max" 0.882, "last" 0.868 and "attention" 0.848; on
+    the regression sets "auto" was level with "last", the regressor's default, which
+    its space keeps.
     """
     required = ["units", "n_layers", "dropout", "learning_rate", "batch_size",
                 "patch_size", "pooling", "conv_filters"]
@@ -347,18 +355,23 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
             "lacks some of them. Pass an explicit search_space."
         )
     from scipy.stats import loguniform, uniform
+    from sklearn.base import is_regressor
 
+    regressor = is_regressor(estimator)
     architecture = {
         "patch_size": ["auto", *patch_size_choices(n_timesteps)],
-        "pooling": ["last", "mean", "attention"],
+        # round 6 of issue 12: a classifier's "auto" (its default) is the last state on
+        # an unpatched series and the max over the GRU's outputs on a patched one; it
+        # took the place of "last", which CV on the 11 training splits put below it
+        # (0.868 vs 0.885), so the list keeps its length and a seeded search draws the
+        # same trials. The regressor keeps "last", its default (auto was level there).
+        "pooling": ["last" if regressor else "auto", "mean", "attention"],
         "conv_filters": [None, 64],
         "bidirectional": [False, True],
     }
     # round 3 of issue 12: the task's own extra path (a regressor's linear skip, a
     # classifier's GRU-FCN branch), when the estimator has it
-    from sklearn.base import is_regressor
-
-    extra = "linear_skip" if is_regressor(estimator) else "fcn_branch"
+    extra = "linear_skip" if regressor else "fcn_branch"
     if _find_prefix(estimator, [extra]) == prefix:
         architecture[extra] = [None, True] if extra == "linear_skip" else [False, True]
     # round 4 of issue 12: how a patch of a long series becomes a GRU step
