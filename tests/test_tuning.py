@@ -647,6 +647,12 @@ def test_directory_resume_mismatch_raises(small_xy, tmp_path):
         TunedGRU(BudgetEstimator(epochs=4), **kw).fit(X, y)
     with pytest.raises(ValueError, match="different search.*search_space"):
         TunedGRU(BudgetEstimator(), **{**kw, "search_space": {"lr": [0.1, 0.5]}}).fit(X, y)
+    # the number of CV folds is part of a search (a KFold is described by its repr)
+    kw_cv = {**kw, "directory": tmp_path / "cv", "cv": 2}
+    TunedGRU(BudgetEstimator(), **kw_cv).fit(X, y)
+    for other_cv in (3, KFold(n_splits=3)):
+        with pytest.raises(ValueError, match="different search.*settings"):
+            TunedGRU(BudgetEstimator(), **{**kw_cv, "cv": other_cv}).fit(X, y)
     # random_state=None still resumes (the drawn oracle seed is stored).
     d2 = tmp_path / "s2"
     a = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 1)}, max_trials=3, directory=d2).fit(X, y)
