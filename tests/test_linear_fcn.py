@@ -140,6 +140,42 @@ def test_fcn_branch_layers():
     assert small.model_.get_layer("output").kernel.shape == (8 + 6, 2)
 
 
+def _fcn_fit(n=40):
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(n, 20, 2)) * 3 + 1).astype("float32")
+    y = (X[:, :, 0].mean(axis=1) > 1).astype(int)
+    params = {**FAST, "epochs": 4, "dropout": 0.0, "batch_size": 16}
+    return X, GRUClassifier(fcn_branch=(4, 6), **params).fit(X, y)
+
+
+def test_fcn_batch_norm_predicts_with_the_training_rows_statistics():
+    # After fit, every BatchNorm's moving mean and variance are the moments of its
+    # inputs over the training rows (skgru._keras.batch_norm): inference equals a
+    # training-mode pass over all rows at once. Left to the moving average (momentum
+    # 0.99, 12 updates here), they stay near their start (0, 1) and the outputs differ.
+    X, clf = _fcn_fit()
+    layers = [la for la in clf.model_.layers if isinstance(la, keras.layers.BatchNormalization)]
+    assert len(layers) == 2 and all(la.momentum == 0.99 for la in layers)  # momentum restored
+    inference = np.asarray(clf.model_(X, training=False))
+    one_batch = np.asarray(clf.model_(X, training=True))  # no dropout anywhere: only BatchNorm differs
+    np.testing.assert_allclose(inference, one_batch, atol=1e-4)
+    np.testing.assert_allclose(clf.predict_proba(X), inference, atol=1e-5)
+
+
+def test_fcn_batch_norm_statistics_averaged_over_chunks(monkeypatch):
+    # rows too many for one pass: the moving mean is the mean of equal chunks' means,
+    # exact for the first BatchNorm (its input does not depend on an earlier one)
+    from skgru._keras import batch_norm
+
+    monkeypatch.setattr(batch_norm, "CHUNK_VALUES", 1)
+    monkeypatch.setattr(batch_norm, "MIN_CHUNK_ROWS", 10)  # 40 rows: 4 passes of 10
+    X, clf = _fcn_fit()
+    first = clf.model_.get_layer("fcn_batch_norm_0")
+    inputs = np.asarray(keras.Model(clf.model_.inputs, first.input)(X, training=False))
+    np.testing.assert_allclose(np.asarray(first.moving_mean), inputs.mean(axis=(0, 1)), rtol=1e-4, atol=1e-5)
+    assert first.momentum == 0.99
+
+
 def test_fcn_branch_changes_the_model():
     X, y = _xy()
     a = GRUClassifier(**FAST).fit(X, (y > 0).astype(int)).predict_proba(X)

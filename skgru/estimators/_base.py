@@ -34,6 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_feature_names, _check_sample_weight, _get_feature_names, check_is_fitted
 
 from skgru._keras import engines, training
+from skgru._keras.batch_norm import recalibrate_batch_norm
 from skgru._keras.devices import visible_gpus
 from skgru._keras.network import NetworkSpec, build_network, cudnn_eligible
 from skgru._keras.stopping import EpochTracker
@@ -301,6 +302,9 @@ class GRUEstimatorBase:
                     _restore(model, backup)
                 raise
             engine.store(model)
+        # the moving statistics of BatchNorm (the GRU-FCN branch) from the training rows
+        # and the weights the model now holds: see skgru._keras.batch_norm
+        recalibrate_batch_norm(model, Xt)
         history["learning_rate"] = lr_callback.rates
         return TrainResult(
             history=history,
