@@ -6,7 +6,7 @@ On the few dozen series this package is often fitted on, that average can end fa
 from what the final weights produce: late in training the weights still move, and
 an epoch of 40 series is one batch of 32 and one of 8. The GRU-FCN branch
 (``fcn_branch=True``, three Conv1D + BatchNorm blocks) then predicted its own
-training series at chance while the same network in training mode, over all of
+training series no better than half right while the same network in training mode, over all of
 them at once, got every one right (sim-warp's 40 training series, 4 classes:
 accuracy 0.50 vs 1.00; moving mean of the last block 1.55 against 2.34 in the
 data). Recomputing the moments once over the training rows after training, as
