@@ -153,8 +153,10 @@ def test_fcn_batch_norm_predicts_with_the_training_rows_statistics():
     # inputs over the training rows (skgru._keras.batch_norm): inference equals a
     # training-mode pass over all rows at once. Left to the moving average (momentum
     # 0.99, 12 updates here), they stay near their start (0, 1) and the outputs differ.
+    from skgru._keras.batch_norm import batch_norm_layers
+
     X, clf = _fcn_fit()
-    layers = [la for la in clf.model_.layers if isinstance(la, keras.layers.BatchNormalization)]
+    layers = batch_norm_layers(clf.model_)
     assert len(layers) == 2 and all(la.momentum == 0.99 for la in layers)  # momentum restored
     inference = np.asarray(clf.model_(X, training=False))
     one_batch = np.asarray(clf.model_(X, training=True))  # no dropout anywhere: only BatchNorm differs

@@ -36,7 +36,7 @@ def batch_norm_layers(model) -> list:
     return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
-def recalibrate_batch_norm(model, X) -> bool:
+def recalibrate_batch_norm(model, X) -> None:
     """Set every BatchNormalization layer's moving mean and variance to the moments of
     its inputs over ``X`` (the training rows), padding excluded.
 
@@ -45,12 +45,12 @@ def recalibrate_batch_norm(model, X) -> bool:
     with one chunk (up to 65 536 rows of 1 step, 256 of 256 steps) they are exact.
     Later layers see inputs normalised with the chunk's own moments, as in training.
     Nothing else changes: the head's dropout comes after every BatchNorm, and no
-    other layer keeps state. Returns whether the model had such layers.
+    other layer keeps state. A model without BatchNorm is left untouched.
     """
     layers = batch_norm_layers(model)
     n = len(X)
     if not layers or n == 0:
-        return bool(layers)
+        return
     steps = int(np.prod(X.shape[1:-1])) if X.ndim > 2 else 1
     rows = max(MIN_CHUNK_ROWS, CHUNK_VALUES // max(1, steps * WIDEST_BLOCK))
     chunks = np.array_split(np.arange(n), math.ceil(n / rows))
@@ -65,4 +65,3 @@ def recalibrate_batch_norm(model, X) -> bool:
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
-    return True
