@@ -4,7 +4,10 @@ The same estimator (``GRUClassifier(epochs=10, random_state=0)``, all other
 parameters at their defaults: Conv1D(64) stem, input standardisation), the same
 grid (units {16, 32} x learning_rate {1e-3, 1e-2}), the same folds
 (``StratifiedKFold(5, shuffle=True, random_state=0)``), ``n_jobs=1`` (or
-``--n-jobs``) and ``refit=True`` on both; digits as 8 steps x 8 features (values / 16).
+``--n-jobs``) and ``refit=True`` on both; digits as 8 steps x 8 features (values / 16),
+or with ``--layout 64x1`` as a univariate series of 64 steps, which the defaults patch
+(``patch_size="auto"``: 3 steps per patch after the Conv1D stem, max-pooled) and read
+through the max over the GRU's outputs (``pooling="auto"``).
 
 Each search runs in its own fresh Python process (TensorFlow imported and
 initialised before the clock starts), twice: "cold" is the first search in the
@@ -36,12 +39,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 GRID = {"units": [16, 32], "learning_rate": [1e-3, 1e-2]}
 
 
-def _digits():
+LAYOUTS = {"8x8": (8, 8), "64x1": (64, 1)}
+
+
+def _digits(layout="8x8"):
     import numpy as np
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    return (X.reshape(-1, 8, 8) / 16.0).astype(np.float32), y
+    return (X.reshape(-1, *LAYOUTS[layout]) / 16.0).astype(np.float32), y
 
 
 def _search(method, epochs, X, y, n_jobs=1):
@@ -66,11 +72,11 @@ def _search(method, epochs, X, y, n_jobs=1):
     return seconds, cpu, scores, stds
 
 
-def _child(method, epochs, n_jobs=1):
+def _child(method, epochs, n_jobs=1, layout="8x8"):
     import tensorflow as tf
 
     float(tf.reduce_sum(tf.ones(2)))  # TF start-up is not part of either search
-    X, y = _digits()
+    X, y = _digits(layout)
     out = {}
     for run in ("cold", "warm"):
         seconds, cpu, scores, stds = _search(method, epochs, X, y, n_jobs)
@@ -85,10 +91,12 @@ def main(argv=None):
                         help="processes per side, in ABBA order; the table shows the fastest")
     parser.add_argument("--n-jobs", type=int, default=1,
                         help="n_jobs of both searches (2: each may use both cores as processes)")
+    parser.add_argument("--layout", choices=list(LAYOUTS), default="8x8",
+                        help="digits as 8 steps x 8 features, or 64 steps x 1 (patched by the defaults)")
     parser.add_argument("--child", choices=["gridsearchcv", "tunedgru"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.child, args.epochs, args.n_jobs)
+        return _child(args.child, args.epochs, args.n_jobs, args.layout)
 
     # Other jobs share this machine: the sides alternate (ABBA...) so that a change of
     # load hits both, and the fastest round of each is shown (wall and CPU seconds).
@@ -97,7 +105,7 @@ def main(argv=None):
         order = ("gridsearchcv", "tunedgru") if r % 2 == 0 else ("tunedgru", "gridsearchcv")
         for method in order:
             proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs),
-                                   "--n-jobs", str(args.n_jobs)],
+                                   "--n-jobs", str(args.n_jobs), "--layout", args.layout],
                                   capture_output=True, text=True, check=True)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
             runs[method].append(json.loads(line[len("RESULT "):]))
@@ -111,7 +119,7 @@ def main(argv=None):
     from importlib.metadata import version
 
     load = os.getloadavg()
-    print(f"# digits (1797, 8, 8), 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
+    print(f"# digits (1797, {', '.join(map(str, LAYOUTS[args.layout]))}), 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
           f"sklearn {version('scikit-learn')}, keras {version('keras')} "
           f"({os.environ.get('KERAS_BACKEND', 'tensorflow')}), tensorflow {version('tensorflow')}, "
           f"{os.cpu_count()} CPUs, load average after the runs {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "

@@ -207,11 +207,11 @@ def test_unknown_new_parameter_is_refused():
 
     ok, why = can_fuse(WithNewKnob(**PLAIN, epochs=3))
     assert not ok and "new_knob" in why
-    ok, why = can_fuse(GRUClassifier(pooling="mean", epochs=3))  # issue 12 pooling is not fused
+    ok, why = can_fuse(GRUClassifier(pooling="attention", epochs=3))  # a score layer: not fused
     assert not ok and "pooling" in why
-    # the default pooling="auto" is "last" unless the series is patched, which is refused anyway
-    ok, why = can_fuse(GRUClassifier(epochs=3))
-    assert ok, why
+    for pooling in ("auto", "mean", "max"):
+        ok, why = can_fuse(GRUClassifier(pooling=pooling, epochs=3))
+        assert ok, why
     ok, why = can_fuse(GRUClassifier(epochs=3).set_params(fit__batch_size=4))
     assert ok, why
 
@@ -317,12 +317,43 @@ def test_default_regressor_early_stopping_shrinkage_match_separate_fits():
         np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
 
 
-def test_patching_is_refused_with_a_reason():
-    X = np.random.RandomState(0).normal(size=(20, 50, 1)).astype("float32")  # > 40 steps: patch_size 2
-    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
-    splits = list(KFold(2).split(X))
-    est = _GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0)
-    assert "patch" in fuse_problem(est, X, y, splits)
+def test_default_classifier_on_long_series_patches_and_pools_like_separate_fits():
+    # 50 steps: patch_size "auto" resolves to > 1; the defaults convolve every step,
+    # max-pool each patch and max-pool the GRU's outputs (pooling "auto"), all fused
+    X = np.random.RandomState(0).normal(size=(40, 50, 2)).astype("float32")
+    y = (X[:, :25, 0].sum(axis=1) > 0).astype(int)
+    splits = _uneven_splits(len(X), sizes=(26, 32), seed=1)
+    est = _GRUClassifier(units=4, conv_filters=5, epochs=2, batch_size=8, random_state=0)
+    assert fuse_problem(est, X, y, splits) is None
+    fm = fit_folds(est, X, y, splits)
+    names = [layer.name for layer in fm[0].model_.layers]
+    assert "patch_max_pooling" in names and "max_pooling" in names, names
+    _assert_same(fm, _separate(est, X, y, splits), X)
+
+
+def test_folded_patches_with_mean_pooling_match_separate_fits():
+    X, y = _data(n=40, t=13, f=2)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = _GRUClassifier(units=4, conv_filters=3, patch_size=4, patch_mode="fold", pooling="mean",
+                         epochs=2, batch_size=8, random_state=0)
+    assert fuse_problem(est, X, y, splits) is None
+    fm = fit_folds(est, X, y, splits)
+    assert fm[0].model_.get_layer("stem").patch_size == 4
+    _assert_same(fm, _separate(est, X, y, splits), X)
+
+
+def test_ragged_patches_pooled_after_two_convolutions(step):
+    # variable lengths: padded steps zeroed before each convolution, partial patches
+    # pooled over their valid steps only, the GRU's outputs mean-pooled over valid patches
+    rng = np.random.RandomState(3)
+    X = [rng.normal(size=(rng.randint(8, 20), 2)).astype("float32") for _ in range(36)]
+    y = np.array([int(s[:, 0].mean() > 0) for s in X])
+    splits = _uneven_splits(len(X), sizes=(24, 30), seed=2)
+    est = _GRUClassifier(units=3, conv_filters=(4, 3), conv_kernel_size=3, patch_size=5,
+                         patch_mode="max", pooling="mean", epochs=2, batch_size=8,
+                         learning_rate=0.01, random_state=4)
+    assert fuse_problem(est, X, y, splits) is None
+    _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
 
 
 # ------------------------------------------------------- in a search (TunedGRU)

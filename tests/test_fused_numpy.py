@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
 
 def _shapes(spec):
     """True variable shapes in model order (as fused.variable_layout lists them)."""
-    shapes, width = [], spec.n_step_features
+    shapes, width = [], spec.n_step_features * fused.stem_fold(spec)
     for filters in spec.conv_filters:
         shapes += [(spec.conv_kernel_size, width, filters), (filters,)]
         width = filters
@@ -78,6 +78,20 @@ SPECS = {
     "mask-no-stem-one-output": (NetworkSpec(
         n_step_features=2, n_outputs=1, output_activation="linear", units=(3, 3), mask_value=-1.0,
         n_timesteps=7, l2=1e-3), "regression"),
+    # the classifier's defaults on long series: convolutions on every step, each patch
+    # max-pooled over its valid steps (11 steps: the last patch is partial), the GRU's
+    # outputs pooled; padded steps zeroed before each convolution
+    "patch-max-after-2convs-mask-mean-pooling": (NetworkSpec(
+        n_step_features=2, n_outputs=3, output_activation="softmax", units=(4,), mask_value=0.0,
+        n_timesteps=11, normalize=True, conv_filters=(4, 3), conv_kernel_size=3, patch_size=3,
+        patch_mode="max", pooling="mean"), "classification"),
+    "patch-fold-mask-conv-2layers-last": (NetworkSpec(
+        n_step_features=2, n_outputs=2, output_activation="linear", units=(4, 3), mask_value=0.0,
+        n_timesteps=10, normalize=True, conv_filters=(3,), conv_kernel_size=2, patch_size=4,
+        patch_mode="fold", l2=1e-3), "regression"),
+    "patch-mean-no-conv-max-pooling": (NetworkSpec(
+        n_step_features=3, n_outputs=3, output_activation="softmax", units=(5,), dense_units=(3,),
+        n_timesteps=8, normalize=True, patch_size=3, patch_mode="mean", pooling="max"), "classification"),
 }
 
 

@@ -22,9 +22,15 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   updated at all, and its optimizer state does not move;
 * the epoch's logged ``loss`` (mean of the batch losses weighted by batch rows,
   as Keras' loss tracker) and ``val_loss`` (the same over the validation rows);
-* issue 12's input stem (``patch_size`` 1): each fold's own standardisation
-  statistics, padded steps zeroed, then ``Conv1D(padding="same", relu)`` blocks as
-  an im2col product per fold.
+* issue 12's input stem: each fold's own standardisation statistics, padded steps
+  zeroed, ``patch_size`` p > 1 with ``patch_mode="fold"`` (p steps folded into one of
+  p * F features, the last patch zero-padded, a patch valid when any of its steps
+  is), then ``Conv1D(padding="same", relu)`` blocks as an im2col product per fold;
+  ``patch_mode="max"``/``"mean"`` (padded steps zeroed before every convolution, then
+  each patch of the last block's outputs pooled over its valid steps);
+* the summary of the GRU's outputs: the last state, or ``pooling="mean"``/``"max"``
+  over the valid (patch) steps.  ``"attention"`` (a learned score layer), the
+  bidirectional GRU and the GRU-FCN / linear-skip branches are not fused.
 
 Two implementations of that step: :mod:`skgru._keras.fused_numpy` (NumPy, backward
 pass written out, nothing traced or compiled: the default wherever it implements
@@ -119,8 +125,14 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
         names.append("stem")
     elif spec.mask_value is not None:
         names.append("masking")
-    names += [f"conv_{c}" for c in range(len(spec.conv_filters))]
+    zero_padding = pools_patches(spec) and spec.mask_value is not None
+    for c in range(len(spec.conv_filters)):
+        names += [f"conv_zero_padding_{c}", f"conv_{c}"] if zero_padding else [f"conv_{c}"]
+    if pools_patches(spec):
+        names.append(f"patch_{spec.patch_mode}_pooling")
     names += [f"gru_{i}" for i in range(len(spec.units))]
+    if spec.pooling != "last":
+        names.append(f"{spec.pooling}_pooling")
     names += [f"dense_{j}" for j in range(len(spec.dense_units))]
     return names + ["output"]
 
@@ -133,10 +145,10 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     """
     if spec.embedding_dim is not None:
         return "token input (embedding_dim) is not fused"
-    if spec.patch_size != 1:
-        return f"patch_size={spec.patch_size} (patching is not fused)"
-    if spec.pooling != "last":
-        return f"pooling={spec.pooling!r} is not fused"
+    if spec.pooling not in FUSED_POOLING:
+        return f"pooling={spec.pooling!r} is not fused (only {', '.join(map(repr, FUSED_POOLING))})"
+    if spec.patch_size > 1 and spec.patch_mode not in FUSED_PATCH_MODES:
+        return f"patch_mode={spec.patch_mode!r} is not fused"
     names = [layer.name for layer in model.layers]
     if names != expected_layer_names(spec):
         return f"network layers {names} are not the plain GRU stack the fused step implements"
@@ -151,8 +163,22 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
             return "dropout"
     if uses_stem(spec):
         stem = model.get_layer("stem")
-        if (stem.patch_size, stem.normalize, stem.mask_value) != (1, spec.normalize, spec.mask_value):
+        if (stem.patch_size, stem.normalize, stem.mask_value) != (stem_fold(spec), spec.normalize, spec.mask_value):
             return "the input stem uses options the fused step does not implement"
+    from skgru._keras.network import _MaskedPooling, _PatchPooling, _ZeroPadding
+
+    if pools_patches(spec):
+        layer = model.get_layer(f"patch_{spec.patch_mode}_pooling")
+        if not isinstance(layer, _PatchPooling) or (layer.patch_size, layer.mode) != (spec.patch_size, spec.patch_mode):
+            return "the patch pooling layer is not the one the fused step implements"
+        if spec.mask_value is not None and not all(
+                isinstance(model.get_layer(f"conv_zero_padding_{c}"), _ZeroPadding)
+                for c in range(len(spec.conv_filters))):
+            return "the convolutions' padding layers are not the ones the fused step implements"
+    if spec.pooling != "last":
+        layer = model.get_layer(f"{spec.pooling}_pooling")
+        if not isinstance(layer, _MaskedPooling) or layer.mode != spec.pooling:
+            return f"the {spec.pooling} pooling layer is not the one the fused step implements"
     for c in range(len(spec.conv_filters)):
         layer = model.get_layer(f"conv_{c}")
         plain = (isinstance(layer, keras.layers.Conv1D) and layer.padding == "same" and layer.use_bias
@@ -170,6 +196,23 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     if model.losses and spec.l2 == 0 and getattr(spec, "l1", 0.0) == 0:
         return "the network has extra losses"
     return None
+
+
+# The summaries of the GRU's outputs the fused steps implement (no trainable variable of
+# their own; "attention" has a Dense score layer and falls back to separate fits).
+FUSED_POOLING = ("last", "mean", "max")
+FUSED_PATCH_MODES = ("fold", "max", "mean")
+
+
+def pools_patches(spec: NetworkSpec) -> bool:
+    """Whether patches are pooled after the convolutions (``patch_mode`` "max"/"mean")
+    rather than folded by the stem (network.build_network's ``pool_patches``)."""
+    return spec.patch_size > 1 and spec.patch_mode != "fold"
+
+
+def stem_fold(spec: NetworkSpec) -> int:
+    """The patch size the stem folds the input by (1 when patches are pooled later)."""
+    return 1 if pools_patches(spec) else spec.patch_size
 
 
 def uses_stem(spec: NetworkSpec) -> bool:
@@ -351,30 +394,84 @@ class FusedTrainer:
         mask = None
         if spec.mask_value is not None:
             mask = ops.any(ops.not_equal(x, spec.mask_value), axis=-1)  # (k, B, T), as keras.layers.Masking
-        if uses_stem(spec):  # network._SequenceStem (patch_size 1): standardise, then zero the padding
+        if uses_stem(spec):  # network._SequenceStem: standardise, zero the padding, fold patches
             if spec.normalize:
                 x = (x - self.stats[0][:, None, None, :]) / self.stats[1][:, None, None, :]
             if mask is not None:
                 x = ops.where(mask[..., None], x, ops.zeros_like(x))
+            if stem_fold(spec) > 1:
+                x, mask = self._fold_patches(x, mask, spec.patch_size)
         elif mask is not None:
             x = x * ops.cast(mask, x.dtype)[..., None]
         p = 0
+        zero_padding = pools_patches(spec) and mask is not None
         for _ in spec.conv_filters:
+            if zero_padding:  # network._ZeroPadding before each convolution
+                x = ops.where(mask[..., None], x, ops.zeros_like(x))
             x = ops.relu(self._matmul(self._im2col(x), self._conv_kernel(params[p])) + params[p + 1][:, None, None, :])
             p += 2
+        if pools_patches(spec):
+            x, mask = self._pool_patches(x, mask, spec.patch_size, spec.patch_mode)
         h_seq = x
         n_layers = len(spec.units)
+        pooled = spec.pooling != "last"
         for i, units in enumerate(spec.units):
             kernel, rkernel, bias = params[p], params[p + 1], params[p + 2]
             p += 3
             xp = self._matmul(h_seq, kernel) + bias[:, None, None, 0, :]
             h_seq = self._recur(xp, rkernel, bias[:, None, 1, :], mask, units, act, ract,
-                                return_sequences=i < n_layers - 1)
-        h = h_seq
+                                return_sequences=pooled or i < n_layers - 1)
+        h = self._pool_steps(h_seq, mask, spec.pooling) if pooled else h_seq
         for _ in spec.dense_units:
             h = ops.relu(self._matmul(h, params[p]) + params[p + 1][:, None, :])
             p += 2
         return self._matmul(h, params[p]) + params[p + 1][:, None, :]  # pre-activation
+
+    @staticmethod
+    def _patched(x, p, fill):
+        """(k, B, T, ...) -> (k, B, ceil(T / p), p, ...): the time axis padded with ``fill``."""
+        ops = keras.ops
+        t = x.shape[2] if x.shape[2] is not None else ops.shape(x)[2]
+        steps = -(-x.shape[2] // p) if x.shape[2] is not None else -1
+        pad = [[0, 0], [0, 0], [0, (-t) % p]] + [[0, 0]] * (len(x.shape) - 3)
+        x = ops.pad(x, pad, constant_values=fill)
+        return ops.reshape(x, (x.shape[0], ops.shape(x)[1], steps, p, *x.shape[3:]))
+
+    def _fold_patches(self, x, mask, p):
+        """network._SequenceStem's folding: (k, B, T, F) -> (k, B, ceil(T / p), p * F)."""
+        ops = keras.ops
+        folded = self._patched(x, p, 0.0)  # (k, B, S, p, F)
+        x = ops.reshape(folded, (x.shape[0], ops.shape(folded)[1], folded.shape[2] or -1, p * x.shape[-1]))
+        if mask is not None:
+            mask = ops.any(self._patched(mask, p, False), axis=-1)
+        return x, mask
+
+    def _pool_patches(self, x, mask, p, mode):
+        """network._PatchPooling: each patch's max or mean over its valid steps."""
+        ops = keras.ops
+        if mask is None:  # every step valid, the padding at the end not
+            valid = ops.ones(ops.shape(x)[:3], dtype="bool")
+        else:
+            valid = mask
+        v = self._patched(valid, p, False)  # (k, B, S, p)
+        xs = self._patched(x, p, 0.0)  # (k, B, S, p, C)
+        w = ops.cast(v, x.dtype)[..., None]
+        patch_valid = ops.any(v, axis=-1)
+        if mode == "max":
+            pooled = ops.max(ops.where(w > 0, xs, ops.full_like(xs, -1e9)), axis=3)
+            pooled = ops.where(patch_valid[..., None], pooled, ops.zeros_like(pooled))
+        else:
+            pooled = ops.sum(xs * w, axis=3) / ops.maximum(ops.sum(w, axis=3), 1.0)
+        return pooled, (patch_valid if mask is not None else None)
+
+    @staticmethod
+    def _pool_steps(x, mask, mode):
+        """network._MaskedPooling ("mean" / "max") over the valid steps of (k, B, S, U)."""
+        ops = keras.ops
+        m = ops.ones_like(x[..., :1]) if mask is None else ops.cast(mask, x.dtype)[..., None]
+        if mode == "mean":
+            return ops.sum(x * m, axis=2) / ops.maximum(ops.sum(m, axis=2), 1.0)
+        return ops.max(ops.where(m > 0, x, ops.full_like(x, -1e9)), axis=2)
 
     def _im2col(self, x):
         """(k, B, T, F) -> (k, B, T, K*F): each step's window of Conv1D(padding="same").

@@ -31,7 +31,7 @@ import threading
 import numpy as np
 
 from skgru._keras import fold_threads
-from skgru._keras.fused import OptimizerRule, uses_stem, variable_layout
+from skgru._keras.fused import OptimizerRule, pools_patches, stem_fold, uses_stem, variable_layout
 
 
 def _sigmoid(x):
@@ -113,6 +113,67 @@ def _mm_t(a, d):
     """Weight gradient: sum over rows of a^T d, a (k, ..., n), d (k, ..., m) -> (k, n, m)."""
     k = a.shape[0]
     return np.matmul(a.reshape(k, -1, a.shape[-1]).transpose(0, 2, 1), d.reshape(k, -1, d.shape[-1]))
+
+
+def _patched(x, p, fill):
+    """(k, B, T, ...) -> (k, B, ceil(T / p), p, ...): the time axis padded with ``fill``."""
+    pad = (-x.shape[2]) % p
+    if pad:
+        widths = [(0, 0), (0, 0), (0, pad)] + [(0, 0)] * (x.ndim - 3)
+        x = np.pad(x, widths, constant_values=fill)
+    return x.reshape(*x.shape[:2], x.shape[2] // p, p, *x.shape[3:])
+
+
+def _fold_patches(x, mask, p):
+    """network._SequenceStem's folding: (k, B, T, F) -> (k, B, ceil(T / p), p * F);
+    a patch is valid when any of its steps is."""
+    folded = _patched(x, p, 0.0)
+    x = folded.reshape(*folded.shape[:3], -1)
+    return x, (None if mask is None else _patched(mask, p, False).any(axis=-1))
+
+
+def _max_indicator(xs, pooled, valid):
+    """Where each max was taken (ties share it equally, as TensorFlow's reduce_max
+    gradient does): the weights d pooled / d xs along axis -2 of ``xs``."""
+    hit = (xs == pooled[..., None, :]) & valid
+    return hit / np.maximum(hit.sum(axis=-2, keepdims=True), 1).astype(xs.dtype)
+
+
+def _pool_patches(x, mask, p, mode):
+    """network._PatchPooling over (k, B, T, C): each patch's max or mean over its valid
+    steps (the end padded with invalid steps).  Returns (pooled, patch mask or None,
+    the weights the backward pass spreads d pooled with)."""
+    t = x.shape[2]
+    valid = np.ones(x.shape[:3], bool) if mask is None else mask
+    v = _patched(valid, p, False)[..., None]  # (k, B, S, p, 1)
+    xs = _patched(x, p, 0.0)  # (k, B, S, p, C)
+    patch_valid = v.any(axis=-2)  # (k, B, S, 1)
+    if mode == "max":
+        pooled = np.where(v, xs, np.float32(-1e9)).max(axis=-2)
+        pooled = np.where(patch_valid, pooled, np.float32(0.0))
+        weights = _max_indicator(xs, pooled, v & patch_valid[..., None, :])
+    else:
+        weights = v / np.maximum(v.sum(axis=-2, keepdims=True), 1).astype(np.float32)
+        pooled = (xs * weights).sum(axis=-2)
+    return pooled, (None if mask is None else patch_valid[..., 0]), (weights, t)
+
+
+def _unpool_patches(d, record):
+    """Adjoint of :func:`_pool_patches`: d pooled (k, B, S, C) -> d x (k, B, T, C)."""
+    weights, t = record
+    dx = d[..., None, :] * weights  # (k, B, S, p, C)
+    return dx.reshape(*dx.shape[:2], -1, dx.shape[-1])[:, :, :t]
+
+
+def _pool_steps(h, mask, mode):
+    """network._MaskedPooling ("mean" / "max") over the valid steps of (k, B, S, U);
+    returns (pooled, the weights d pooled / d h along the step axis)."""
+    m = np.ones(h.shape[:3] + (1,), bool) if mask is None else mask[..., None]
+    if mode == "mean":
+        weights = m / np.maximum(m.sum(axis=2, keepdims=True), 1).astype(np.float32)
+        return (h * weights).sum(axis=2), weights
+    pooled = np.where(m, h, np.float32(-1e9)).max(axis=2)
+    return pooled, _max_indicator(h, pooled, m)
 
 
 class NumpyFusedTrainer:
@@ -201,8 +262,8 @@ class NumpyFusedTrainer:
 
     # ------------------------------------------------------------ inputs
     def _prepare(self, X, slot):
-        """(k, n, T, F) raw rows -> (standardised and masked rows, step mask or None,
-        the first convolution's windows or None).
+        """(k, n, T, F) raw rows -> (standardised, masked and patched rows, step mask
+        or None, the first convolution's windows or None).
 
         The stem's work does not depend on the weights, so it is done once per
         stacked array (``slot``: "train" or "val"; the epochs of one fit pass the
@@ -216,13 +277,18 @@ class NumpyFusedTrainer:
         mask = None
         if spec.mask_value is not None:
             mask = np.any(x != np.float32(spec.mask_value), axis=-1)  # (k, n, T), as keras Masking
-        if uses_stem(spec):  # network._SequenceStem (patch_size 1): standardise, then zero the padding
+        if uses_stem(spec):  # network._SequenceStem: standardise, zero the padding, fold patches
             if spec.normalize:
                 x = (x - self.stats[0][:, None, None, :]) / self.stats[1][:, None, None, :]
             if mask is not None:
                 x = np.where(mask[..., None], x, np.float32(0.0))
+            if stem_fold(spec) > 1:
+                x, mask = _fold_patches(x, mask, spec.patch_size)
         elif mask is not None:
             x = x * mask[..., None].astype(np.float32)
+        if pools_patches(spec) and not spec.conv_filters:
+            # pooled straight from the input: no weight before it, so once here
+            x, mask, _ = _pool_patches(x, mask, spec.patch_size, spec.patch_mode)
         cols = None
         if spec.conv_filters and x.size * spec.conv_kernel_size * 4 <= PRECOMPUTE_BYTES:
             cols = self._im2col(x)  # the first convolution's windows, once (else per batch)
@@ -250,24 +316,40 @@ class NumpyFusedTrainer:
 
     # ------------------------------------------------------------ forward / backward
     def _forward(self, P, x, mask, cols0, keep):
-        """Pre-activation outputs (k, B, n_out); ``keep``: also return what backward needs."""
+        """Pre-activation outputs (k, B, n_out); ``keep``: also return what backward needs.
+
+        The tape holds one entry per layer with weights, plus ``("patches", ...)``
+        after the convolutions when they are pooled over patches and ``("steps", ...)``
+        after the GRU when its outputs are pooled.
+        """
         spec = self.spec
         tape = []
         p = 0
         h = x
+        zero_padding = pools_patches(spec) and mask is not None
         for c, filters in enumerate(spec.conv_filters):
+            if c > 0 and zero_padding:  # network._ZeroPadding (the stem zeroed the input)
+                h = np.where(mask[..., None], h, np.float32(0.0))
             cols = cols0 if c == 0 and cols0 is not None else self._im2col(h)
             kernel = P[p].reshape(self.k, -1, filters)
             h = _relu(_mm(cols, kernel) + P[p + 1][:, None, None, :])
             tape.append((cols, h))
             p += 2
+        if pools_patches(spec) and spec.conv_filters:
+            step_mask = mask
+            h, mask, record = _pool_patches(h, mask, spec.patch_size, spec.patch_mode)
+            tape.append(("patches", (record, step_mask)))
         n_layers = len(spec.units)
+        pooled = spec.pooling != "last"
         for i, units in enumerate(spec.units):
-            seq = i < n_layers - 1
+            seq = pooled or i < n_layers - 1
             h_in = h
             h, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], mask, units, seq, keep)
             tape.append((h_in, record))
             p += 3
+        if pooled:
+            h, weights = _pool_steps(h, mask, spec.pooling)
+            tape.append(("steps", weights))
         for _ in spec.dense_units:
             h_in = h
             h = _relu(_mm(h_in, P[p]) + P[p + 1][:, None, :])
@@ -382,13 +464,22 @@ class NumpyFusedTrainer:
             d = _mm(d, P[p].transpose(0, 2, 1))
             pos -= 1
         n_layers = len(spec.units)
+        pooled = spec.pooling != "last"
+        if pooled:  # d pooled -> d every GRU output
+            d = d[:, :, None, :] * tape[pos][1]
+            pos -= 1
         for i in range(n_layers - 1, -1, -1):
             p -= 3
             h_in, record = tape[pos]
             need_dx = i > 0 or bool(spec.conv_filters)
             g, d = self._gru_backward(h_in, record, P[p], P[p + 1], d, spec.units[i],
-                                      i < n_layers - 1, need_dx)
+                                      pooled or i < n_layers - 1, need_dx)
             grads[p], grads[p + 1], grads[p + 2] = g
+            pos -= 1
+        step_mask = None
+        if pools_patches(spec) and spec.conv_filters:
+            record, step_mask = tape[pos][1]
+            d = _unpool_patches(d, record)
             pos -= 1
         for c in range(len(spec.conv_filters) - 1, -1, -1):
             p -= 2
@@ -400,6 +491,8 @@ class NumpyFusedTrainer:
             if c > 0:
                 dcols = _mm(d, kernel.reshape(self.k, -1, kernel.shape[-1]).transpose(0, 2, 1))
                 d = self._col2im(dcols, kernel.shape[2])
+                if step_mask is not None:  # the padding zeroed before this convolution
+                    d = d * step_mask[..., None]
             pos -= 1
         return grads
 

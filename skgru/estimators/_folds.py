@@ -21,8 +21,9 @@ What fuses (everything else falls back to k separate fits, with the reason):
   stem (Conv1D ``"same"``, relu, as a per-fold im2col product), the
   ``min_updates``/``epochs="auto"`` budget (per fold, from its own size) and the
   regressor's ``shrink_to_mean`` (fitted per fold on its own validation split);
-  not ``patch_size`` resolving to > 1 (long series) nor a pooling that resolves to
-  anything but ``"last"`` (the classifier's ``"auto"`` is ``"last"`` when nothing is patched);
+  ``patch_size`` (every ``patch_mode``: folded by the stem, or max/mean-pooled over
+  each patch after the convolutions) and ``pooling`` "last", "mean" or "max" (so
+  the classifier's "auto", which is "max" on patched series); not ``"attention"``;
 * unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
@@ -93,16 +94,17 @@ _KNOWN = {
     "callbacks": lambda v: v is None or (isinstance(v, (list, tuple)) and len(v) == 0),
     "metrics": lambda v: v is None,
     # issue 12's architecture: the input standardisation (each fold's own training
-    # statistics) and the Conv1D("same", relu) stem are fused; patching (a resolved
-    # patch_size > 1) is refused by the network guard in _prepare_folds.  The
-    # update-counted budget (epochs="auto", min_updates) is computed per fold as fit
-    # does, and the regressor's shrinkage is fitted per fold on its validation split.
+    # statistics), patching (folded, or max/mean-pooled after the convolutions) and
+    # the Conv1D("same", relu) stem are fused.  The update-counted budget
+    # (epochs="auto", min_updates) is computed per fold as fit does, and the
+    # regressor's shrinkage is fitted per fold on its validation split.
     "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "patch_mode": _ANY,
     "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
     "shrink_to_linear": _ANY,  # acts only with linear_skip, which is not fused
-    # "auto" is "last" on unpatched series, and patched ones are refused above
-    "pooling": lambda v: v in ("last", "auto"),
+    # "auto" resolves to "last" or "max" (patched series); "attention" has its own
+    # score layer, which the fused steps do not implement
+    "pooling": lambda v: v in ("last", "auto", "mean", "max"),
     # refit_all_rows: a second training on every row after early stopping (not fused)
     "refit_all_rows": lambda v: not v,
     # issue 12's linear autoregressive skip (the regressor's default: its ridge start
