@@ -627,6 +627,12 @@ class NumpyFusedTrainer:
         results = fold_threads.run([task(self._group(rows), rows) for rows in groups])
         return np.concatenate(results)
 
+    def _gru_steps(self, x):
+        """The GRU's steps for prepared rows ``x`` (patches pooled after the convolutions
+        are not pooled yet there)."""
+        t = x.shape[2]
+        return -(-t // self.spec.patch_size) if pools_patches(self.spec) and self.spec.conv_filters else t
+
     def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
         """One epoch; returns the (k,) logged losses (NaN for folds without a batch).
 
@@ -638,7 +644,7 @@ class NumpyFusedTrainer:
             return self._on_groups(
                 lambda part, *a: part._train_epoch(*a, batch_size),
                 (x_all, mask_all, cols_all, Y, W, order, valid, np.asarray(fold_on, np.float32)),
-                batch_size, x_all.shape[2])
+                batch_size, self._gru_steps(x_all))
 
     def _train_epoch(self, x_all, mask_all, cols_all, Y, W, order, valid, fold_on, batch_size):
         k = self.k
@@ -672,4 +678,4 @@ class NumpyFusedTrainer:
             return self._on_groups(
                 lambda part, *a: part._losses_and_grads(*a, np.ones(part.k, np.float32), False)[0],
                 (xs, mask, cols, Y, np.asarray(W, np.float32), np.asarray(count, np.float32)),
-                xs.shape[1], xs.shape[2])
+                xs.shape[1], self._gru_steps(xs))
