@@ -16,6 +16,9 @@ Run: ``python benchmarks/check_fused_drift.py`` (about a minute on 2 cores).
 unshuffled batches (a steady error grows smoothly; a discrete event jumps).
 ``--ties``: after that epoch, whether the two implementations' convolution outputs, patch
 max-pool ties, GRU outputs and max-over-time argmaxes agree on 256 rows.
+``--gradients``: given the same weights (the separate fit's after 10 and 11 steps), how far
+the two implementations' gradients of the next batch differ, and how many components are
+below Adam's epsilon (1e-7), where an absolute difference becomes a large step.
 """
 
 from __future__ import annotations
@@ -102,9 +105,45 @@ def ties():
     print(f"max over time: argmax equal for {same:.4f} of (row, unit) pairs")
 
 
+def gradients():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from skgru._keras import fused
+    from skgru._keras.fused_numpy import NumpyFusedTrainer
+
+    Xs, ys = _digits64()
+    print("| next batch | variable | max abs diff | relative | components with abs(g) < 1e-7 |")
+    print("|---|---|---|---|---|")
+    for k in (10, 11):
+        est = _defaults(fit__shuffle=False).fit(Xs[: 64 * k], ys[: 64 * k])
+        model, spec = est.model_, est.network_spec_
+        rule = fused.OptimizerRule("adam", 0.01)
+        trainer = NumpyFusedTrainer(spec, 1, rule, "classification")
+        trainer.reset([[v.numpy() for v in fused.model_variables(model, spec)]], rule,
+                      [fused.input_statistics(model, spec)])
+        xb, yb = Xs[64 * k : 64 * (k + 1)], ys[64 * k : 64 * (k + 1)]
+        yi = np.searchsorted(est.classes_, yb).astype(np.int32)
+        x, mask, cols = trainer._prepare(xb[None], "batch")
+        _, grads = trainer._losses_and_grads(x, mask, cols, yi[None], np.ones((1, 64), np.float32),
+                                             np.array([64.0], np.float32), np.ones(1, np.float32), True)
+        variables = fused.model_variables(model, spec)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(yi, model(xb, training=True)))
+        reference = tape.gradient(loss, variables)
+        for (name, attr, _), a, b in zip(fused.variable_layout(spec), trainer._views(grads), reference):
+            a, b = a[0], b.numpy()
+            diff = np.abs(a - b).max()
+            print(f"| {k + 1} | {name}.{attr} | {diff:.1e} | {diff / np.abs(b).max():.1e} | "
+                  f"{int((np.abs(b) < 1e-7).sum())} of {b.size} |", flush=True)
+
+
 def main():
     import sys
 
+    if "--gradients" in sys.argv:
+        return gradients()
     if "--growth" in sys.argv:
         return growth()
     if "--ties" in sys.argv:
