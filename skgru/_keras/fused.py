@@ -58,7 +58,15 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from skgru._keras.network import NetworkSpec
+from skgru._keras.network import (
+    NetworkSpec,
+    _MaskedPooling,
+    _PatchPooling,
+    _ZeroPadding,
+    fold_patches,
+    pool_patches,
+    pool_steps,
+)
 
 
 # Largest block-diagonal matrix (entries) the per-model products are fused into:
@@ -165,8 +173,6 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         stem = model.get_layer("stem")
         if (stem.patch_size, stem.normalize, stem.mask_value) != (stem_fold(spec), spec.normalize, spec.mask_value):
             return "the input stem uses options the fused step does not implement"
-    from skgru._keras.network import _MaskedPooling, _PatchPooling, _ZeroPadding
-
     if pools_patches(spec):
         layer = model.get_layer(f"patch_{spec.patch_mode}_pooling")
         if not isinstance(layer, _PatchPooling) or (layer.patch_size, layer.mode) != (spec.patch_size, spec.patch_mode):
@@ -427,51 +433,34 @@ class FusedTrainer:
             p += 2
         return self._matmul(h, params[p]) + params[p + 1][:, None, :]  # pre-activation
 
-    @staticmethod
-    def _patched(x, p, fill):
-        """(k, B, T, ...) -> (k, B, ceil(T / p), p, ...): the time axis padded with ``fill``."""
+    # Patching and pooling are network.py's own functions, applied to the k folds' rows
+    # at once: the model axis is folded into the batch axis and back.
+    def _on_rows(self, fn, x, *masks):
+        """``fn(x, *masks)`` on (k * B, ...) rows; its tensor results back to (k, B, ...)."""
         ops = keras.ops
-        t = x.shape[2] if x.shape[2] is not None else ops.shape(x)[2]
-        steps = -(-x.shape[2] // p) if x.shape[2] is not None else -1
-        pad = [[0, 0], [0, 0], [0, (-t) % p]] + [[0, 0]] * (len(x.shape) - 3)
-        x = ops.pad(x, pad, constant_values=fill)
-        return ops.reshape(x, (x.shape[0], ops.shape(x)[1], steps, p, *x.shape[3:]))
+        b = ops.shape(x)[1]
+
+        def rows(t):
+            return None if t is None else ops.reshape(t, (self.k * b, *ops.shape(t)[2:]))
+
+        def back(t):
+            return None if t is None else ops.reshape(t, (self.k, b, *ops.shape(t)[1:]))
+
+        out = fn(rows(x), *map(rows, masks))
+        return tuple(map(back, out)) if isinstance(out, tuple) else back(out)
 
     def _fold_patches(self, x, mask, p):
-        """network._SequenceStem's folding: (k, B, T, F) -> (k, B, ceil(T / p), p * F)."""
-        ops = keras.ops
-        folded = self._patched(x, p, 0.0)  # (k, B, S, p, F)
-        x = ops.reshape(folded, (x.shape[0], ops.shape(folded)[1], folded.shape[2] or -1, p * x.shape[-1]))
-        if mask is not None:
-            mask = ops.any(self._patched(mask, p, False), axis=-1)
-        return x, mask
+        """network.fold_patches: (k, B, T, F) -> (k, B, ceil(T / p), p * F)."""
+        return self._on_rows(lambda t, m: fold_patches(t, m, p), x, mask)
 
     def _pool_patches(self, x, mask, p, mode):
-        """network._PatchPooling: each patch's max or mean over its valid steps."""
-        ops = keras.ops
-        if mask is None:  # every step valid, the padding at the end not
-            valid = ops.ones(ops.shape(x)[:3], dtype="bool")
-        else:
-            valid = mask
-        v = self._patched(valid, p, False)  # (k, B, S, p)
-        xs = self._patched(x, p, 0.0)  # (k, B, S, p, C)
-        w = ops.cast(v, x.dtype)[..., None]
-        patch_valid = ops.any(v, axis=-1)
-        if mode == "max":
-            pooled = ops.max(ops.where(w > 0, xs, ops.full_like(xs, -1e9)), axis=3)
-            pooled = ops.where(patch_valid[..., None], pooled, ops.zeros_like(pooled))
-        else:
-            pooled = ops.sum(xs * w, axis=3) / ops.maximum(ops.sum(w, axis=3), 1.0)
+        """network.pool_patches: each patch's max or mean over its valid steps."""
+        pooled, patch_valid = self._on_rows(lambda t, m: pool_patches(t, m, p, mode), x, mask)
         return pooled, (patch_valid if mask is not None else None)
 
-    @staticmethod
-    def _pool_steps(x, mask, mode):
-        """network._MaskedPooling ("mean" / "max") over the valid steps of (k, B, S, U)."""
-        ops = keras.ops
-        m = ops.ones_like(x[..., :1]) if mask is None else ops.cast(mask, x.dtype)[..., None]
-        if mode == "mean":
-            return ops.sum(x * m, axis=2) / ops.maximum(ops.sum(m, axis=2), 1.0)
-        return ops.max(ops.where(m > 0, x, ops.full_like(x, -1e9)), axis=2)
+    def _pool_steps(self, x, mask, mode):
+        """network.pool_steps ("mean" / "max") over the valid steps of (k, B, S, U)."""
+        return self._on_rows(lambda t, m: pool_steps(t, m, mode), x, mask)
 
     def _im2col(self, x):
         """(k, B, T, F) -> (k, B, T, K*F): each step's window of Conv1D(padding="same").

@@ -198,6 +198,9 @@ class NumpyFusedTrainer:
         self.clip = rule.clipnorm is not None
         self.nesterov = rule.nesterov
         self.has_momentum = rule.kind == "adam" or rule.momentum != 0
+        # patches pooled after the convolutions, inside the step (with its backward pass);
+        # without convolutions they are pooled from the input once, in _prepare
+        self.pools_after_conv = pools_patches(spec) and bool(spec.conv_filters)
         self.act, self.dact, self.act_ = ACTIVATIONS[spec.activation]
         self.ract, self.dract, self.ract_ = ACTIVATIONS[spec.recurrent_activation]
         self.params = self.m = self.v = None
@@ -286,7 +289,7 @@ class NumpyFusedTrainer:
                 x, mask = _fold_patches(x, mask, spec.patch_size)
         elif mask is not None:
             x = x * mask[..., None].astype(np.float32)
-        if pools_patches(spec) and not spec.conv_filters:
+        if pools_patches(spec) and not self.pools_after_conv:
             # pooled straight from the input: no weight before it, so once here
             x, mask, _ = _pool_patches(x, mask, spec.patch_size, spec.patch_mode)
         cols = None
@@ -335,7 +338,7 @@ class NumpyFusedTrainer:
             h = _relu(_mm(cols, kernel) + P[p + 1][:, None, None, :])
             tape.append((cols, h))
             p += 2
-        if pools_patches(spec) and spec.conv_filters:
+        if self.pools_after_conv:
             step_mask = mask
             h, mask, record = _pool_patches(h, mask, spec.patch_size, spec.patch_mode)
             tape.append(("patches", (record, step_mask)))
@@ -477,7 +480,7 @@ class NumpyFusedTrainer:
             grads[p], grads[p + 1], grads[p + 2] = g
             pos -= 1
         step_mask = None
-        if pools_patches(spec) and spec.conv_filters:
+        if self.pools_after_conv:
             record, step_mask = tape[pos][1]
             d = _unpool_patches(d, record)
             pos -= 1
@@ -631,7 +634,7 @@ class NumpyFusedTrainer:
         """The GRU's steps for prepared rows ``x`` (patches pooled after the convolutions
         are not pooled yet there)."""
         t = x.shape[2]
-        return -(-t // self.spec.patch_size) if pools_patches(self.spec) and self.spec.conv_filters else t
+        return -(-t // self.spec.patch_size) if self.pools_after_conv else t
 
     def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
         """One epoch; returns the (k,) logged losses (NaN for folds without a batch).

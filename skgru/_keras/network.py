@@ -76,6 +76,55 @@ def cudnn_eligible(spec: NetworkSpec) -> bool:
     )
 
 
+def _patched(x, p, fill):
+    """``(batch, t, ...)`` -> ``(batch, ceil(t / p), p, ...)``, the time axis padded at
+    the end with ``fill``; the patch count is static when the length is (an unrolled
+    GRU needs it), else read at run time, so ragged batches patch like fixed ones."""
+    ops = keras.ops
+    t = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
+    steps = -(-x.shape[1] // p) if x.shape[1] is not None else -1
+    x = ops.pad(x, [[0, 0], [0, (-t) % p]] + [[0, 0]] * (len(x.shape) - 2), constant_values=fill)
+    return ops.reshape(x, (ops.shape(x)[0], steps, p, *x.shape[2:]))
+
+
+def fold_patches(x, mask, p):
+    """Fold ``p`` consecutive steps of ``(batch, t, f)`` into one of ``p * f`` features
+    (the last patch zero-padded); a patch is valid when any of its steps is (``mask``
+    None: no mask in, None out)."""
+    folded = _patched(x, p, 0.0)
+    x = keras.ops.reshape(folded, (keras.ops.shape(folded)[0], folded.shape[1] or -1, p * x.shape[-1]))
+    return x, (None if mask is None else keras.ops.any(_patched(mask, p, False), axis=-1))
+
+
+def pool_patches(x, valid, p, mode):
+    """``"max"`` or ``"mean"`` of ``(batch, t, f)`` over the valid steps of each patch
+    of ``p`` (``valid`` None: every step; the padding at the end never counts); a patch
+    with no valid step is zero.  Returns ``(pooled, patch_valid)``."""
+    ops = keras.ops
+    if valid is None:
+        valid = ops.ones(ops.shape(x)[:2], dtype="bool")
+    v = _patched(valid, p, False)
+    xs = _patched(x, p, 0.0)
+    w = ops.cast(v, x.dtype)[..., None]
+    patch_valid = ops.any(v, axis=-1)
+    if mode == "max":
+        pooled = ops.max(ops.where(w > 0, xs, ops.full_like(xs, -1e9)), axis=2)
+        pooled = ops.where(patch_valid[..., None], pooled, ops.zeros_like(pooled))
+    else:
+        pooled = ops.sum(xs * w, axis=2) / ops.maximum(ops.sum(w, axis=2), 1.0)
+    return pooled, patch_valid
+
+
+def pool_steps(x, valid, mode):
+    """``"mean"`` or ``"max"`` of ``(batch, t, units)`` over its valid steps (``valid``
+    None: every step)."""
+    ops = keras.ops
+    m = ops.ones_like(x[..., :1]) if valid is None else ops.cast(valid, x.dtype)[..., None]
+    if mode == "mean":
+        return ops.sum(x * m, axis=1) / ops.maximum(ops.sum(m, axis=1), 1.0)
+    return ops.max(ops.where(m > 0, x, ops.full_like(x, -1e9)), axis=1)
+
+
 class _SequenceStem(keras.layers.Layer):
     """Mask, normalise and patch a ``(batch, t, f)`` sequence; returns ``(x, mask)``.
 
@@ -109,17 +158,8 @@ class _SequenceStem(keras.layers.Layer):
             x = (x - self.mean) / self.std
         if masked:
             x = ops.where(mask[..., None], x, ops.zeros_like(x))
-        p = self.patch_size
-        if p > 1:
-            t = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
-            pad = (-t) % p
-            # static patch count when the length is known (an unrolled GRU needs it)
-            steps = -(-x.shape[1] // p) if x.shape[1] is not None else -1
-            x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
-            x = ops.reshape(x, (ops.shape(x)[0], steps, p * self.n_features))
-            if masked:
-                mask = ops.pad(mask, [[0, 0], [0, pad]], constant_values=False)
-                mask = ops.any(ops.reshape(mask, (ops.shape(mask)[0], -1, p)), axis=-1)
+        if self.patch_size > 1:
+            x, mask = fold_patches(x, mask if masked else None, self.patch_size)
         # Fixed-length unmasked input: every (even a zero-padded partial) patch is valid.
         return (x, mask) if masked else x
 
@@ -171,29 +211,8 @@ class _PatchPooling(keras.layers.Layer):
         self.mode = mode
 
     def call(self, x, valid=None):
-        ops = keras.ops
-        p = self.patch_size
-        t = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
-        pad = (-t) % p
-        steps = -(-x.shape[1] // p) if x.shape[1] is not None else -1
-        if valid is None:
-            valid = ops.ones(ops.shape(x)[:2], dtype="bool")
-            masked = False
-        else:
-            masked = True
-        v = ops.pad(valid, [[0, 0], [0, pad]], constant_values=False)
-        x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
-        f = x.shape[-1]
-        x = ops.reshape(x, (ops.shape(x)[0], steps, p, f))
-        v = ops.reshape(v, (ops.shape(v)[0], steps, p))
-        w = ops.cast(v, x.dtype)[..., None]
-        patch_valid = ops.any(v, axis=-1)
-        if self.mode == "max":
-            pooled = ops.max(ops.where(w > 0, x, ops.full_like(x, -1e9)), axis=2)
-            pooled = ops.where(patch_valid[..., None], pooled, ops.zeros_like(pooled))
-        else:
-            pooled = ops.sum(x * w, axis=2) / ops.maximum(ops.sum(w, axis=2), 1.0)
-        return (pooled, patch_valid) if masked else pooled
+        pooled, patch_valid = pool_patches(x, valid, self.patch_size, self.mode)
+        return pooled if valid is None else (pooled, patch_valid)
 
     def compute_output_spec(self, x, valid=None):
         t = x.shape[1]
@@ -227,14 +246,9 @@ class _MaskedPooling(keras.layers.Layer):
 
     def call(self, x, valid=None):
         ops = keras.ops
-        if valid is None:
-            m = ops.ones_like(x[..., :1])
-        else:
-            m = ops.cast(valid, x.dtype)[..., None]
-        if self.mode == "mean":
-            return ops.sum(x * m, axis=1) / ops.maximum(ops.sum(m, axis=1), 1.0)
-        if self.mode == "max":
-            return ops.max(ops.where(m > 0, x, ops.full_like(x, -1e9)), axis=1)
+        if self.mode != "attention":
+            return pool_steps(x, valid, self.mode)
+        m = ops.ones_like(x[..., :1]) if valid is None else ops.cast(valid, x.dtype)[..., None]
         scores = ops.where(m > 0, self.score(x), ops.full_like(m, -1e9))
         weights = ops.softmax(scores, axis=1)
         return ops.sum(weights * x, axis=1)
