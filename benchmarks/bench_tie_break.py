@@ -1,0 +1,139 @@
+"""Benchmark: how ``TunedGRU()`` should pick among trials tied at its best hold-out accuracy.
+
+On 8 of the 11 classification sets of ``bench_accuracy.py``, 3-9 of the ten trials of
+``TunedGRU()`` tie at the best hold-out accuracy and the first drawn is refitted
+(benchmarks/README.md, "TunedGRU's column at one commit").  This script asks, on the
+**training splits only**, whether another rule picks better trials:
+
+* ``first``: the first trial at the best hold-out accuracy (what ``best_index_`` is,
+  as in ``GridSearchCV``);
+* ``ties by log loss``: among those tied trials, the lowest hold-out log loss;
+* ``log loss``: the lowest hold-out log loss, whatever the accuracy.
+
+Each task is one fold of a stratified 3-fold split of a data set's training split:
+``TunedGRU()`` (its default space and hold-out, seeded) searches on two thirds, scoring
+every trial on its hold-out by accuracy and by log loss, and by the accuracy of that
+same trial model on the remaining third (the inner test, which no rule sees).  The
+table reports the inner-test accuracy of each rule's pick, paired against ``first``.
+No test split is loaded.
+
+    python benchmarks/bench_tie_break.py --datasets ItalyPowerDemand GunPoint
+    python benchmarks/bench_tie_break.py --merge a.log b.log     # table several runs' TASK lines
+
+Not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+RULES = ["first", "ties by log loss", "log loss"]
+
+
+class InnerTestAccuracy:
+    """A scorer that ignores the hold-out it is given and scores the trial model on a
+    fixed inner test set (which no selection rule reads)."""
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        return float(np.mean(estimator.predict(self.X) == self.y))
+
+
+def picks(accuracy, loss, inner):
+    """Inner-test accuracy of each rule's pick, from per-trial hold-out scores."""
+    accuracy, loss, inner = map(np.asarray, (accuracy, loss, inner))
+    top = np.flatnonzero(accuracy == accuracy.max())
+    return {"first": inner[top[0]],
+            "ties by log loss": inner[top[int(np.argmin(loss[top]))]],
+            "log loss": inner[int(np.argmin(loss))],
+            "tied": float(len(top)),
+            "best": inner.max()}
+
+
+def run(name, seeds, n_splits, fast=False):
+    from bench_accuracy import _take, make_tuned_default
+    from sklearn.metrics import log_loss, make_scorer
+    from sklearn.model_selection import StratifiedKFold
+
+    from _datasets import load
+
+    ds = load(name)
+    X, y = ds.X_train, np.asarray(ds.y_train)
+    classes = np.unique(y)
+    for seed in seeds:
+        folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+        for fold, (tr, te) in enumerate(folds):
+            t0 = time.perf_counter()
+            scoring = {"accuracy": "accuracy",
+                       "log_loss": make_scorer(log_loss, greater_is_better=False,
+                                               response_method="predict_proba", labels=classes),
+                       "inner_test": InnerTestAccuracy(_take(X, te), y[te])}
+            tuned = make_tuned_default(ds, seed, fast=fast).set_params(scoring=scoring, refit=False)
+            tuned.fit(_take(X, tr), y[tr])
+            r = tuned.cv_results_
+            acc, loss, inner = (np.asarray(r[f"mean_test_{m}"], float) for m in ("accuracy", "log_loss", "inner_test"))
+            loss = -loss  # the scorer is negated
+            print(f"TRIALS {name} seed={seed} fold={fold} acc={','.join(f'{v:.4f}' for v in acc)} "
+                  f"ll={','.join(f'{v:.4f}' for v in loss)} inner={','.join(f'{v:.4f}' for v in inner)}", flush=True)
+            p = picks(acc, loss, inner)
+            print(f"TASK {name} seed={seed} fold={fold} "
+                  + " ".join(f"{k.replace(' ', '-')}={v:.4f}" for k, v in p.items())
+                  + f" s={time.perf_counter() - t0:.0f}", flush=True)
+
+
+def table(tasks):
+    print("\n| data set | tasks | tied (mean) | " + " | ".join(RULES) + " | best trial |")
+    print("|---|---|---|" + "---|" * (len(RULES) + 1))
+    for name in sorted({t["name"] for t in tasks}) + ["all"]:
+        sub = [t for t in tasks if name in ("all", t["name"])]
+        cells = [f"{np.mean([t[r] for t in sub]):.3f}" for r in RULES + ["best"]]
+        print(f"| {name} | {len(sub)} | {np.mean([t['tied'] for t in sub]):.1f} | " + " | ".join(cells) + " |")
+    print()
+    for rule in RULES[1:]:
+        d = np.array([t[rule] - t["first"] for t in tasks])
+        print(f"{rule} minus first, paired inner-test accuracy over {len(d)} tasks: {d.mean():+.4f} ± "
+              f"{d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan'):.4f} (better on "
+              f"{int((d > 0).sum())}, worse on {int((d < 0).sum())}, level on {int((d == 0).sum())})")
+
+
+def parse(paths):
+    tasks = []
+    for path in paths:
+        with open(path) as log:
+            for line in log:
+                if line.startswith("TASK "):
+                    words = line.split()
+                    fields = dict(kv.split("=") for kv in words[2:])
+                    task = {k.replace("-", " "): float(v) for k, v in fields.items() if k not in ("seed", "fold", "s")}
+                    task["name"] = words[1]
+                    tasks.append(task)
+    return tasks
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=["ItalyPowerDemand", "BasicMotions", "GunPoint", "sim-cbf"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--n-splits", type=int, default=3)
+    p.add_argument("--fast", action="store_true", help="2 trials of 2 epochs (a smoke test)")
+    p.add_argument("--merge", nargs="+", metavar="LOG", help="table the TASK lines of these logs instead")
+    args = p.parse_args(argv)
+    if args.merge:
+        return table(parse(args.merge))
+    warnings.filterwarnings("ignore")
+    for name in args.datasets:
+        run(name, args.seeds, args.n_splits, args.fast)
+
+
+if __name__ == "__main__":
+    main()
