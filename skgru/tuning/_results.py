@@ -77,7 +77,7 @@ def _score_columns(results, records, names, n_splits, key, error_score, rank):
 
 
 def build_cv_results(records, n_splits, error_score=np.nan, names=None,
-                     return_train_score=False):
+                     return_train_score=False, tie_break=False):
     """sklearn's ``cv_results_`` from trial records (see ``SearchSession``).
 
     Parameters
@@ -89,6 +89,8 @@ def build_cv_results(records, n_splits, error_score=np.nan, names=None,
     names : list of str or None
         The metric names (default: those the records hold).
     return_train_score : bool
+    tie_break : bool
+        Add ``tie_break_log_loss`` (see :func:`tie_break_losses`).
     """
     n = len(records)
     results = {}
@@ -135,4 +137,17 @@ def build_cv_results(records, n_splits, error_score=np.nan, names=None,
     results["round"] = np.array(
         [rec.get("round") if rec.get("round") is not None else -1 for rec in records],
         dtype=np.int64)
+    if tie_break:
+        results["tie_break_log_loss"] = tie_break_losses(records)
     return results
+
+
+def tie_break_losses(records):
+    """Each trial's mean log loss over its splits (TunedGRU's ``tie_break``); NaN
+    where it was not computed (a failed trial, no ``predict_proba``, an older state)."""
+    out = np.full(len(records), np.nan)
+    for i, rec in enumerate(records):
+        losses = rec.get("tie_break_losses")
+        if rec["status"] == "COMPLETED" and losses and np.all(np.isfinite(losses)):
+            out[i] = float(np.mean(losses))
+    return out

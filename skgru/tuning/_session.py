@@ -172,7 +172,8 @@ class SearchSession:
                "parent_id": values.get("tuner/trial_id"),
                "bracket": values.get("tuner/bracket"),
                "round": values.get("tuner/round"),
-               "seed": None, "continued": False, "mean": np.nan, "asked": True}
+               "seed": None, "continued": False, "mean": np.nan, "asked": True,
+               "tie_break_losses": None}
         try:
             rec["params"] = plan.space.declare(trial.hyperparameters)
             bad = [p for p in rec["params"] if p not in plan.base_params]
@@ -264,7 +265,9 @@ class SearchSession:
                     multimetric=s["multimetric"],
                     fit_times=s["fit_times"], score_times=s["score_times"],
                     budget=s["budget"], epochs_trained=s["epochs_trained"],
-                    seed=s["seed"], continued=s["continued"])
+                    seed=s["seed"], continued=s["continued"],
+                    # absent from state files written before tie_break existed
+                    tie_break_losses=_load_losses(s.get("tie_break_losses")))
                 rec["mean"] = (self.objective_mean(rec["scores"])
                                if rec["status"] == "COMPLETED" else np.nan)
                 pending[trial_id] = trial
@@ -334,7 +337,8 @@ class SearchSession:
                        multimetric=out["multimetric"], fit_times=out["fit_times"],
                        score_times=out["score_times"],
                        epochs_trained=out["epochs_trained"],
-                       continued=out["continued"])
+                       continued=out["continued"],
+                       tie_break_losses=out.get("tie_break_losses"))
             if out["error"] is None:
                 rec["status"] = "COMPLETED"
                 rec["mean"] = self.objective_mean(out["scores"])
@@ -376,6 +380,11 @@ class SearchSession:
         free_oracle(self.oracle)
         self.oracle = None
         return summary
+
+
+def _load_losses(saved):
+    """TunedGRU's tie-break losses from a state file (None where not saved)."""
+    return None if saved is None else [np.nan if v is None else float(v) for v in saved]
 
 
 def _load_scores(saved):

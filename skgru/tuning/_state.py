@@ -305,6 +305,8 @@ class SearchStateFile:
                     train_scores=(None if rec["train_scores"] is None
                                   else _save_scores(rec["train_scores"])),
                     params_repr=repr(rec["params"]),
+                    # optional (older state files lack it): TunedGRU's tie_break
+                    tie_break_losses=_save_losses(rec.get("tie_break_losses")),
                 )
                 for rec in records if rec["status"] is not None
             },
@@ -322,6 +324,10 @@ class SearchStateFile:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def _save_losses(losses):
+    return None if losses is None else [None if not np.isfinite(v) else float(v) for v in losses]
 
 
 def _save_scores(scores):

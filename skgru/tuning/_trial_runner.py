@@ -176,6 +176,7 @@ def evaluate_candidate(
     warm_start_param=None,
     parents=None,
     keep_models=False,
+    tie_break=None,
 ):
     """Fit and score one configuration on every split.
 
@@ -202,6 +203,10 @@ def evaluate_candidate(
         split: continue training those for ``budget - parent_budget`` more
         epochs instead of training from scratch (Hyperband promotion).
     keep_models : bool, return the fitted estimators (for later promotion).
+    tie_break : None or "log_loss"
+        ``"log_loss"``: also compute each split's log loss of ``predict_proba``
+        (``TunedGRU(tie_break="log_loss")`` ranks trials tied at the best score by
+        it); NaN where the estimator has none or it cannot be computed.
 
     Returns
     -------
@@ -209,8 +214,9 @@ def evaluate_candidate(
     empty for a failed trial, ``train_scores`` None unless asked),
     ``multimetric``, ``fit_times``, ``score_times`` (one per split), ``error``
     (None or a one-line message), ``traceback``, ``models`` (list or None),
-    ``epochs_trained`` (new epochs trained, summed over splits) and
-    ``continued`` (whether parents were continued).
+    ``epochs_trained`` (new epochs trained, summed over splits),
+    ``continued`` (whether parents were continued) and ``tie_break_losses``
+    (one per split, or None without ``tie_break``).
 
     A fresh trial (no ``parents``) of a fusable GRU estimator trains its k
     fold models as one computation (:func:`skgru.estimators._folds.fit_folds`;
@@ -227,7 +233,8 @@ def evaluate_candidate(
     res = {"scores": {}, "train_scores": {} if return_train_score else None,
            "multimetric": False, "fit_times": [], "score_times": [], "error": None,
            "traceback": None, "models": None, "epochs_trained": 0,
-           "continued": parents is not None}
+           "continued": parents is not None,
+           "tie_break_losses": [] if tie_break == "log_loss" else None}
     models = []
     fused = None
     if parents is None:
@@ -282,6 +289,9 @@ def evaluate_candidate(
                 scorer, est, X_test, y_test, index_fit_params(score_params, test, n_samples),
                 error_score, objective)
             score_time = time.perf_counter() - t1
+            if res["tie_break_losses"] is not None:
+                res["tie_break_losses"].append(split_log_loss(
+                    est, X_test, y_test, index_fit_params(score_params, test, n_samples)))
             if return_train_score:
                 train_scores, _ = score_split(
                     scorer, est, X_train, y_train,
@@ -315,12 +325,32 @@ def evaluate_candidate(
     return res
 
 
+def split_log_loss(estimator, X, y, score_params):
+    """The log loss of ``estimator.predict_proba(X)`` on ``y`` (weighted by the
+    scorer's ``sample_weight`` when it has one), or NaN where there is none: a
+    regressor, multi-output targets, or probabilities that do not fit ``y``.
+
+    A secondary criterion only (``tie_break``), so it never fails a trial.
+    """
+    from sklearn.metrics import log_loss
+
+    if y is None or not hasattr(estimator, "predict_proba"):
+        return float("nan")
+    try:
+        proba = estimator.predict_proba(X)
+        return float(log_loss(y, proba, labels=getattr(estimator, "classes_", None),
+                              sample_weight=score_params.get("sample_weight")))
+    except (ValueError, TypeError, AttributeError):
+        return float("nan")
+
+
 def failed_result(n_splits, error, tb=None):
     """The result of a trial that could not run (e.g. its worker died)."""
     return {"scores": {}, "train_scores": None, "multimetric": False,
             "fit_times": [0.0] * n_splits,
             "score_times": [0.0] * n_splits, "error": error, "traceback": tb,
-            "models": None, "epochs_trained": 0, "continued": False}
+            "models": None, "epochs_trained": 0, "continued": False,
+            "tie_break_losses": None}
 
 
 def run_trial(shared, job):
