@@ -65,7 +65,7 @@ def picks(accuracy, loss, inner):
             "best": inner.max()}
 
 
-def run(name, seeds, n_splits, fast=False):
+def run(name, seeds, n_splits, fast=False, defaults=False):
     from bench_accuracy import _take, make_tuned_default
     from sklearn.metrics import log_loss, make_scorer
     from sklearn.model_selection import StratifiedKFold
@@ -84,10 +84,16 @@ def run(name, seeds, n_splits, fast=False):
                                                response_method="predict_proba", labels=classes),
                        "inner_test": InnerTestAccuracy(_take(X, te), y[te])}
             tuned = make_tuned_default(ds, seed, fast=fast).set_params(scoring=scoring, refit=False)
+            if defaults:  # the estimator's own configuration as the only trial: same hold-out, same seed
+                tuned.set_params(search_space={"units": [tuned.estimator.units]}, tuner="grid", max_trials=1)
             tuned.fit(_take(X, tr), y[tr])
             r = tuned.cv_results_
             acc, loss, inner = (np.asarray(r[f"mean_test_{m}"], float) for m in ("accuracy", "log_loss", "inner_test"))
             loss = -loss  # the scorer is negated
+            if defaults:
+                print(f"DEFAULTS {name} seed={seed} fold={fold} acc={acc[0]:.4f} ll={loss[0]:.4f} "
+                      f"inner={inner[0]:.4f} s={time.perf_counter() - t0:.0f}", flush=True)
+                continue
             print(f"TRIALS {name} seed={seed} fold={fold} acc={','.join(f'{v:.4f}' for v in acc)} "
                   f"ll={','.join(f'{v:.4f}' for v in loss)} inner={','.join(f'{v:.4f}' for v in inner)}", flush=True)
             p = picks(acc, loss, inner)
@@ -99,14 +105,15 @@ def run(name, seeds, n_splits, fast=False):
 def table(tasks):
     """Inner-test accuracy of each rule's pick, per data set and over all tasks, beside
     a random trial's (the mean over the ten) and the best trial's."""
-    print("\n| data set | tasks | tied (mean) | " + " | ".join(RULES) + " | random trial | best trial |")
-    print("|---|---|---|" + "---|" * (len(RULES) + 2))
+    rules = RULES + (["defaults first", "defaults"] if tasks and all("defaults" in t for t in tasks) else [])
+    print("\n| data set | tasks | tied (mean) | " + " | ".join(rules) + " | random trial | best trial |")
+    print("|---|---|---|" + "---|" * (len(rules) + 2))
     for name in sorted({t["name"] for t in tasks}) + ["all"]:
         sub = [t for t in tasks if name in ("all", t["name"])]
-        cells = [f"{np.mean([t[r] for t in sub]):.3f}" for r in RULES + ["random trial", "best"]]
+        cells = [f"{np.mean([t[r] for t in sub]):.3f}" for r in rules + ["random trial", "best"]]
         print(f"| {name} | {len(sub)} | {np.mean([t['tied'] for t in sub]):.1f} | " + " | ".join(cells) + " |")
     print()
-    for rule in RULES[1:] + ["random trial"]:
+    for rule in rules[1:] + ["random trial"]:
         d = np.array([t[rule] - t["first"] for t in tasks])
         print(f"{rule} minus first, paired inner-test accuracy over {len(d)} tasks: {d.mean():+.4f} ± "
               f"{d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan'):.4f} (better on "
@@ -116,15 +123,26 @@ def table(tasks):
 def parse(paths, skip=0):
     """Tasks from the TRIALS lines of logs (each rule re-applied to the per-trial scores),
     leaving out each log's first ``skip``."""
-    tasks = []
+    tasks, defaults = [], {}
     for path in paths:
         with open(path) as log:
-            lines = [line for line in log if line.startswith("TRIALS ")][skip:]
+            lines = log.readlines()
         for line in lines:
+            if line.startswith("DEFAULTS "):
+                words = line.split()
+                fields = dict(kv.split("=") for kv in words[2:])
+                defaults[(words[1], fields["seed"], fields["fold"])] = (float(fields["acc"]), float(fields["inner"]))
+        for line in [line for line in lines if line.startswith("TRIALS ")][skip:]:
             words = line.split()
             fields = dict(kv.split("=") for kv in words[2:])
             scores = [np.array(fields[k].split(","), dtype=float) for k in ("acc", "ll", "inner")]
-            tasks.append({**picks(*scores), "name": words[1]})
+            tasks.append({**picks(*scores), "name": words[1], "key": (words[1], fields["seed"], fields["fold"]),
+                          "acc": scores[0], "inner": scores[2]})
+    for task in tasks:  # "defaults first": the defaults as an extra first trial, ties going to them
+        if task["key"] in defaults:
+            acc, inner = defaults[task["key"]]
+            task["defaults"] = inner
+            task["defaults first"] = inner if acc >= task["acc"].max() else task["first"]
     return tasks
 
 
@@ -134,6 +152,9 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--n-splits", type=int, default=3)
     p.add_argument("--fast", action="store_true", help="2 trials of 2 epochs (a smoke test)")
+    p.add_argument("--defaults", action="store_true",
+                   help="score only the estimator's defaults on each task (DEFAULTS lines), for the "
+                        "'defaults first' rule of --merge")
     p.add_argument("--merge", nargs="+", metavar="LOG", help="table the TRIALS lines of these logs instead")
     p.add_argument("--skip", type=int, default=0, help="with --merge: leave out each log's first SKIP tasks")
     args = p.parse_args(argv)
@@ -141,7 +162,7 @@ def main(argv=None):
         return table(parse(args.merge, args.skip))
     warnings.filterwarnings("ignore")
     for name in args.datasets:
-        run(name, args.seeds, args.n_splits, args.fast)
+        run(name, args.seeds, args.n_splits, args.fast, args.defaults)
 
 
 if __name__ == "__main__":
