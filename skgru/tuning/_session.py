@@ -383,11 +383,11 @@ class SearchSession:
 
 
 def _load_losses(saved):
-    """TunedGRU's tie-break losses from a state file (None where not saved)."""
+    """``[float or None]`` from a state file -> floats (None: NaN); None where not saved
+    (TunedGRU's tie-break losses in files written before it existed)."""
     return None if saved is None else [np.nan if v is None else float(v) for v in saved]
 
 
 def _load_scores(saved):
     """``{metric: [float or None]}`` from a state file -> floats (None: NaN)."""
-    return {name: [np.nan if v is None else float(v) for v in values]
-            for name, values in saved.items()}
+    return {name: _load_losses(values) for name, values in saved.items()}

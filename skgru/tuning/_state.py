@@ -327,9 +327,9 @@ class SearchStateFile:
 
 
 def _save_losses(losses):
+    """Floats for JSON (non-finite: None); None stays None."""
     return None if losses is None else [None if not np.isfinite(v) else float(v) for v in losses]
 
 
 def _save_scores(scores):
-    return {name: [None if not np.isfinite(v) else float(v) for v in values]
-            for name, values in (scores or {}).items()}
+    return {name: _save_losses(values) for name, values in (scores or {}).items()}

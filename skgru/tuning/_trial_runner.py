@@ -285,13 +285,12 @@ def evaluate_candidate(
             _check_finite_training(est)
             fit_time = time.perf_counter() - t0 if fused is None else fused[1] / len(splits)
             t1 = time.perf_counter()
-            scores, multi = score_split(
-                scorer, est, X_test, y_test, index_fit_params(score_params, test, n_samples),
-                error_score, objective)
+            test_params = index_fit_params(score_params, test, n_samples)
+            scores, multi = score_split(scorer, est, X_test, y_test, test_params,
+                                        error_score, objective)
             score_time = time.perf_counter() - t1
             if res["tie_break_losses"] is not None:
-                res["tie_break_losses"].append(split_log_loss(
-                    est, X_test, y_test, index_fit_params(score_params, test, n_samples)))
+                res["tie_break_losses"].append(split_log_loss(est, X_test, y_test, test_params))
             if return_train_score:
                 train_scores, _ = score_split(
                     scorer, est, X_train, y_train,

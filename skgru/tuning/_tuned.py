@@ -789,6 +789,7 @@ or keras_tuner.Oracle, default="random"
             max_trials=max_trials, verbose=self.verbose, t_start=t_start,
             state_file=state_file, state_seed=draw_seed, objective=scoring.objective,
             progress=progress, timeout=self.timeout)
+        tie_break = self._tie_break_metric(base)  # what each trial computes for ties
         try:
             if state is not None:
                 session.replay(state)
@@ -801,7 +802,7 @@ or keras_tuner.Oracle, default="random"
                 score_params=dict(routed.scorer.score),
                 return_train_score=bool(self.return_train_score),
                 error_score=self.error_score, objective=scoring.objective,
-                tie_break=self._tie_break_metric(base)))
+                tie_break=tie_break))
         finally:
             progress.close()
         if session.stop_error is not None:
@@ -810,8 +811,7 @@ or keras_tuner.Oracle, default="random"
         summary = session.close()
         del oracle
         self._best_record = self._store_search_results(
-            session, summary, scoring, len(splits), t_start,
-            tie_break=self._tie_break_metric(base) is not None)
+            session, summary, scoring, len(splits), t_start, tie_break=tie_break is not None)
 
     # --------------------------------------------------------------- results
     def _store_search_results(self, session, summary, scoring, n_splits, t_start,
