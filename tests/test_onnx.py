@@ -149,3 +149,14 @@ def test_untranslatable_steps_and_unfitted_estimators_are_clear_errors(tmp_path)
 
     with pytest.raises(ValueError, match="exports GRUClassifier, GRURegressor"):
         skgru.io.to_onnx(Ridge(), tmp_path / "x.onnx")
+
+
+def test_a_cropped_classifier_is_refused_by_name(tmp_path):
+    # its predictions average windows, which the graph cannot express
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(16, 40)).astype("float32")
+    y = np.arange(16) % 2
+    clf = GRUClassifier(crop_size=10, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="crop_size"):
+        skgru.io.to_onnx(clf, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -170,6 +170,13 @@ def export(estimator, path, *, opset=None):
     import onnx
 
     steps, est = _split(estimator)
+    if getattr(est, "crop_size_", None) is not None:
+        # the graph would read a whole series at once; the estimator averages windows
+        raise ValueError(
+            f"This {type(est).__name__} was fitted with crop_size (it predicts by averaging "
+            f"{est.crop_size_}-step windows), which the ONNX graph cannot express; export a "
+            "model fitted with crop_size=None, or serve it with skgru.io.save/load."
+        )
     model, output_name, description = _graph(steps, est)
     shape = [1] + [d if d is not None else est.network_spec_.n_timesteps or 1 for d in model.inputs[0].shape[1:]]
     model(np.zeros(shape, dtype=model.inputs[0].dtype))  # Keras exports only models that were called

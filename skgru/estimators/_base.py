@@ -378,14 +378,17 @@ class GRUEstimatorBase:
     def _raw_predict(self, X):
         check_is_fitted(self, ("model_", "target_encoder_"))
         _check_feature_names(self, X, reset=False)
-        Xa = self.feature_encoder_.transform(X)
-        batch = int(_params.routed(self._params_dict(), "predict__").get("batch_size", _params.PREDICT_BATCH_SIZE))
-        with engines.borrow(self.network_spec_, self._compile_config_, owner_model=self.model_) as engine:
-            engine.load(self.model_, optimizer="skip")
-            out = training.predict(engine, Xa, batch)
+        out = self._network_outputs(self.feature_encoder_.transform(X))
         if not np.all(np.isfinite(out)):
             raise ValueError("The network produced non-finite outputs; the model has diverged. Refit with a lower learning_rate.")
         return out
+
+    def _network_outputs(self, Xa):
+        """The network's outputs for converted input ``Xa`` (``crop_size`` averages over windows)."""
+        batch = int(_params.routed(self._params_dict(), "predict__").get("batch_size", _params.PREDICT_BATCH_SIZE))
+        with engines.borrow(self.network_spec_, self._compile_config_, owner_model=self.model_) as engine:
+            engine.load(self.model_, optimizer="skip")
+            return training.predict(engine, Xa, batch)
 
     # ---------------------------------------------------------- persistence
     def __getstate__(self):

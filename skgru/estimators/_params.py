@@ -136,6 +136,7 @@ COMMON_CONSTRAINTS = {
 CLASSIFIER_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
     "class_weight": [None, dict, StrOptions({"balanced"})],
+    "crop_size": [None, Interval(numbers.Integral, 1, None, closed="left"), Interval(numbers.Real, 0, 1, closed="neither")],
     "loss": [None, StrOptions(set().union(*CLASSIFIER_LOSSES.values())), callable],
 }
 REGRESSOR_CONSTRAINTS = {

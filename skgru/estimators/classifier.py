@@ -12,13 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 from skgru.estimators import _params
 from skgru.estimators._architecture import ARCHITECTURE_ATTRS_DOC, ARCHITECTURE_PARAMS_DOC, ArchitectureMixin
 from skgru.estimators._base import GRUEstimatorBase
+from skgru.estimators._crops import CropMixin
 from skgru.estimators._docs import FITTED_ATTRS_DOC, SHARED_PARAMS_DOC
 from skgru.estimators._scikeras import classifier_tags
 from skgru.estimators._targets import ClassTargets
 from skgru._doc_links import DocLinkMixin
 
 
-class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClassifier):
+class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
     Binary, multiclass (any label type) and multilabel targets; ``predict_proba``
@@ -29,11 +30,28 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
     Parameters
     ----------{SHARED_PARAMS_DOC}{ARCHITECTURE_PARAMS_DOC.lstrip(chr(10))}    class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
+    crop_size : int, float in (0, 1) or None, default=None
+        Train on random windows of the series ("window slicing") and predict by
+        averaging the class probabilities over windows that cover each series.
+        An int is the window length in steps, a float a fraction of the (padded)
+        training length; None, or a window as long as the series, does not crop.
+        Each training series gives ``ceil(4 * t / w)`` windows (seeded by
+        ``random_state``); prediction reads windows at a stride of ``w // 2``
+        over each series' valid steps, the last ending at its end. For long
+        series with few training series per class, when the class shows anywhere
+        in a series: on PigCVP's training split (2 series of 2000 steps per
+        class) 250-step windows lifted cross-validated accuracy from 0.18 to
+        0.58. A window should still hold what tells the classes apart. Padded
+        steps are never a window's start; ``patch_size="auto"`` and the input
+        statistics are computed on the windows. Not fused in TunedGRU's
+        fold-fused search (its folds are fitted separately).
 
     Attributes
     ----------
     classes_ : ndarray
-        Class labels (column indices for multilabel targets).{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}
+        Class labels (column indices for multilabel targets).
+    crop_size_ : int or None
+        Window length in steps (``crop_size`` resolved; None: no cropping).{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}
     See Also
     --------
     GRURegressor : The regression counterpart.
@@ -102,6 +120,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         weight_decay=None,
         patch_mode="max",
         refit_all_rows=False,
+        crop_size=None,
         **kwargs,
     ):
         self.units = units
@@ -137,6 +156,7 @@ class GRUClassifier(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClas
         self.patch_size = patch_size
         self.patch_mode = patch_mode
         self.refit_all_rows = refit_all_rows
+        self.crop_size = crop_size
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters
