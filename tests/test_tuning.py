@@ -179,6 +179,19 @@ def test_default_search_space_for_gru_and_pipeline():
         default_search_space(Ridge())
 
 
+def test_default_space_offers_crops_to_a_classifier_on_patched_series_only():
+    # round 7 of issue 12: windows of 1/4 and 1/8 where series are longer than 40 steps
+    from skgru import GRUClassifier, GRURegressor
+
+    assert default_search_space(GRUClassifier(), n_timesteps=41)["crop_size"] == [None, 0.25, 0.125]
+    assert default_search_space(GRUClassifier(), "grid", n_timesteps=2000)["crop_size"] == [None, 0.25, 0.125]
+    assert "crop_size" not in default_search_space(GRUClassifier(), n_timesteps=40)
+    assert "crop_size" not in default_search_space(GRUClassifier())  # length unknown
+    assert "crop_size" not in default_search_space(GRURegressor(), n_timesteps=500)
+    pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
+    assert default_search_space(pipe, n_timesteps=100)["gruclassifier__crop_size"] == [None, 0.25, 0.125]
+
+
 def test_default_patch_sizes_scale_with_the_series_length():
     # 5 and 10 up to 500 steps (every data set the defaults were chosen on); beyond,
     # raised so at most 100 and 50 GRU steps remain (2000 steps: 400 and 200 before)
