@@ -193,6 +193,20 @@ def test_sample_weight_and_partial_fit_keep_the_window():
     assert clf.predict_proba(X).shape == (20, 2)
 
 
+def test_short_series_on_the_unrolled_network_get_padded_windows():
+    # 6 steps: an unrolled network of fixed length (the 8-step bucket); 3-step windows are
+    # padded (masked) to it, and a window never starts in the bucket's padded tail
+    X, y = _periodic_task(20, 6, seed=4)
+    clf = GRUClassifier(crop_size=0.5, **SMALL).fit(X, y)
+    assert clf.crop_size_ == 3 and clf.network_spec_.unroll and clf.network_spec_.n_timesteps == 8
+    proba = clf.predict_proba(X)
+    windows, owner = _crops.prediction_windows(X[:, :, None], 3, None)
+    by_window = clf.model_.predict(clf.feature_encoder_.pad_to_network(windows), verbose=0)
+    assert np.allclose(proba, _crops.average_by_owner(by_window, owner, 20), atol=1e-6)
+    clf.partial_fit(X, y)  # continuing reads the bucket-padded input
+    assert clf.predict_proba(X).shape == (20, 2)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 0.0, 1.0, 1.5, "half", [10]])
 def test_invalid_crop_size_is_named(bad):
     X, y = _motif_task(n=10, t=40)

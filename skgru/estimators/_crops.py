@@ -142,8 +142,11 @@ class CropMixin:
         if width is None:
             return data
         seeds = np.random.SeedSequence(resolve_seed(params["random_state"]))
-        windows, owner = training_windows(data.X, width, np.random.default_rng(seeds), pad_value(params, spec))
-        data.X = windows
+        # continuing, X is already padded to the network's length (the unroll bucket's tail too)
+        pad = self._fitted_pad() if continuing else pad_value(params, spec)
+        windows, owner = training_windows(data.X, width, np.random.default_rng(seeds), pad)
+        # a new network pads its input itself (initialize); a fitted one reads this
+        data.X = data.features.pad_to_network(windows) if continuing else windows
         data.y = data.y[owner]
         if data.sample_weight is not None:
             data.sample_weight = data.sample_weight[owner]
@@ -172,7 +175,13 @@ class CropMixin:
         width = vars(self).get("crop_size_")
         if width is None:
             return super()._network_outputs(Xa)
-        pad = pad_value(self._params_dict(), self.input_spec_)
-        windows, owner = prediction_windows(Xa, width, pad)
+        windows, owner = prediction_windows(Xa, width, self._fitted_pad())
+        # an unrolled network (short series) reads a fixed length: pad the windows to it, masked
+        windows = self.feature_encoder_.pad_to_network(windows)
         return average_by_owner(super()._network_outputs(windows), owner, Xa.shape[0])
+
+    def _fitted_pad(self):
+        """The padded-step value of input converted for the fitted network (its padding
+        to the unroll bucket included)."""
+        return 0 if self.input_spec_.tokens else self.network_spec_.mask_value
 
