@@ -288,16 +288,18 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
             mask_value = RAGGED_PAD_VALUE
     n_timesteps = None
     arch = architecture(params, input_spec)
+    # the length the network trains on: the input's, or crop_size's windows (shorter)
+    t = params.get("_padded_timesteps", input_spec.n_timesteps)
     unroll = (
         not on_gpu  # cuDNN needs the loop form
         and arch["patch_size"] == 1  # patching makes the step count dynamic: the loop form takes it
         and not input_spec.ragged
-        and input_spec.n_timesteps is not None
-        and input_spec.n_timesteps <= UNROLL_BUCKET
+        and t is not None
+        and t <= UNROLL_BUCKET
     )
     if unroll:
         n_timesteps = UNROLL_BUCKET
-        if input_spec.n_timesteps < UNROLL_BUCKET and mask_value is None and not tokens:
+        if t < UNROLL_BUCKET and mask_value is None and not tokens:
             mask_value = RAGGED_PAD_VALUE  # the padded tail of the bucket is masked
     return NetworkSpec(
         n_timesteps=n_timesteps,
