@@ -6,8 +6,9 @@ also the class of each of its windows, so a training set of ``n`` long series
 becomes ``n * k`` shorter ones. It is the lever for long series with very few
 training series per class: on PigCVP's *training* split (52 classes, 2 series of
 2000 steps each; a stratified 2-fold CV, one series per class to train on) the
-defaults score 0.18, and 250-step windows 0.58 (500-step 0.47, 1000-step 0.42;
-``benchmarks/bench_accuracy.py --select --candidates ...``: see the accuracy guide).
+defaults score 0.183, 500-step windows 0.442 and 250-step windows 0.625
+(``benchmarks/bench_accuracy.py --select --candidates defaults crop1/4 crop1/8``;
+round 7 in benchmarks/README.md, which also shows the sets where crops cost accuracy).
 
 ``CropMixin`` sits first in GRUClassifier's bases and wraps the fit template's
 steps, so the template is unchanged:
