@@ -353,7 +353,8 @@ def run_table(names, seeds, fast, tuned):
 # "_skip_zero_head" skgru.estimators._architecture.SKIP_ZERO_HEAD (whether a
 # regressor's linear skip starts with the GRU head at zero), "_skip_ridge_rows"
 # SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on), "_score_start"
-# SCORE_RIDGE_START (whether early stopping may keep the ridge start as "epoch 0").
+# SCORE_RIDGE_START (whether early stopping may keep the ridge start as "epoch 0"),
+# "_crop_coverage" skgru.estimators._crops.WINDOW_COVERAGE (crop_size's windows per series).
 DEFAULT_CANDIDATES = {
     "defaults": dict(),
     "patch1": dict(patch_size=1),
@@ -409,6 +410,14 @@ DEFAULT_CANDIDATES = {
     # "pool-last" is the former default (round 6's "defaults" column)
     "pool-last": dict(pooling="last"),
     "pool-auto": dict(pooling="auto"),
+    # round 7, classification: window slicing (crop_size), a fraction of the length
+    "crop1/4": dict(crop_size=0.25),
+    "crop1/8": dict(crop_size=0.125),
+    # "_crop_coverage" sets skgru.estimators._crops.WINDOW_COVERAGE (windows per series:
+    # ceil(coverage * t / w)); 4 is the default, 1 reads each series' length once per epoch
+    "crop1/8-cov1": dict(crop_size=0.125, _crop_coverage=1),
+    "crop1/8-cov2": dict(crop_size=0.125, _crop_coverage=2),
+    "crop1/4-cov1": dict(crop_size=0.25, _crop_coverage=1),
 }
 
 
@@ -439,6 +448,9 @@ def _set_knobs(overrides):
     _architecture.SKIP_ZERO_HEAD = (overrides or {}).get("_skip_zero_head", True)
     _architecture.SKIP_RIDGE_ROWS = (overrides or {}).get("_skip_ridge_rows", "train")
     _architecture.SCORE_RIDGE_START = (overrides or {}).get("_score_start", True)
+    from skgru.estimators import _crops
+
+    _crops.WINDOW_COVERAGE = (overrides or {}).get("_crop_coverage", 4)
 
 
 def _score(ds, model, X, y):
