@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from skgru._sequences import RAGGED_PAD_VALUE
+from skgru.estimators._params import input_mask_value
 from skgru.estimators._seeding import resolve_seed
 
 # Windows per training series: enough that every step of a series is in about 4 of
@@ -59,11 +59,7 @@ def resolve_crop_size(crop_size, n_timesteps) -> int | None:
 
 def pad_value(params, input_spec):
     """The value of a padded step in the converted input (None: nothing is padded)."""
-    if input_spec.tokens:
-        return 0
-    if params["mask_value"] is not None:
-        return float(params["mask_value"])
-    return RAGGED_PAD_VALUE if input_spec.ragged else None
+    return 0 if input_spec.tokens else input_mask_value(params, input_spec)
 
 
 def valid_lengths(X, pad) -> np.ndarray:

@@ -277,15 +277,18 @@ def training_budget(params: dict, n_samples: int) -> tuple:
     return epochs, patience
 
 
+def input_mask_value(params: dict, input_spec):
+    """The value of a padded step in converted (non-token) input: the user's
+    ``mask_value``, the ragged padding, or None when nothing is padded."""
+    if params["mask_value"] is not None:
+        return float(params["mask_value"])
+    return RAGGED_PAD_VALUE if input_spec.ragged else None
+
+
 def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) -> NetworkSpec:
     """The architecture for these parameters and this data (hashable, see NetworkSpec)."""
     tokens = input_spec.tokens
-    mask_value = None
-    if not tokens:
-        if params["mask_value"] is not None:
-            mask_value = float(params["mask_value"])
-        elif input_spec.ragged:
-            mask_value = RAGGED_PAD_VALUE
+    mask_value = None if tokens else input_mask_value(params, input_spec)
     n_timesteps = None
     arch = architecture(params, input_spec)
     # the length the network trains on: the input's, or crop_size's windows (shorter)
