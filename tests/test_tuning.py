@@ -192,6 +192,23 @@ def test_default_space_offers_crops_to_a_classifier_on_patched_series_only():
     assert default_search_space(pipe, n_timesteps=100)["gruclassifier__crop_size"] == [None, 0.25, 0.125]
 
 
+def test_default_space_leaves_the_fcn_branch_out_on_series_over_500_steps():
+    # round 8 of issue 12: the branch's convolutions read every step (PigCVP, 2000 steps:
+    # 1227 s for a trial with it, 22 s without); the estimator's own value then stays
+    from skgru import GRUClassifier, GRURegressor
+
+    assert default_search_space(GRUClassifier(), n_timesteps=500)["fcn_branch"] == [False, True]
+    assert default_search_space(GRUClassifier())["fcn_branch"] == [False, True]  # length unknown
+    long_space = default_search_space(GRUClassifier(), n_timesteps=501)
+    assert "fcn_branch" not in long_space
+    assert "fcn_branch" not in default_search_space(GRUClassifier(), "grid", n_timesteps=2000)
+    assert long_space["crop_size"] == [None, 0.25, 0.125]  # the rest of the space is unchanged
+    assert default_search_space(GRURegressor(), n_timesteps=2000)["linear_skip"] == [None, True]
+    pipe = make_pipeline(FunctionTransformer(), GRUClassifier())
+    assert "gruclassifier__fcn_branch" in default_search_space(pipe, n_timesteps=400)
+    assert "gruclassifier__fcn_branch" not in default_search_space(pipe, n_timesteps=2000)
+
+
 def test_default_patch_sizes_scale_with_the_series_length():
     # 5 and 10 up to 500 steps (every data set the defaults were chosen on); beyond,
     # raised so at most 100 and 50 GRU steps remain (2000 steps: 400 and 200 before)

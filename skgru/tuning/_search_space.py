@@ -295,6 +295,13 @@ PATCHED_STEPS_LIMITS = (100, 50)
 PATCH_SIZE_CHOICES = (5, 10)
 # crop_size fractions of the default space (a classifier on series longer than 40 steps)
 CROP_FRACTIONS = (0.25, 0.125)
+# The longest series on which the default space offers a classifier's GRU-FCN branch:
+# its convolutions cost ~2.6e5 multiply-adds per step and series (128-256-128 filters),
+# whatever the patching: on PigCVP's 2000 steps the first trial of TunedGRU's seed-0
+# search (32 units, 2 layers, 1/4 windows) took 1227 s with the branch and 22 s without
+# it, on one core (round 8 of issue 12). The same bound as the patch sizes': every other
+# data set the defaults were chosen on has at most 500 steps.
+FCN_MAX_STEPS = 500
 
 
 def patch_size_choices(n_timesteps=None):
@@ -317,6 +324,12 @@ def offers_crops(n_timesteps) -> bool:
     return n_timesteps is not None and int(n_timesteps) > AUTO_PATCH_MAX_STEPS
 
 
+def offers_fcn_branch(n_timesteps) -> bool:
+    """Whether the default space searches a classifier's ``fcn_branch``: on series of
+    at most ``FCN_MAX_STEPS`` (500) steps, or of unknown length."""
+    return n_timesteps is None or int(n_timesteps) <= FCN_MAX_STEPS
+
+
 def gru_step(estimator):
     """The GRU estimator whose parameters the default space sets: ``estimator``
     itself or the Pipeline step holding them (None when there is none)."""
@@ -335,7 +348,8 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
     {"auto", 5, 10} (see below), ``patch_mode`` {"max", "fold"}, ``pooling``
     {"auto", "mean", "attention"} for a classifier, {"last", "mean", "attention"} for a
     regressor (see below), ``conv_filters`` {None, 64}, and ``linear_skip``
-    {None, True} for a regressor or ``fcn_branch`` {False, True} for a classifier,
+    {None, True} for a regressor or ``fcn_branch`` {False, True} for a classifier
+    (on series of at most 500 steps or of unknown length: see below),
     and for a classifier on series longer than 40 steps (those ``patch_size="auto"``
     patches) ``crop_size`` {None, 0.25, 0.125} (see below). Every entry keeps the
     cuDNN kernel usable (no recurrent dropout).  With ``tuner="grid"`` the
@@ -363,6 +377,13 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
     sim-long-var and Coffee down), so no default crops and the search decides. It is
     not offered on series of 40 steps or fewer, where a window would be 1-10 steps,
     nor when the length is unknown.
+
+    A classifier's ``fcn_branch`` is not searched on series longer than 500 steps
+    (round 8 of issue 12; the estimator's own value then stays): its convolutions read
+    every step, so on PigCVP's 2000 steps a trial with the branch took 20 minutes on
+    one core where one without it took under one, and the 10-trial search without it
+    (782 s) reached a hold-out accuracy of 0.667 where the two trials with it that
+    finished scored 0.048 and 0.286 and the former space's best was 0.238.
     """
     required = ["units", "n_layers", "dropout", "learning_rate", "batch_size",
                 "patch_size", "pooling", "conv_filters"]
@@ -391,7 +412,8 @@ def default_search_space(estimator, tuner="random", n_timesteps=None):
     # round 3 of issue 12: the task's own extra path (a regressor's linear skip, a
     # classifier's GRU-FCN branch), when the estimator has it
     extra = "linear_skip" if regressor else "fcn_branch"
-    if _find_prefix(estimator, [extra]) == prefix:
+    # round 8: not the FCN branch on series longer than 500 steps (see FCN_MAX_STEPS)
+    if _find_prefix(estimator, [extra]) == prefix and (regressor or offers_fcn_branch(n_timesteps)):
         architecture[extra] = [None, True] if extra == "linear_skip" else [False, True]
     # round 4 of issue 12: how a patch of a long series becomes a GRU step
     if _find_prefix(estimator, ["patch_mode"]) == prefix:
