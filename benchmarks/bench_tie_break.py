@@ -20,7 +20,16 @@ same trial model on the remaining third (the inner test, which no rule sees).  T
 table reports the inner-test accuracy of each rule's pick, paired against ``first``.
 No test split is loaded.
 
+``--cv K`` runs the same tasks with ``TunedGRU(cv=StratifiedKFold(K))`` in place of the
+hold-out (the same ten seeded draws; every trial trains K fold models, each on
+``(K-1)/K`` of the two thirds: K = 5 gives each the hold-out's 80%), and reports for each
+trial the mean CV accuracy and the mean inner-test accuracy of its K fold models.
+``--merge`` over logs of both arms adds the paired difference of the two arms' ``first``
+picks on the tasks both ran: does scoring trials on every series, not 20% of them, pick
+better trials on small training sets?
+
     python benchmarks/bench_tie_break.py --datasets ItalyPowerDemand GunPoint
+    python benchmarks/bench_tie_break.py --cv 5 --datasets ItalyPowerDemand GunPoint > cv.log
     python benchmarks/bench_tie_break.py --merge a.log b.log     # table several runs' TASK lines
 
 Not run by the tests.
@@ -65,7 +74,7 @@ def picks(accuracy, loss, inner):
             "best": inner.max()}
 
 
-def run(name, seeds, n_splits, fast=False, defaults=False):
+def run(name, seeds, n_splits, fast=False, defaults=False, cv=None):
     from bench_accuracy import _take, make_tuned_default
     from sklearn.metrics import log_loss, make_scorer
     from sklearn.model_selection import StratifiedKFold
@@ -84,6 +93,10 @@ def run(name, seeds, n_splits, fast=False, defaults=False):
                                                response_method="predict_proba", labels=classes),
                        "inner_test": InnerTestAccuracy(_take(X, te), y[te])}
             tuned = make_tuned_default(ds, seed, fast=fast).set_params(scoring=scoring, refit=False)
+            arm = ""
+            if cv:  # the same draws, each scored by K-fold CV on the two thirds
+                tuned.set_params(cv=StratifiedKFold(cv, shuffle=True, random_state=seed))
+                arm = f" cv={cv}"
             if defaults:  # the estimator's own configuration as the only trial: same hold-out, same seed
                 tuned.set_params(search_space={"units": [tuned.estimator.units]}, tuner="grid", max_trials=1)
             tuned.fit(_take(X, tr), y[tr])
@@ -94,15 +107,32 @@ def run(name, seeds, n_splits, fast=False, defaults=False):
                 print(f"DEFAULTS {name} seed={seed} fold={fold} acc={acc[0]:.4f} ll={loss[0]:.4f} "
                       f"inner={inner[0]:.4f} s={time.perf_counter() - t0:.0f}", flush=True)
                 continue
-            print(f"TRIALS {name} seed={seed} fold={fold} acc={','.join(f'{v:.4f}' for v in acc)} "
+            print(f"TRIALS {name} seed={seed} fold={fold}{arm} acc={','.join(f'{v:.4f}' for v in acc)} "
                   f"ll={','.join(f'{v:.4f}' for v in loss)} inner={','.join(f'{v:.4f}' for v in inner)}", flush=True)
             p = picks(acc, loss, inner)
-            print(f"TASK {name} seed={seed} fold={fold} "
+            print(f"TASK {name} seed={seed} fold={fold}{arm} "
                   + " ".join(f"{k.replace(' ', '-')}={v:.4f}" for k, v in p.items())
                   + f" s={time.perf_counter() - t0:.0f}", flush=True)
 
 
 def table(tasks):
+    """Per arm (hold-out, or K-fold CV), the inner-test accuracy of each rule's pick; with
+    both arms, the paired difference of their ``first`` picks."""
+    arms = sorted({t["arm"] for t in tasks}, key=lambda a: (a != "hold-out", a))
+    for arm in arms:
+        if len(arms) > 1:
+            print(f"\n{'hold-out' if arm == 'hold-out' else f'{arm}-fold CV'}:")
+        arm_table([t for t in tasks if t["arm"] == arm])
+    for arm in arms[1:]:
+        holdout = {t["key"]: t["first"] for t in tasks if t["arm"] == arms[0]}
+        d = np.array([t["first"] - holdout[t["key"]] for t in tasks if t["arm"] == arm and t["key"] in holdout])
+        if len(d):
+            print(f"{arm}-fold first minus {arms[0]} first, paired inner-test accuracy over {len(d)} tasks: "
+                  f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan'):.4f} "
+                  f"(better on {int((d > 0).sum())}, worse on {int((d < 0).sum())}, level on {int((d == 0).sum())})")
+
+
+def arm_table(tasks):
     """Inner-test accuracy of each rule's pick, per data set and over all tasks, beside
     a random trial's (the mean over the ten) and the best trial's."""
     rules = RULES + (["defaults first", "defaults"] if tasks and all("defaults" in t for t in tasks) else [])
@@ -137,9 +167,9 @@ def parse(paths, skip=0):
             fields = dict(kv.split("=") for kv in words[2:])
             scores = [np.array(fields[k].split(","), dtype=float) for k in ("acc", "ll", "inner")]
             tasks.append({**picks(*scores), "name": words[1], "key": (words[1], fields["seed"], fields["fold"]),
-                          "acc": scores[0], "inner": scores[2]})
+                          "acc": scores[0], "inner": scores[2], "arm": fields.get("cv", "hold-out")})
     for task in tasks:  # "defaults first": the defaults as an extra first trial, ties going to them
-        if task["key"] in defaults:
+        if task["key"] in defaults and task["arm"] == "hold-out":
             acc, inner = defaults[task["key"]]
             task["defaults"] = inner
             task["defaults first"] = inner if acc >= task["acc"].max() else task["first"]
@@ -155,6 +185,8 @@ def main(argv=None):
     p.add_argument("--defaults", action="store_true",
                    help="score only the estimator's defaults on each task (DEFAULTS lines), for the "
                         "'defaults first' rule of --merge")
+    p.add_argument("--cv", type=int, default=None, metavar="K",
+                   help="score each trial by stratified K-fold CV on the two thirds instead of the hold-out")
     p.add_argument("--merge", nargs="+", metavar="LOG", help="table the TRIALS lines of these logs instead")
     p.add_argument("--skip", type=int, default=0, help="with --merge: leave out each log's first SKIP tasks")
     args = p.parse_args(argv)
@@ -162,7 +194,7 @@ def main(argv=None):
         return table(parse(args.merge, args.skip))
     warnings.filterwarnings("ignore")
     for name in args.datasets:
-        run(name, args.seeds, args.n_splits, args.fast, args.defaults)
+        run(name, args.seeds, args.n_splits, args.fast, args.defaults, args.cv)
 
 
 if __name__ == "__main__":
