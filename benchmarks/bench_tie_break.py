@@ -123,13 +123,19 @@ def table(tasks):
         if len(arms) > 1:
             print(f"\n{'hold-out' if arm == 'hold-out' else f'{arm}-fold CV'}:")
         arm_table([t for t in tasks if t["arm"] == arm])
+    reference = {t["key"]: t["first"] for t in tasks if t["arm"] == arms[0]}
     for arm in arms[1:]:
-        holdout = {t["key"]: t["first"] for t in tasks if t["arm"] == arms[0]}
-        d = np.array([t["first"] - holdout[t["key"]] for t in tasks if t["arm"] == arm and t["key"] in holdout])
+        d = np.array([t["first"] - reference[t["key"]] for t in tasks if t["arm"] == arm and t["key"] in reference])
         if len(d):
-            print(f"{arm}-fold first minus {arms[0]} first, paired inner-test accuracy over {len(d)} tasks: "
-                  f"{d.mean():+.4f} ± {d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan'):.4f} "
-                  f"(better on {int((d > 0).sum())}, worse on {int((d < 0).sum())}, level on {int((d == 0).sum())})")
+            print(paired_summary(f"{arm}-fold first minus {arms[0]} first", d))
+
+
+def paired_summary(label, d):
+    """One line: the mean paired difference ``d`` over tasks, its standard error, and
+    on how many tasks it is positive, negative or zero."""
+    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+    return (f"{label}, paired inner-test accuracy over {len(d)} tasks: {d.mean():+.4f} ± {se:.4f} "
+            f"(better on {int((d > 0).sum())}, worse on {int((d < 0).sum())}, level on {int((d == 0).sum())})")
 
 
 def arm_table(tasks):
@@ -144,10 +150,7 @@ def arm_table(tasks):
         print(f"| {name} | {len(sub)} | {np.mean([t['tied'] for t in sub]):.1f} | " + " | ".join(cells) + " |")
     print()
     for rule in rules[1:] + ["random trial"]:
-        d = np.array([t[rule] - t["first"] for t in tasks])
-        print(f"{rule} minus first, paired inner-test accuracy over {len(d)} tasks: {d.mean():+.4f} ± "
-              f"{d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan'):.4f} (better on "
-              f"{int((d > 0).sum())}, worse on {int((d < 0).sum())}, level on {int((d == 0).sum())})")
+        print(paired_summary(f"{rule} minus first", np.array([t[rule] - t["first"] for t in tasks])))
 
 
 def parse(paths, skip=0):
@@ -190,6 +193,9 @@ def main(argv=None):
     p.add_argument("--merge", nargs="+", metavar="LOG", help="table the TRIALS lines of these logs instead")
     p.add_argument("--skip", type=int, default=0, help="with --merge: leave out each log's first SKIP tasks")
     args = p.parse_args(argv)
+    if args.defaults and args.cv:
+        # DEFAULTS lines carry no arm: --merge pairs them with the hold-out tasks
+        p.error("--defaults scores the hold-out's defaults; run it without --cv")
     if args.merge:
         return table(parse(args.merge, args.skip))
     warnings.filterwarnings("ignore")
