@@ -66,10 +66,17 @@ class InnerTestAccuracy:
         return float(np.mean(estimator.predict(self.X) == self.y))
 
 
+def tied_at_best(accuracy):
+    """Indices of the trials tied at the best hold-out accuracy, in draw order (the
+    first is ``TunedGRU``'s ``best_index_``)."""
+    accuracy = np.asarray(accuracy)
+    return np.flatnonzero(accuracy == accuracy.max())
+
+
 def picks(accuracy, loss, inner):
     """Inner-test accuracy of each rule's pick, from per-trial hold-out scores."""
-    accuracy, loss, inner = map(np.asarray, (accuracy, loss, inner))
-    top = np.flatnonzero(accuracy == accuracy.max())
+    loss, inner = np.asarray(loss), np.asarray(inner)
+    top = tied_at_best(accuracy)
     return {"first": inner[top[0]],
             "ties by log loss": inner[top[int(np.argmin(loss[top]))]],
             "log loss": inner[int(np.argmin(loss))],
@@ -143,10 +150,9 @@ def table(tasks):
         # same seeded draws in both arms)
         same = sum(t["first_trial"] == ref["first_trial"] for t, ref in pairs)
         print(f"{arm}-fold and {arms[0]} first picked the same trial on {same} of {len(pairs)} tasks")
-        for yardstick in (arms[0], arm):
-            d = np.array([(t if yardstick == arm else ref)["inner"][t["first_trial"]]
-                          - (t if yardstick == arm else ref)["inner"][ref["first_trial"]] for t, ref in pairs])
-            models = f"the {arm} fold models' mean" if yardstick == arm else f"the {arms[0]} arm's models"
+        for models, scorer in ((f"the {arms[0]} arm's models", 1), (f"the {arm} fold models' mean", 0)):
+            inner = [pair[scorer]["inner"] for pair in pairs]
+            d = np.array([s[t["first_trial"]] - s[ref["first_trial"]] for s, (t, ref) in zip(inner, pairs)])
             print(paired_summary(f"{label}, both picks scored by {models}", d))
 
 
@@ -191,7 +197,7 @@ def parse(paths, skip=0):
             scores = [np.array(fields[k].split(","), dtype=float) for k in ("acc", "ll", "inner")]
             tasks.append({**picks(*scores), "name": words[1], "key": (words[1], fields["seed"], fields["fold"]),
                           "acc": scores[0], "inner": scores[2], "arm": fields.get("cv", "hold-out"),
-                          "first_trial": int(np.argmax(scores[0]))})
+                          "first_trial": int(tied_at_best(scores[0])[0])})
     for task in tasks:  # "defaults first": the defaults as an extra first trial, ties going to them
         if task["key"] in defaults and task["arm"] == "hold-out":
             acc, inner = defaults[task["key"]]
