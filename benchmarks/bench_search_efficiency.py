@@ -4,13 +4,19 @@ Issue 14, point 5 (second bullet).  On each data set and seed every method searc
 the same space with the same estimator, the same 3-fold CV splits and (roughly) the
 same epoch budget; the table reports, averaged over seeds:
 
-* ``best CV``: the method's final best mean CV score;
+* ``best CV``: the method's final best mean CV score, as the search reports it
+  (``best_score_``: for ASHA the best of the highest rung completed, as in
+  ``HalvingRandomSearchCV``, not a lower rung's score after fewer epochs);
 * ``test``: the refitted best model's score on the data set's test split (reported,
   never used to choose anything);
 * ``epochs``: epochs spent in the search, summed over folds (every fold model's
   epochs count: 3 folds x 9 epochs = 27 for one full-fidelity trial);
 * ``reached``: on how many seeds the method's running best CV score reached
-  ``RandomizedSearchCV``'s final best CV score on the same seed (the target);
+  ``RandomizedSearchCV``'s final best CV score on the same seed (the target).  The
+  running best after each trial is what the search would report if stopped there
+  (``reported_best``): the best so far, but for ASHA the best of the highest rung
+  completed so far, so a 1-epoch score does not count once a configuration has
+  completed a higher rung;
 * ``to target (reached)``: fold-epochs spent when it first did, divided by
   RandomizedSearchCV's fold-epochs, averaged over the seeds that reached it;
 * ``to target (all seeds)``: the same averaged over every seed, a seed that never
@@ -134,11 +140,15 @@ def run_tuned(method, task, X, y, splits, args, seed):
     res = tuned.cv_results_
     scores = np.asarray(res["mean_test_score"], dtype=float)
     epochs = np.asarray(res["epochs_trained"], dtype=float)
+    rungs = np.asarray(res["iter"]) if tuner == "asha" else None  # rows in completion order (n_jobs=1)
     if method == "hyperband":
         # KerasTuner's Hyperband runs whole iterations; keep the trials that fit the budget
         keep = np.cumsum(epochs) <= budget * len(splits)
         scores, epochs = scores[keep], epochs[keep]
-    return scores, epochs, tuned
+    reported = reported_best(scores, rungs)
+    if rungs is not None and not np.isclose(reported[-1], tuned.best_score_):
+        raise AssertionError(f"reported_best {reported[-1]} != best_score_ {tuned.best_score_}")
+    return reported, epochs, tuned
 
 
 def run_randomized(task, X, y, splits, args, seed):
@@ -149,7 +159,7 @@ def run_randomized(task, X, y, splits, args, seed):
     search.fit(X, y)
     scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
     epochs = np.full(len(scores), args.max_epochs * len(splits), dtype=float)
-    return scores, epochs, search
+    return reported_best(scores), epochs, search
 
 
 def run_optuna(task, X, y, splits, args, seed):
@@ -164,7 +174,7 @@ def run_optuna(task, X, y, splits, args, seed):
     search.fit(X, y)
     scores = np.array([t.value if t.value is not None else np.nan for t in study.trials])
     epochs = np.full(len(scores), args.max_epochs * len(splits), dtype=float)
-    return scores, epochs, search
+    return reported_best(scores), epochs, search
 
 
 def run_method(method, task, X, y, splits, args, seed):
@@ -175,11 +185,27 @@ def run_method(method, task, X, y, splits, args, seed):
     return run_tuned(method, task, X, y, splits, args, seed)
 
 
-def epochs_to_reach(scores, epochs, target):
-    """Epochs spent when the running best first reached ``target`` (None: never)."""
-    running = np.fmax.accumulate(np.where(np.isnan(scores), -np.inf, scores))
+def reported_best(scores, rungs=None):
+    """After each trial (in completion order), the best CV score the search would
+    report if stopped there: the running best (failed trials, NaN, never count); with
+    ``rungs`` (ASHA), the best among the trials of the highest rung completed so far,
+    the rule of ``TunedGRU``'s ``best_score_`` (and ``HalvingRandomSearchCV``'s)."""
+    scores = np.where(np.isnan(scores), -np.inf, np.asarray(scores, dtype=float))
+    if rungs is None:
+        return np.fmax.accumulate(scores)
+    rungs = np.asarray(rungs)
+    top = np.maximum.accumulate(rungs)
+    reported = np.empty_like(scores)
+    for i in range(len(scores)):
+        reported[i] = scores[:i + 1][rungs[:i + 1] == top[i]].max()
+    return reported
+
+
+def epochs_to_reach(reported, epochs, target):
+    """Epochs spent when the reported best (``reported_best``) first reached ``target``
+    (None: never)."""
     spent = np.cumsum(epochs)
-    hit = np.flatnonzero(running >= target - 1e-12)
+    hit = np.flatnonzero(reported >= target - 1e-12)
     return float(spent[hit[0]]) if hit.size else None
 
 
@@ -224,15 +250,15 @@ def main(argv=None):
                 seconds = time.perf_counter() - t0
                 test = float(search.score(X_test, y_test))
                 results[method] = (scores, epochs, test, seconds)
-                print(f"{name} seed {seed} {method}: best CV {np.nanmax(scores):.4f} test {test:.4f} "
+                print(f"{name} seed {seed} {method}: best CV {scores[-1]:.4f} test {test:.4f} "
                       f"epochs {int(epochs.sum())} trials {len(scores)} {seconds:.1f} s", flush=True)
-            target = np.nanmax(results["RandomizedSearchCV"][0]) if "RandomizedSearchCV" in results else None
+            target = results["RandomizedSearchCV"][0][-1] if "RandomizedSearchCV" in results else None
             for method, (scores, epochs, test, seconds) in results.items():
                 reach = None if target is None else epochs_to_reach(scores, epochs, target)
                 rows.setdefault((name, method), []).append(
-                    (float(np.nanmax(scores)), test, float(epochs.sum()), reach, seconds))
+                    (float(scores[-1]), test, float(epochs.sum()), reach, seconds))
                 # one line per seed and method, so that a partial run can be tabled too
-                print(f"SEED {name} {seed} {method} best_cv={np.nanmax(scores):.4f} test={test:.4f} "
+                print(f"SEED {name} {seed} {method} best_cv={scores[-1]:.4f} test={test:.4f} "
                       f"epochs={int(epochs.sum())} to_target={reach} target={target}", flush=True)
 
     print()
