@@ -354,7 +354,9 @@ def run_table(names, seeds, fast, tuned):
 # regressor's linear skip starts with the GRU head at zero), "_skip_ridge_rows"
 # SKIP_RIDGE_ROWS (which rows its starting ridge is fitted on), "_score_start"
 # SCORE_RIDGE_START (whether early stopping may keep the ridge start as "epoch 0"),
-# "_crop_coverage" skgru.estimators._crops.WINDOW_COVERAGE (crop_size's windows per series).
+# "_crop_coverage" skgru.estimators._crops.WINDOW_COVERAGE (crop_size's windows per series),
+# "_skip_trainable" skgru._keras.network.SKIP_TRAINABLE (whether training moves the linear
+# skip; run such a candidate in its own process: pooled engines keep what they were built with).
 DEFAULT_CANDIDATES = {
     "defaults": dict(),
     "patch1": dict(patch_size=1),
@@ -418,6 +420,8 @@ DEFAULT_CANDIDATES = {
     "crop1/8-cov1": dict(crop_size=0.125, _crop_coverage=1),
     "crop1/8-cov2": dict(crop_size=0.125, _crop_coverage=2),
     "crop1/4-cov1": dict(crop_size=0.25, _crop_coverage=1),
+    # round 9, regression: the linear skip kept at its RidgeCV start (not trained)
+    "skip-frozen": dict(_skip_trainable=False),
 }
 
 
@@ -451,6 +455,9 @@ def _set_knobs(overrides):
     from skgru.estimators import _crops
 
     _crops.WINDOW_COVERAGE = (overrides or {}).get("_crop_coverage", 4)
+    from skgru._keras import network
+
+    network.SKIP_TRAINABLE = (overrides or {}).get("_skip_trainable", True)
 
 
 def _score(ds, model, X, y):
