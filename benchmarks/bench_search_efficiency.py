@@ -209,6 +209,24 @@ def epochs_to_reach(reported, epochs, target):
     return float(spent[hit[0]]) if hit.size else None
 
 
+def where_time_went(search, n_splits):
+    """Fit and score seconds summed over the search's trials (every split), per ASHA rung
+    where the search has rungs: a search's fixed cost per trial shows against its epochs."""
+    res = getattr(search, "cv_results_", None)
+    if not res or "mean_fit_time" not in res:  # OptunaSearchCV keeps its timings in its study
+        return "  time: not reported by this search"
+    fit = np.asarray(res["mean_fit_time"], dtype=float) * n_splits
+    score = np.asarray(res["mean_score_time"], dtype=float) * n_splits
+    line = f"  time: {len(fit)} trials, fit {fit.sum():.1f} s, score {score.sum():.1f} s"
+    if "iter" in res:
+        rungs = np.asarray(res["iter"])
+        for k in np.unique(rungs):
+            on = rungs == k
+            line += (f"; rung {k}: {on.sum()} trials, fit {fit[on].sum():.1f} s "
+                     f"({fit[on].mean():.3f} s each), score {score[on].sum():.1f} s")
+    return line
+
+
 # ------------------------------------------------------------------ main
 
 def main(argv=None):
@@ -252,6 +270,7 @@ def main(argv=None):
                 results[method] = (scores, epochs, test, seconds)
                 print(f"{name} seed {seed} {method}: best CV {scores[-1]:.4f} test {test:.4f} "
                       f"epochs {int(epochs.sum())} trials {len(scores)} {seconds:.1f} s", flush=True)
+                print(where_time_went(search, len(splits)), flush=True)
             target = results["RandomizedSearchCV"][0][-1] if "RandomizedSearchCV" in results else None
             for method, (scores, epochs, test, seconds) in results.items():
                 reach = None if target is None else epochs_to_reach(scores, epochs, target)
