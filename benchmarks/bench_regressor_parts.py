@@ -6,7 +6,7 @@ fitted on the 20% validation rows (``shrink_to_linear``: the GRU head's factor `
 ``shrink_to_mean``: the factor ``a`` toward the training mean).  This script scores,
 on the same training-split CV folds as ``bench_accuracy.py --select`` (3 folds,
 ``TimeSeriesSplit`` for the forecasting windows, shuffled ``KFold`` for simulated
-series; **no test split is loaded**), each fitted model four ways:
+series; **no test split is scored or read**), each fitted model four ways:
 
 * ``defaults``: ``predict`` as shipped;
 * ``a = 1``: the same network without the shrink toward the mean;
