@@ -469,6 +469,14 @@ def _score(ds, model, X, y):
     return float(np.sqrt(mean_squared_error(y, pred)))
 
 
+def _fold_r2(y, pred):
+    """R^2 of ``pred`` on one CV fold: 1 - MSE / variance of the fold's own targets (0:
+    predicting the fold's mean), comparable across series of any scale."""
+    y = np.asarray(y, dtype=np.float64)
+    pred = np.asarray(pred, dtype=np.float64).reshape(y.shape)
+    return 1.0 - float(np.mean((y - pred) ** 2)) / max(float(np.var(y)), 1e-12)
+
+
 def _cv_splits(ds, seed, n_splits):
     from sklearn.model_selection import KFold, TimeSeriesSplit
 
@@ -512,9 +520,7 @@ def run_select_defaults(names, seeds, fast, only=None, n_splits=3):
                     if ds.task == "classification":
                         scores.append(_score(ds, m, _take(ds.X_train, va), ds.y_train[va]))
                     else:
-                        yv = ds.y_train[va]
-                        rmse = _score(ds, m, _take(ds.X_train, va), yv)
-                        scores.append(1 - rmse**2 / max(np.var(yv), 1e-12))
+                        scores.append(_fold_r2(ds.y_train[va], m.predict(_take(ds.X_train, va))))
             table[(name, cand)] = np.mean(scores)
             print(f"| {name} | {cand} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | "
                   f"{(time.perf_counter() - t0) / nfit:.1f} |", flush=True)
@@ -542,9 +548,9 @@ def _baseline_rows(ds, seeds, fast, n_splits):
         for seed in seeds:
             for tr, va in _cv_splits(ds, seed, 2 if fast else n_splits):
                 m = refs.ACCURACY_REFERENCES[label](ds.task, seed).fit(_take(ds.X_train, tr), ds.y_train[tr])
-                yv = ds.y_train[va]
-                s = _score(ds, m, _take(ds.X_train, va), yv)
-                scores.append(s if ds.task == "classification" else 1 - s**2 / max(np.var(yv), 1e-12))
+                X_va, y_va = _take(ds.X_train, va), ds.y_train[va]
+                scores.append(_score(ds, m, X_va, y_va) if ds.task == "classification"
+                              else _fold_r2(y_va, m.predict(X_va)))
         print(f"| {ds.name} | ({label}) | {np.mean(scores):.3f} ± {np.std(scores):.3f} | |", flush=True)
 
 

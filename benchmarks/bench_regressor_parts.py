@@ -37,30 +37,22 @@ REGRESSION = ["nile", "airline", "sunspots", "sim-mv-reg", "elnino", "co2"]
 COLUMNS = ["defaults", "a = 1", "linear part", "linear part, a = 1", "Ridge"]
 
 
-def r2(y, pred):
-    """1 - MSE / variance of the fold's targets (0: the fold's own mean)."""
-    return 1.0 - float(np.mean((y - pred) ** 2)) / max(float(np.var(y)), 1e-12)
-
-
 def parts(model, X):
     """Predictions of ``model`` as shipped, without ``shrink_to_mean``, and of its linear
     skip alone (GRU head at zero) with and without it."""
+    from skgru.estimators.regressor import gru_head_zeroed
+
     unshrunk = lambda: model.target_encoder_.inverse(model._raw_predict(X))  # noqa: E731
     out = [model.predict(X), unshrunk()]
-    head = model.model_.get_layer("gru_head")
-    weights = head.get_weights()
-    head.set_weights([np.zeros_like(w) for w in weights])
-    try:
+    with gru_head_zeroed(model.model_):
         out += [model.predict(X), unshrunk()]
-    finally:
-        head.set_weights(weights)
     return out
 
 
 def run(names, seeds):
     import _references as refs
     from _datasets import load
-    from bench_accuracy import _cv_splits, _take
+    from bench_accuracy import _cv_splits, _fold_r2, _take
 
     from skgru import GRURegressor
 
@@ -74,7 +66,7 @@ def run(names, seeds):
                 X_tr, y_tr, X_va, y_va = _take(ds.X_train, tr), ds.y_train[tr], _take(ds.X_train, va), ds.y_train[va]
                 model = GRURegressor(random_state=seed).fit(X_tr, y_tr)
                 ridge = refs.ACCURACY_REFERENCES["Ridge"](ds.task, seed).fit(X_tr, y_tr)
-                scores = [r2(y_va, p) for p in parts(model, X_va)] + [r2(y_va, ridge.predict(X_va))]
+                scores = [_fold_r2(y_va, p) for p in parts(model, X_va)] + [_fold_r2(y_va, ridge.predict(X_va))]
                 rows.append(scores + [model.best_epoch_, float(np.mean(model.gru_shrinkage_)),
                                       float(np.mean(model.shrinkage_))])
         mean, std = np.mean(rows, axis=0), np.std(rows, axis=0)

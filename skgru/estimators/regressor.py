@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import numpy as np
@@ -416,13 +417,8 @@ def _fit_shrinkage(network, y_train, validation, to_mean=True, to_linear=False):
 
         pred = predict()
         if to_linear:
-            head = network.model.get_layer("gru_head")
-            weights = head.get_weights()
-            head.set_weights([np.zeros_like(v) for v in weights])
-            try:
+            with gru_head_zeroed(network.model):
                 linear = predict()
-            finally:
-                head.set_weights(weights)
     gru = None
     if to_linear:
         # b = 1 where the GRU adds nothing (the ridge start kept): nothing to shrink
@@ -437,6 +433,20 @@ def _least_squares_factor(d, r, w, empty):
     (``empty`` where ``d`` is all zero)."""
     num, den = (w[:, None] * d * r).sum(axis=0), (w[:, None] * d * d).sum(axis=0)
     return np.clip(np.where(den > 0, num / np.where(den > 0, den, 1.0), empty), 0.0, 1.0)
+
+
+@contextlib.contextmanager
+def gru_head_zeroed(model):
+    """Inside the block, ``model``'s GRU head (the ``gru_head`` layer beside a linear
+    skip) has zero weights, so the network predicts with its linear skip alone; the
+    head's weights are restored on exit, also after an error."""
+    head = model.get_layer("gru_head")
+    weights = head.get_weights()
+    head.set_weights([np.zeros_like(v) for v in weights])
+    try:
+        yield
+    finally:
+        head.set_weights(weights)
 
 
 def _scale_gru_head(model, factor):
