@@ -439,10 +439,13 @@ def test_scored_only_fold_models_skip_the_optimizer_state_and_predict_the_same()
     # the trial runner stores it only for models it keeps (Hyperband / ASHA promotions)
     from skgru.tuning import _trial_runner
 
+    # (as arrays beside the one shared network: no optimizer variables are written)
     kept, _ = _trial_runner._fused_fold_models(est, {}, X, y, splits, {}, keep_models=True)
     dropped, _ = _trial_runner._fused_fold_models(est, {}, X, y, splits, {}, keep_models=False)
-    assert [int(m.model_.optimizer.iterations) > 0 for m in kept] == [True, True]
-    assert [int(m.model_.optimizer.iterations) for m in dropped] == [0, 0]
+    assert kept.continuable and not dropped.continuable
+    assert [kept.state(j)["optimizer"]["iterations"] for j in range(2)] == [
+        int(m.model_.optimizer.iterations) for m in full]
+    assert [int(kept[j].model_.optimizer.iterations) for j in range(2)] == [0, 0]
 
 
 def test_activation_outside_the_numpy_step_falls_back_to_the_compiled_step(monkeypatch):
@@ -535,3 +538,171 @@ def test_optimizer_rule_is_decided_once_per_configuration(monkeypatch):
     assert can_fuse(est.set_params(learning_rate=0.02))[0] and len(made) == n + 2
     refused = GRUClassifier(units=3, optimizer__amsgrad=True)
     assert "amsgrad" in can_fuse(refused)[1] and "amsgrad" in can_fuse(refused)[1]
+
+
+# ---------------------------------------------------------------- continued folds
+# ASHA / Hyperband promote a trial by training its fold models on (warm_start).  A fused
+# trial keeps its folds' weights and optimizer state as arrays beside one shared network
+# (SharedFoldModels), and continue_folds trains them on together.
+
+
+def _optimizer_arrays(model, spec):
+    """A Keras model's Adam step count and moments, in the fused variable order."""
+    opt = model.optimizer
+    order = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    found = {key: [v for v in opt.variables if name in v.name]
+             for key, name in (("m", "momentum"), ("v", "velocity"))}
+    out = {"iterations": int(opt.iterations.numpy())}
+    for key, slots in found.items():
+        out[key] = [np.asarray(slots[order[id(v)]]) for v in fused.model_variables(model, spec)]
+    return out
+
+
+def _warm_start_separately(models, X, y, splits, epochs):
+    for m, (train, _) in zip(models, splits):
+        m.set_params(warm_start=True, epochs=epochs).fit(X[train], y[train])
+    return models
+
+
+def _assert_continued_same(shared, separate, X, atol=ATOL):
+    from skgru.estimators._folds import SharedFoldModels
+
+    assert isinstance(shared, SharedFoldModels) and shared.continuable
+    for j, b in enumerate(separate):
+        a = shared[j]  # loads fold j into the shared network
+        assert (a.n_iter_, a.best_epoch_) == (b.n_iter_, b.best_epoch_)
+        assert a.get_params()["warm_start"] and a.epochs == b.epochs
+        assert set(a.history_) == set(b.history_)
+        for key in b.history_:
+            np.testing.assert_allclose(a.history_[key], b.history_[key], atol=atol, rtol=0)
+        for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+            np.testing.assert_allclose(u, v, atol=atol, rtol=0)
+        state, ref = shared.state(j)["optimizer"], _optimizer_arrays(b.model_, b.network_spec_)
+        assert state["iterations"] == ref["iterations"] > 0
+        for key in ("m", "v"):
+            for u, v in zip(state[key], ref[key]):
+                np.testing.assert_allclose(u, v, atol=atol, rtol=1e-5)
+        if hasattr(b, "predict_proba"):
+            np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=atol, rtol=0)
+        else:
+            np.testing.assert_allclose(a.predict(X), b.predict(X), atol=atol * 10, rtol=1e-5)
+            np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
+
+
+def test_continued_folds_match_separate_warm_starts(step):
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _data(n=45)
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=3, epochs=2, batch_size=8, learning_rate=0.01, random_state=0)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    n_steps = [shared.state(j)["optimizer"]["iterations"] for j in range(3)]
+    objects = [shared.estimator(j) for j in range(3)]
+    continued = continue_folds(shared, X, y, splits, 3)
+    separate = _warm_start_separately(_separate(est, X, y, splits), X, y, splits, 3)
+    _assert_continued_same(continued, separate, X)
+    # the same estimators, trained on (the optimizer went on from its step count)
+    assert [continued.estimator(j) for j in range(3)] == objects
+    assert [m.n_iter_ for m in separate] == [5, 5, 5]
+    assert [continued.state(j)["optimizer"]["iterations"] - n for j, n in enumerate(n_steps)] == [
+        3 * int(np.ceil(30 / 8))] * 3
+    # and on again, from the continued state
+    continued = continue_folds(continued, X, y, splits, 1)
+    _assert_continued_same(continued, _warm_start_separately(separate, X, y, splits, 1), X)
+
+
+def test_continued_folds_resume_early_stopping_schedules_and_uneven_folds():
+    # each fold resumes at its own epoch (early stopping ended them at different ones),
+    # with its own validation split, patience and learning-rate schedule
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _data(n=60)
+    splits = _uneven_splits(len(X), sizes=(40, 28, 50), seed=3)
+    est = GRUClassifier(units=4, epochs=4, batch_size=8, early_stopping=True, n_iter_no_change=2,
+                        tol=0.01, validation_fraction=0.25, learning_rate=0.03, lr_schedule="exponential",
+                        lr_decay=0.7, random_state=5)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    separate = _separate(est, X, y, splits)
+    continued = continue_folds(shared, X, y, splits, 4)
+    separate = _warm_start_separately(separate, X, y, splits, 4)
+    _assert_continued_same(continued, separate, X, atol=1e-4)
+    assert len({m.n_iter_ for m in separate}) > 1, "the folds should resume from different epochs"
+
+
+def test_continued_regressor_folds_refit_their_shrinkage():
+    from skgru.estimators._folds import continue_folds
+
+    X, y, splits, est = _shrinking_regressor_folds()
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    continued = continue_folds(shared, X, y, splits, 2)
+    separate = _warm_start_separately(_separate(est, X, y, splits), X, y, splits, 2)
+    _assert_continued_same(continued, separate, X)
+
+
+def test_kept_fold_models_pickle_and_continue_the_same():
+    # a worker (loky, Dask) sends a trial's kept models back and the promotion may run elsewhere
+    import pickle
+
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _data(n=40)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = _GRUClassifier(units=3, epochs=1, batch_size=8, learning_rate=0.01, random_state=0)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    copy = pickle.loads(pickle.dumps(shared))
+    expected = [shared[j].predict_proba(X) for j in (0, 1)]
+    np.testing.assert_allclose(copy[1].predict_proba(X), expected[1], atol=1e-6)
+    np.testing.assert_allclose(copy[0].predict_proba(X), expected[0], atol=1e-6)
+    a, b = continue_folds(shared, X, y, splits, 2), continue_folds(copy, X, y, splits, 2)
+    for j in (0, 1):
+        np.testing.assert_allclose(b[j].predict_proba(X), a[j].predict_proba(X), atol=1e-6)
+        assert a[j].n_iter_ == b[j].n_iter_ == 3
+
+
+def test_continue_folds_only_from_kept_fused_state():
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _data(n=40)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0)
+    separate = _separate(est, X, y, splits)
+    assert continue_folds(separate, X, y, splits, 1) is None  # a list: fitted separately
+    scored_only = fit_folds(est, X, y, splits, share_network=True, optimizer_state=False)
+    assert continue_folds(scored_only, X, y, splits, 1) is None  # no optimizer state kept
+    assert [m.n_iter_ for m in separate] == [1, 1] and scored_only[0].n_iter_ == 1
+
+
+def test_asha_promotions_continue_the_fused_folds_and_match_separate_trials(monkeypatch):
+    # tuner="asha": a fresh trial's folds train fused and are kept as arrays; a promotion
+    # continues them fused (no fold is fitted on its own), and every score equals the
+    # search with fused trials off (separate fits, separate warm starts)
+    pytest.importorskip("keras_tuner")
+    from skgru import TunedGRU
+    from skgru.estimators import _folds
+
+    X, y = _data(n=60, t=5, f=2)
+    calls = []
+    real_train = _folds._train_fused
+    monkeypatch.setattr(_folds, "_train_fused", lambda folds, **kw: calls.append(
+        [f.network.continuing for f in folds]) or real_train(folds, **kw))
+    results = {}
+    for mode in ("auto", "0"):
+        monkeypatch.setenv("SKGRU_FUSED_TRIALS", mode)
+        search = TunedGRU(GRUClassifier(units=3, batch_size=16, learning_rate=0.01),
+                          {"units": [3, 4], "learning_rate": [3e-3, 1e-2, 3e-2]}, tuner="asha",
+                          max_trials=8, max_epochs=4, cv=3, random_state=0, refit=False,
+                          tuner_params={"min_epochs": 1, "reduction_factor": 2})
+        results[mode] = search.fit(X, y).cv_results_
+        if mode == "auto":
+            promoted = sum(p is not None for p in results[mode]["parent_trial_id"])
+            assert promoted >= 2
+            assert sum(all(c) for c in calls) == promoted, "every promotion continues fused"
+            assert sum(not any(c) for c in calls) == len(calls) - promoted
+            n_calls = len(calls)
+    assert len(calls) == n_calls, "SKGRU_FUSED_TRIALS=0 must fit the folds separately"
+    fused_r, sep_r = results["auto"], results["0"]
+    assert fused_r["params"] == sep_r["params"]
+    assert list(fused_r["parent_trial_id"]) == list(sep_r["parent_trial_id"])
+    np.testing.assert_array_equal(fused_r["epochs_trained"], sep_r["epochs_trained"])
+    for key in [k for k in sep_r if k.startswith("split") and k.endswith("test_score")]:
+        np.testing.assert_allclose(fused_r[key], sep_r[key], atol=1e-6, err_msg=key)

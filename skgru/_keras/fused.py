@@ -391,6 +391,19 @@ class FusedTrainer:
             "v": None if self.v is None else [self._extract(s[j].numpy(), i) for i, s in enumerate(self.v)],
         }
 
+    def set_fold_optimizer_state(self, j: int, state) -> None:
+        """Fold j's optimizer state as :meth:`fold_optimizer_state` gives it (see
+        :meth:`skgru._keras.fused_numpy.NumpyFusedTrainer.set_fold_optimizer_state`)."""
+        if state is None:
+            return
+        self.iterations[j].assign(float(state["iterations"]))
+        for key, slots in (("m", self.m), ("v", self.v)):
+            values = state.get(key)
+            if slots is None or values is None:
+                continue
+            for i, (slot, value) in enumerate(zip(slots, values)):
+                slot[j].assign(self._embed(np.asarray(value, dtype="float32")[None], i)[0])
+
     # -- the math (keras.ops on stacked tensors; model axis first)
     def _forward(self, params, x):
         ops = keras.ops

@@ -263,6 +263,20 @@ class NumpyFusedTrainer:
             "v": None if self.v is None else [s[j].copy() for s in self._views(self.v)],
         }
 
+    def set_fold_optimizer_state(self, j: int, state) -> None:
+        """Fold j's optimizer state as :meth:`fold_optimizer_state` gives it (a
+        continued fit resumes its Adam step count and moments); ``None`` slots and
+        a ``None`` state leave the zeros :meth:`reset` put there."""
+        if state is None:
+            return
+        self.iterations[j] = np.float32(state["iterations"])
+        for key, slots in (("m", self.m), ("v", self.v)):
+            values = state.get(key)
+            if slots is None or values is None:
+                continue
+            for view, value in zip(self._views(slots), values):
+                view[j] = np.asarray(value, dtype=np.float32)
+
     # ------------------------------------------------------------ inputs
     def _prepare(self, X, slot):
         """(k, n, T, F) raw rows -> (standardised, masked and patched rows, step mask

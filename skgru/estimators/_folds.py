@@ -305,8 +305,10 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optim
         k builds were 0.83 s of a 5.6 s digits grid search: TensorFlow creates
         each variable in ~1 ms), and the result is a :class:`SharedFoldModels`:
         indexing it loads that fold's weights into the shared model, so only the
-        estimator taken last is usable.  Implies ``optimizer_state=False``.
-        Ignored otherwise (a list of independent estimators is returned).
+        estimator taken last is usable.  Each fold's weights (and, with
+        ``optimizer_state``, optimizer state) are kept there as arrays, which
+        :func:`continue_folds` continues from.  Ignored otherwise (a list of
+        independent estimators is returned).
 
     Returns
     -------
@@ -325,7 +327,7 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optim
     import tensorflow as tf
 
     try:
-        return _train_fused(prepared, optimizer_state=optimizer_state and not share_network)
+        return _train_fused(prepared, optimizer_state=optimizer_state)
     except tf.errors.OpError as exc:  # e.g. XLA unavailable on this build: separate fits are still exact
         # (the NumPy step raises no OpError: an error there is a bug and propagates)
         warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -367,10 +369,13 @@ class _Fold:
     """One fold's estimator, its validated data, its (initial) network and the
     network's input statistics (read at once: a shared model holds the last fold's)."""
 
-    def __init__(self, est, params, data, network, Xt, yt, swt, validation, statistics):
+    def __init__(self, est, params, data, network, Xt, yt, swt, validation, statistics, start=None):
         self.est, self.params, self.data, self.network = est, params, data, network
         self.Xt, self.yt, self.swt, self.validation = Xt, yt, swt, validation
         self.statistics = statistics
+        # a continued fit's starting point: {"weights": [...], "optimizer": {...}} (None:
+        # the network's own weights, a fresh optimizer)
+        self.start = start
 
 
 def _prepare_folds(estimator, X, y, splits, sample_weight, share_network=False):
@@ -412,6 +417,29 @@ def _prepare_folds(estimator, X, y, splits, sample_weight, share_network=False):
             return f"targets that need loss {output.loss!r} with a {output.activation} output (not fused)"
     if spec0.mask_value is None and len({f.Xt.shape[1:] for f in folds}) > 1:
         return "folds have different sequence lengths and no mask"
+    return folds
+
+
+def _prepare_continued(models, X, y, splits, sample_weight, epochs):
+    """Steps 1-2 of each fold model's ``warm_start`` fit for ``epochs`` more epochs,
+    exactly as ``fit`` does them, from the weights and optimizer state the kept
+    :class:`SharedFoldModels` hold; or a reason not to fuse."""
+    folds = []
+    for j, (train, _) in enumerate(splits):
+        est = models.estimator(j)
+        est.set_params(warm_start=True, epochs=int(epochs))  # what the separate fit is given
+        est._validate_params()
+        params = est._params_dict()
+        _params.check_routed(params)
+        sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
+        data = est._validate_fit_data(_safe_indexing(X, train), _safe_indexing(y, train), sw, None, True)
+        network = est._initialize_network(params, data, True)
+        seeds = FitSeeds.from_random_state(params["random_state"])
+        Xt, yt, swt, validation = est._validation_split(params, data, seeds)
+        folds.append(_Fold(est, params, data, network, Xt, yt, swt, validation,
+                           models.statistics(j), start=models.state(j)))
+    if len({id(f.network.model) for f in folds}) != 1 or len({f.network.spec for f in folds}) != 1:
+        return "the kept fold models do not share one network"
     return folds
 
 
@@ -480,6 +508,9 @@ class _FoldView:
 
 
 def _train_fused(folds, optimizer_state=True):
+    """Train the prepared folds together; fresh fits, or continued ones (``warm_start``:
+    each fold starts from ``fold.start`` at its own ``network.n_iter``, as its separate
+    fit continues)."""
     f0 = folds[0]
     params, spec = f0.params, f0.network.spec
     task = _task(f0.est)
@@ -496,19 +527,23 @@ def _train_fused(folds, optimizer_state=True):
     n_epochs = max(e for e, _ in budgets)
     start = time.perf_counter()
 
-    initial = [[v.numpy() for v in fused.model_variables(f.network.model, spec)] for f in folds]
+    initial = [f.start["weights"] if f.start is not None
+               else [v.numpy() for v in fused.model_variables(f.network.model, spec)] for f in folds]
     statistics = [f.statistics for f in folds] if spec.normalize else None
     trainer = fused.borrow_trainer(spec, k, rule, task, initial, statistics)
+    for j, f in enumerate(folds):  # a continued fit resumes its optimizer (engine.load "copy")
+        trainer.set_fold_optimizer_state(j, None if f.start is None else f.start["optimizer"])
     X, Y, W, n_train = _stack_data(folds, spec, task, "train")
     val = _stack_data(folds, spec, task, "val") if params["early_stopping"] else None
     n_train = n_train.astype(int)
+    first = [f.network.n_iter if f.network.continuing else 0 for f in folds]  # epochs already trained
     rngs = [FitSeeds.from_random_state(f.params["random_state"]).shuffle for f in folds]
     views = [_FoldView(trainer, j) for j in range(k)]
     trackers = []
-    for view, fold_params in zip(views, run_params):
+    for view, fold_params, done in zip(views, run_params, first):
         tracker = EpochTracker(
             monitor="val_loss" if params["early_stopping"] else "loss", patience=fold_params["n_iter_no_change"],
-            tol=params["tol"], restore_best=params["early_stopping"], initial_epoch=0,
+            tol=params["tol"], restore_best=params["early_stopping"], initial_epoch=done,
         )
         tracker.set_model(view)
         tracker.on_train_begin()
@@ -528,7 +563,7 @@ def _train_fused(folds, optimizer_state=True):
             break
         for j in range(k):
             if on[j] and rate_callbacks[j] is not None:
-                rate_callbacks[j].on_epoch_begin(epoch)
+                rate_callbacks[j].on_epoch_begin(first[j] + epoch)
         order = np.zeros((k, steps * batch_size), dtype="int32")
         valid = np.zeros((k, steps * batch_size), dtype="float32")
         for j in range(k):
@@ -544,9 +579,9 @@ def _train_fused(folds, optimizer_state=True):
             logs = {"loss": float(losses[j])}
             if val_losses is not None:
                 logs["val_loss"] = float(val_losses[j])
-            trackers[j].on_epoch_end(epoch, dict(logs))  # Keras hands each callback a copy
+            trackers[j].on_epoch_end(first[j] + epoch, dict(logs))  # Keras hands each callback a copy
             if rate_callbacks[j] is not None:
-                rate_callbacks[j].on_epoch_end(epoch, dict(logs))
+                rate_callbacks[j].on_epoch_end(first[j] + epoch, dict(logs))
             for key, value in logs.items():
                 histories[j].setdefault(key, []).append(value)
     for j, tracker in enumerate(trackers):
@@ -560,28 +595,27 @@ def _train_fused(folds, optimizer_state=True):
             histories[j]["learning_rate"] = rate_callbacks[j].rates  # as _train_network records it
     elapsed = time.perf_counter() - start
     shared = len({id(f.network.model) for f in folds}) < k
-    weights = [trainer.fold_weights(j) for j in range(k)] if shared else None
+    # the models that share one network keep each fold's state as arrays: its weights,
+    # and (optimizer_state) its optimizer's, for a continued fit (continue_folds)
+    states = [{"weights": trainer.fold_weights(j),
+               "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None}
+              for j in range(k)] if shared else None
+    statistics = [f.statistics for f in folds]
+    models = SharedFoldModels([f.est for f in folds], spec, states, statistics) if shared else None
 
-    def load(j):  # fold j's state into the model the folds share
-        _assign_weights(folds[j].network.model, spec, weights[j], folds[j].statistics)
-
-    out = []
     for j, f in enumerate(folds):
         if shared:
-            load(j)
+            models.load(j, f.network.model)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
-        result = TrainResult(history=histories[j], n_iter=trackers[j].epochs_run,
+        result = TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
                              best_epoch=trackers[j].best_epoch, fit_time=elapsed / k)
         result.budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
         if task == "regression":
             result.shrinkage = _shrinkage(f)  # predicts with fold j's weights, loaded above
         f.est._record(f.data, f.network, result)
-        out.append(f.est)
     fused.give_back(trainer)
-    if shared:
-        return SharedFoldModels(out, load, loaded=k - 1)
-    return out
+    return models if shared else [f.est for f in folds]
 
 
 class SharedFoldModels(Sequence):
@@ -592,12 +626,19 @@ class SharedFoldModels(Sequence):
     variable assignments): the estimator taken last predicts as fold j's own fit
     would; one taken before it no longer does.  Use them one at a time, as a
     search scores its folds; never hand them out.
+
+    Each fold's weights (and, when fitted with ``optimizer_state=True``, its
+    optimizer state) are kept as arrays, so :func:`continue_folds` can train the
+    folds on, fused, as their ``warm_start`` fits would.  Plain data and
+    estimators only: the object pickles (a search's worker sends it back).
     """
 
-    def __init__(self, estimators, load, loaded=None):
+    def __init__(self, estimators, spec, states, statistics):
         self._estimators = list(estimators)
-        self._load = load
-        self._loaded = loaded
+        self._spec = spec
+        self._states = list(states)
+        self._statistics = list(statistics)
+        self._loaded = None
 
     def __len__(self):
         return len(self._estimators)
@@ -607,9 +648,79 @@ class SharedFoldModels(Sequence):
             raise TypeError(f"fold index must be an int; got {type(j).__name__}.")
         j = range(len(self._estimators))[j]  # negative indices; IndexError past the end
         if j != self._loaded:
-            self._load(j)
-            self._loaded = j
+            self.load(j)
         return self._estimators[j]
+
+    def __setstate__(self, state):
+        # Unpickled estimators may each hold their own copy of the network: share the
+        # first again (same spec; every fold's weights are in the kept states), so the
+        # folds still continue together and nothing is loaded yet.
+        self.__dict__.update(state)
+        model = self._estimators[0].model_
+        for est in self._estimators[1:]:
+            est.model_ = model
+        self._loaded = None
+
+    def load(self, j, model=None):
+        """Fold j's weights and input statistics into its estimator's (shared) model
+        (``model``: that model, before the estimator records it)."""
+        stats = self._statistics[j] if self._spec.normalize else None
+        model = self._estimators[j].model_ if model is None else model
+        _assign_weights(model, self._spec, self._states[j]["weights"], stats)
+        self._loaded = j
+
+    # -- for continue_folds
+    def estimator(self, j):
+        """Fold j's estimator without loading its weights."""
+        return self._estimators[j]
+
+    def state(self, j):
+        """``{"weights": [...], "optimizer": dict or None}`` of fold j."""
+        return self._states[j]
+
+    def statistics(self, j):
+        """Fold j's input statistics ``(mean, std)`` (None: not standardised)."""
+        return self._statistics[j]
+
+    @property
+    def continuable(self):
+        """Whether every fold kept its optimizer state (a continued fit needs it)."""
+        return all(st["optimizer"] is not None for st in self._states)
+
+
+def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimizer_state=True):
+    """Train kept fold models on for ``epochs`` more epochs, fused, or return None.
+
+    ``models`` is the :class:`SharedFoldModels` of ``fit_folds(...,
+    share_network=True)`` (or of an earlier ``continue_folds``) on the same
+    ``X``, ``y`` and ``splits``, with its optimizer state.  Each fold ends as its
+    estimator's own ``set_params(warm_start=True, epochs=epochs).fit(X[train],
+    y[train])`` would leave it (weights, optimizer state, ``n_iter_``,
+    ``history_``, ``best_epoch_``; up to float32 rounding): the same validation
+    split, the shuffle stream restarted from ``random_state`` as a separate
+    warm start restarts it, early stopping and learning-rate schedules resumed
+    from the fold's own history.  The estimators are changed in place (as the
+    separate fits change them) and returned as a new :class:`SharedFoldModels`
+    (with the optimizer state again when ``optimizer_state``).
+
+    None, with nothing changed, when ``models`` is not such an object, kept no
+    optimizer state, or the configuration no longer fuses; the caller then fits
+    each fold separately (``models[j]`` loads fold j's weights first).
+    """
+    if not isinstance(models, SharedFoldModels) or not models.continuable or len(models) != len(splits):
+        return None
+    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splits]
+    probe = clone(models.estimator(0)).set_params(warm_start=True, epochs=int(epochs))
+    if not can_fuse(probe)[0]:
+        return None
+    before = [m.get_params(deep=False) for m in models._estimators]
+    prepared = _prepare_continued(models, X, y, splits, sample_weight, epochs)
+    if isinstance(prepared, str):
+        for m, params in zip(models._estimators, before):
+            m.set_params(**params)
+        return None
+    out = _train_fused(prepared, optimizer_state=optimizer_state)
+    return out
 
 
 def _assign_weights(model, spec, weights, statistics=None):

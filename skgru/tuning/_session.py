@@ -319,8 +319,7 @@ class SearchSession:
         parents = None
         parent_id = rec["parent_id"]
         if parent_id is not None and parent_id in self._models and warm_start_param:
-            parent_models, parent_budget = self._models.pop(parent_id)
-            parents = [(m, parent_budget) for m in parent_models]
+            parents = self._models.pop(parent_id)  # (fold models, their budget)
         keep = bool((plan.is_hyperband or plan.is_asha) and warm_start_param
                     and rec["round"] is not None and rec["bracket"] is not None
                     and rec["round"] < rec["bracket"])
