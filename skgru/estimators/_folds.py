@@ -605,7 +605,8 @@ def _train_fused(folds, optimizer_state=True):
 
     for j, f in enumerate(folds):
         if shared:
-            models.load(j, f.network.model)
+            if task == "regression":  # the shrinkage below predicts with fold j's weights
+                models.load(j, f.network.model)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
         result = TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
@@ -615,7 +616,10 @@ def _train_fused(folds, optimizer_state=True):
             result.shrinkage = _shrinkage(f)  # predicts with fold j's weights, loaded above
         f.est._record(f.data, f.network, result)
     fused.give_back(trainer)
-    return models if shared else [f.est for f in folds]
+    if shared:
+        models._loaded = None  # the network holds another fold's weights (or none): load on access
+        return models
+    return [f.est for f in folds]
 
 
 class SharedFoldModels(Sequence):
