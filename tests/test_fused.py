@@ -706,3 +706,24 @@ def test_asha_promotions_continue_the_fused_folds_and_match_separate_trials(monk
     np.testing.assert_array_equal(fused_r["epochs_trained"], sep_r["epochs_trained"])
     for key in [k for k in sep_r if k.startswith("split") and k.endswith("test_score")]:
         np.testing.assert_allclose(fused_r[key], sep_r[key], atol=1e-6, err_msg=key)
+
+
+def test_kept_fused_folds_continue_fold_by_fold_when_fusing_is_off(monkeypatch):
+    # a promotion whose kept fused folds cannot continue fused (here: fused trials turned
+    # off between the trials) gets one network per fold, with its weights and optimizer
+    # state, so the fold-by-fold warm starts still continue each fold's own model
+    from sklearn.metrics import get_scorer
+
+    from skgru.tuning._trial_runner import _fused_fold_models, evaluate_candidate
+
+    X, y = _data(n=45)
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=3, batch_size=8, learning_rate=0.01, random_state=0)
+    kept, _ = _fused_fold_models(est, {"epochs": 2}, X, y, splits, {}, keep_models=True)
+    monkeypatch.setenv("SKGRU_FUSED_TRIALS", "0")
+    out = evaluate_candidate(est, {}, X, y, splits, get_scorer("accuracy"), budget_param="epochs", budget=5,
+                             warm_start_param="warm_start", parents=(kept, 2), keep_models=True)
+    assert out["error"] is None and out["continued"] and out["epochs_trained"] == 9
+    separate = _warm_start_separately(_separate(est.set_params(epochs=2), X, y, splits), X, y, splits, 3)
+    assert len({id(m.model_) for m in out["models"]}) == 3
+    _assert_same(out["models"], separate, X, atol=1e-4)

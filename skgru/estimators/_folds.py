@@ -52,6 +52,7 @@ the folds are fitted separately.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 import time
@@ -691,6 +692,18 @@ class SharedFoldModels(Sequence):
         """Whether every fold kept its optimizer state (a continued fit needs it)."""
         return all(st["optimizer"] is not None for st in self._states)
 
+    def detach(self):
+        """The fold estimators as independent copies, each with its own Keras model
+        holding its fold's weights and optimizer state (what a fold-by-fold
+        ``warm_start`` continuation needs when :func:`continue_folds` cannot fuse)."""
+        out = []
+        for j in range(len(self)):
+            est = copy.deepcopy(self[j])  # its own network, fold j's weights loaded
+            if self._states[j]["optimizer"] is not None:
+                _write_optimizer_state(est.model_, self._spec, self._states[j]["optimizer"])
+            out.append(est)
+        return out
+
 
 def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimizer_state=True):
     """Train kept fold models on for ``epochs`` more epochs, fused, or return None.
@@ -757,13 +770,16 @@ def _store(trainer, j, model, spec, rule, optimizer_state=True):
     """Fold j's weights and (``optimizer_state``) optimizer state into its own model
     (as ``engine.store`` does)."""
     _assign_weights(model, spec, trainer.fold_weights(j))
-    if not optimizer_state:
-        return
+    if optimizer_state:
+        _write_optimizer_state(model, spec, trainer.fold_optimizer_state(j))
+
+
+def _write_optimizer_state(model, spec, state):
+    """A fused fold's optimizer state (``trainer.fold_optimizer_state``) into ``model.optimizer``."""
     opt = model.optimizer
     trainable = fused.model_variables(model, spec)
     if not opt.built:
         opt.build(model.trainable_variables)
-    state = trainer.fold_optimizer_state(j)
     opt.iterations.assign(state["iterations"])
     opt.learning_rate = state["learning_rate"]
     slots = {"m": state["m"], "v": state["v"]}

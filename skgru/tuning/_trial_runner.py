@@ -309,6 +309,9 @@ def evaluate_candidate(
             if fused is not None:
                 est = fused[0][k]
             elif parents is not None:
+                if k == 0 and hasattr(parent_models, "detach"):  # a SharedFoldModels
+                    # kept by a fused fit but not continued fused: one network per fold
+                    parent_models = parent_models.detach()
                 est = parent_models[k]
                 est.set_params(**{warm_start_param: True, budget_param: more})
             else:

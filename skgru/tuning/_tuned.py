@@ -136,7 +136,8 @@ or keras_tuner.Oracle, default="random"
         (``max_epochs``) down to the last one >= ``min_epochs``.  A promotion
         continues each fold's model from its weights (the same splits,
         ``warm_start``; only the missing epochs are trained) and scores it as
-        trained.  ``tuner_params``: ``min_epochs`` (default 1),
+        trained; when the trial's folds trained fused, its folds continue fused
+        too, from the weights and optimizer state the trial kept.  ``tuner_params``: ``min_epochs`` (default 1),
         ``reduction_factor`` (default 3), ``max_epochs_total`` (the budget:
         epochs per split that all trials together may train; default:
         what synchronous successive halving spends on the largest bracket whose
