@@ -561,6 +561,35 @@ def test_gru_promoted_model_is_the_parent_model_continued(digits_sequences, monk
         assert [f[1:] for f in fits if f[0] == cid] == [(False, 1, 0, 1), (True, 1, 1, 2)]
 
 
+@pytest.mark.slow  # two loky workers import TensorFlow (~20 s)
+@pytest.mark.timeout(300)
+def test_gru_fused_promotions_on_loky_match_a_sequential_search(digits_sequences):
+    """With n_jobs=2 a fused trial's kept folds (one shared network + arrays) travel to
+    the driver and to the worker that promotes them; every score equals the sequential
+    search's, where the same promotions continue in the driver's process."""
+    from skgru import GRUClassifier
+
+    X, y = digits_sequences
+    X, y = X[:150], y[:150]
+    results = []
+    for n_jobs in (1, 2):
+        tuned = TunedGRU(GRUClassifier(units=4, batch_size=25, random_state=0),
+                         {"learning_rate": [0.003, 0.01, 0.03], "units": [4, 8]}, tuner="asha",
+                         max_trials=8, max_epochs=4, cv=3, random_state=0, refit=False, n_jobs=n_jobs,
+                         tuner_params={"min_epochs": 1, "reduction_factor": 2}).fit(X, y)
+        results.append(tuned.cv_results_)
+    seq, par = results
+    # the workers finish in another order, so the two searches may promote different
+    # configurations; a configuration at a rung trains the same wherever it runs
+    by_key = {(str(p), r): i for i, (p, r) in enumerate(zip(seq["params"], seq["n_resources"]))}
+    common = [(i, by_key[(str(p), r)]) for i, (p, r) in enumerate(zip(par["params"], par["n_resources"]))
+              if (str(p), r) in by_key]
+    assert any(par["parent_trial_id"][i] is not None for i, _ in common), "no promotion to compare"
+    for i, j in common:
+        assert par["epochs_trained"][i] == seq["epochs_trained"][j]
+        np.testing.assert_allclose(par["mean_test_score"][i], seq["mean_test_score"][j], atol=1e-6)
+
+
 # ----------------------------------------------------------------------------
 # Dask
 # ----------------------------------------------------------------------------
