@@ -379,6 +379,22 @@ class _Fold:
         self.start = start
 
 
+def _fit_steps(est, X, y, train, sample_weight, continuing, reuse=None):
+    """Steps 1-2 of ``est.fit(X[train], y[train])`` as ``fit`` does them (a
+    ``warm_start`` continuation when ``continuing``): its parameters, validated data,
+    network and validation split ``(Xt, yt, swt, validation)``."""
+    est._validate_params()
+    params = est._params_dict()
+    _params.check_routed(params)
+    sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
+    data = est._validate_fit_data(_safe_indexing(X, train), _safe_indexing(y, train), sw, None, continuing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the cuDNN notice: fit shows it
+        network = est._initialize_network(params, data, continuing, reuse=reuse)
+    seeds = FitSeeds.from_random_state(params["random_state"])
+    return params, data, network, est._validation_split(params, data, seeds)
+
+
 def _prepare_folds(estimator, X, y, splits, sample_weight, share_network=False):
     """Steps 1-2 of each fold's fit, exactly as ``fit`` does them; or a reason not to fuse.
 
@@ -390,20 +406,11 @@ def _prepare_folds(estimator, X, y, splits, sample_weight, share_network=False):
     shared = None
     for train, _ in splits:
         est = clone(estimator)
-        est._validate_params()
-        params = est._params_dict()
-        _params.check_routed(params)
-        sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
-        data = est._validate_fit_data(_safe_indexing(X, train), _safe_indexing(y, train), sw, None, False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the cuDNN notice: fit shows it
-            network = est._initialize_network(params, data, False, reuse=shared)
+        params, data, network, split = _fit_steps(est, X, y, train, sample_weight, False, reuse=shared)
         if share_network and shared is None and isinstance(params["random_state"], numbers.Integral):
             shared = network
         statistics = fused.input_statistics(network.model, network.spec)
-        seeds = FitSeeds.from_random_state(params["random_state"])
-        Xt, yt, swt, validation = est._validation_split(params, data, seeds)
-        folds.append(_Fold(est, params, data, network, Xt, yt, swt, validation, statistics))
+        folds.append(_Fold(est, params, data, network, *split, statistics))
     spec0 = folds[0].network.spec
     for f in folds:
         if f.network.spec != spec0:
@@ -429,16 +436,8 @@ def _prepare_continued(models, X, y, splits, sample_weight, epochs):
     for j, (train, _) in enumerate(splits):
         est = models.estimator(j)
         est.set_params(warm_start=True, epochs=int(epochs))  # what the separate fit is given
-        est._validate_params()
-        params = est._params_dict()
-        _params.check_routed(params)
-        sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
-        data = est._validate_fit_data(_safe_indexing(X, train), _safe_indexing(y, train), sw, None, True)
-        network = est._initialize_network(params, data, True)
-        seeds = FitSeeds.from_random_state(params["random_state"])
-        Xt, yt, swt, validation = est._validation_split(params, data, seeds)
-        folds.append(_Fold(est, params, data, network, Xt, yt, swt, validation,
-                           models.statistics(j), start=models.state(j)))
+        params, data, network, split = _fit_steps(est, X, y, train, sample_weight, True)
+        folds.append(_Fold(est, params, data, network, *split, models.statistics(j), start=models.state(j)))
     if len({id(f.network.model) for f in folds}) != 1 or len({f.network.spec for f in folds}) != 1:
         return "the kept fold models do not share one network"
     return folds
@@ -730,14 +729,14 @@ def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimize
     probe = clone(models.estimator(0)).set_params(warm_start=True, epochs=int(epochs))
     if not can_fuse(probe)[0]:
         return None
-    before = [m.get_params(deep=False) for m in models._estimators]
+    estimators = [models.estimator(j) for j in range(len(models))]
+    before = [m.get_params(deep=False) for m in estimators]
     prepared = _prepare_continued(models, X, y, splits, sample_weight, epochs)
     if isinstance(prepared, str):
-        for m, params in zip(models._estimators, before):
+        for m, params in zip(estimators, before):
             m.set_params(**params)
         return None
-    out = _train_fused(prepared, optimizer_state=optimizer_state)
-    return out
+    return _train_fused(prepared, optimizer_state=optimizer_state)
 
 
 def _assign_weights(model, spec, weights, statistics=None):
