@@ -672,10 +672,11 @@ def test_continue_folds_only_from_kept_fused_state():
     assert [m.n_iter_ for m in separate] == [1, 1] and scored_only[0].n_iter_ == 1
 
 
-def test_asha_promotions_continue_the_fused_folds_and_match_separate_trials(monkeypatch):
-    # tuner="asha": a fresh trial's folds train fused and are kept as arrays; a promotion
-    # continues them fused (no fold is fitted on its own), and every score equals the
-    # search with fused trials off (separate fits, separate warm starts)
+@pytest.mark.parametrize("tuner", ["asha", "hyperband"])
+def test_promotions_continue_the_fused_folds_and_match_separate_trials(monkeypatch, tuner):
+    # ASHA / Hyperband: a fresh trial's folds train fused and are kept as arrays; a
+    # promotion continues them fused (no fold is fitted on its own), and every score equals
+    # the search with fused trials off (separate fits, separate warm starts)
     pytest.importorskip("keras_tuner")
     from skgru import TunedGRU
     from skgru.estimators import _folds
@@ -688,10 +689,11 @@ def test_asha_promotions_continue_the_fused_folds_and_match_separate_trials(monk
     results = {}
     for mode in ("auto", "0"):
         monkeypatch.setenv("SKGRU_FUSED_TRIALS", mode)
+        kw = (dict(max_trials=8, tuner_params={"min_epochs": 1, "reduction_factor": 2}) if tuner == "asha"
+              else dict(max_trials=None, hyperband_factor=2))
         search = TunedGRU(GRUClassifier(units=3, batch_size=16, learning_rate=0.01),
-                          {"units": [3, 4], "learning_rate": [3e-3, 1e-2, 3e-2]}, tuner="asha",
-                          max_trials=8, max_epochs=4, cv=3, random_state=0, refit=False,
-                          tuner_params={"min_epochs": 1, "reduction_factor": 2})
+                          {"units": [3, 4], "learning_rate": [3e-3, 1e-2, 3e-2]}, tuner=tuner,
+                          max_epochs=4, cv=3, random_state=0, refit=False, **kw)
         results[mode] = search.fit(X, y).cv_results_
         if mode == "auto":
             promoted = sum(p is not None for p in results[mode]["parent_trial_id"])
