@@ -729,3 +729,21 @@ def test_kept_fused_folds_continue_fold_by_fold_when_fusing_is_off(monkeypatch):
     separate = _warm_start_separately(_separate(est.set_params(epochs=2), X, y, splits), X, y, splits, 3)
     assert len({id(m.model_) for m in out["models"]}) == 3
     _assert_same(out["models"], separate, X, atol=1e-4)
+
+
+def test_continued_folds_with_sample_weight_match_separate_warm_starts():
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _data(n=48)
+    y = X[:, :, 2].sum(axis=1)
+    sw = np.random.RandomState(3).uniform(0.2, 2.0, size=len(X))
+    sw[::7] = 0.0  # zero weight: the row is absent, in the continuation too
+    splits = _uneven_splits(len(X), sizes=(30, 40), seed=1)
+    est = GRURegressor(units=3, epochs=2, batch_size=8, learning_rate=0.01, random_state=2,
+                       refit_all_rows=False)  # a second, unfused training (see above)
+    shared = fit_folds(est, X, y, splits, sample_weight=sw, share_network=True)
+    continued = continue_folds(shared, X, y, splits, 2, sample_weight=sw)
+    separate = _separate(est, X, y, splits, sample_weight=sw)
+    for m, (train, _) in zip(separate, splits):
+        m.set_params(warm_start=True, epochs=2).fit(X[train], y[train], sample_weight=sw[train])
+    _assert_continued_same(continued, separate, X)
