@@ -141,14 +141,34 @@ def run_tuned(method, task, X, y, splits, args, seed):
     scores = np.asarray(res["mean_test_score"], dtype=float)
     epochs = np.asarray(res["epochs_trained"], dtype=float)
     rungs = np.asarray(res["iter"]) if tuner == "asha" else None  # rows in completion order (n_jobs=1)
+    test_model = tuned
     if method == "hyperband":
         # KerasTuner's Hyperband runs whole iterations; keep the trials that fit the budget
         keep = np.cumsum(epochs) <= budget * len(splits)
         scores, epochs = scores[keep], epochs[keep]
+        test_model = within_budget(tuned, int(keep.sum()), X, y)
     reported = reported_best(scores, rungs)
     if rungs is not None and not np.isclose(reported[-1], tuned.best_score_):
         raise AssertionError(f"reported_best {reported[-1]} != best_score_ {tuned.best_score_}")
-    return reported, epochs, tuned
+    return reported, epochs, tuned, test_model
+
+
+def within_budget(tuned, n_kept, X, y):
+    """The model a search cut after its first ``n_kept`` trials would return: its own
+    refit when its best trial is among them, else the best of them refitted at its
+    epochs (ties broken as TunedGRU breaks them: the longest-trained, then the first)."""
+    from sklearn.base import clone
+
+    if tuned.best_index_ < n_kept:
+        return tuned
+    res = tuned.cv_results_
+    means = np.asarray(res["mean_test_score"], dtype=float)[:n_kept]
+    means = np.where(np.isnan(means), -np.inf, means)
+    top = np.flatnonzero(means == means.max())
+    budgets = np.ma.filled(np.ma.asarray(res["budget"])[:n_kept], 0)[top]
+    best = int(top[budgets == budgets.max()][0])
+    est = clone(tuned.estimator).set_params(**res["params"][best], epochs=int(res["budget"][best]))
+    return est.fit(X, y)
 
 
 def run_randomized(task, X, y, splits, args, seed):
@@ -159,7 +179,7 @@ def run_randomized(task, X, y, splits, args, seed):
     search.fit(X, y)
     scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
     epochs = np.full(len(scores), args.max_epochs * len(splits), dtype=float)
-    return reported_best(scores), epochs, search
+    return reported_best(scores), epochs, search, search
 
 
 def run_optuna(task, X, y, splits, args, seed):
@@ -174,7 +194,7 @@ def run_optuna(task, X, y, splits, args, seed):
     search.fit(X, y)
     scores = np.array([t.value if t.value is not None else np.nan for t in study.trials])
     epochs = np.full(len(scores), args.max_epochs * len(splits), dtype=float)
-    return reported_best(scores), epochs, search
+    return reported_best(scores), epochs, search, search
 
 
 def run_method(method, task, X, y, splits, args, seed):
@@ -261,12 +281,13 @@ def main(argv=None):
                         continue
                 t0 = time.perf_counter()
                 try:
-                    scores, epochs, search = run_method(method, task, X, y, splits, args, seed)
+                    scores, epochs, search, test_model = run_method(method, task, X, y, splits, args, seed)
                 except Exception as exc:  # noqa: BLE001 - a method that fails is reported, not fatal
                     print(f"{name} seed {seed} {method}: FAILED {type(exc).__name__}: {exc}", flush=True)
                     continue
                 seconds = time.perf_counter() - t0
-                test = float(search.score(X_test, y_test))
+                # the test score of what the search returns (cut at the budget: see within_budget)
+                test = float(test_model.score(X_test, y_test))
                 results[method] = (scores, epochs, test, seconds)
                 print(f"{name} seed {seed} {method}: best CV {scores[-1]:.4f} test {test:.4f} "
                       f"epochs {int(epochs.sum())} trials {len(scores)} {seconds:.1f} s", flush=True)
