@@ -600,13 +600,11 @@ def _train_fused(folds, optimizer_state=True):
     states = [{"weights": trainer.fold_weights(j),
                "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None}
               for j in range(k)] if shared else None
-    statistics = [f.statistics for f in folds]
-    models = SharedFoldModels([f.est for f in folds], spec, states, statistics) if shared else None
-
     for j, f in enumerate(folds):
         if shared:
             if task == "regression":  # the shrinkage below predicts with fold j's weights
-                models.load(j, f.network.model)
+                _assign_weights(f.network.model, spec, states[j]["weights"],
+                                f.statistics if spec.normalize else None)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
         result = TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
@@ -616,9 +614,8 @@ def _train_fused(folds, optimizer_state=True):
             result.shrinkage = _shrinkage(f)  # predicts with fold j's weights, loaded above
         f.est._record(f.data, f.network, result)
     fused.give_back(trainer)
-    if shared:
-        models._loaded = None  # the network holds another fold's weights (or none): load on access
-        return models
+    if shared:  # the network holds another fold's weights (or none): each is loaded when taken
+        return SharedFoldModels([f.est for f in folds], spec, states, [f.statistics for f in folds])
     return [f.est for f in folds]
 
 
@@ -665,12 +662,10 @@ class SharedFoldModels(Sequence):
             est.model_ = model
         self._loaded = None
 
-    def load(self, j, model=None):
-        """Fold j's weights and input statistics into its estimator's (shared) model
-        (``model``: that model, before the estimator records it)."""
+    def load(self, j):
+        """Fold j's weights and input statistics into its estimator's (shared) model."""
         stats = self._statistics[j] if self._spec.normalize else None
-        model = self._estimators[j].model_ if model is None else model
-        _assign_weights(model, self._spec, self._states[j]["weights"], stats)
+        _assign_weights(self._estimators[j].model_, self._spec, self._states[j]["weights"], stats)
         self._loaded = j
 
     # -- for continue_folds
