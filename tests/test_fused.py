@@ -443,6 +443,7 @@ def test_scored_only_fold_models_skip_the_optimizer_state_and_predict_the_same()
     kept, _ = _trial_runner._fused_fold_models(est, {}, X, y, splits, {}, keep_models=True)
     dropped, _ = _trial_runner._fused_fold_models(est, {}, X, y, splits, {}, keep_models=False)
     assert kept.continuable and not dropped.continuable
+    assert len({id(kept[j].model_) for j in range(2)}) == 1  # one network per kept trial, not k
     assert [kept.state(j)["optimizer"]["iterations"] for j in range(2)] == [
         int(m.model_.optimizer.iterations) for m in full]
     assert [int(kept[j].model_.optimizer.iterations) for j in range(2)] == [0, 0]
