@@ -559,9 +559,10 @@ def _optimizer_arrays(model, spec):
     return out
 
 
-def _warm_start_separately(models, X, y, splits, epochs):
+def _warm_start_separately(models, X, y, splits, epochs, sample_weight=None):
     for m, (train, _) in zip(models, splits):
-        m.set_params(warm_start=True, epochs=epochs).fit(X[train], y[train])
+        kw = {} if sample_weight is None else {"sample_weight": sample_weight[train]}
+        m.set_params(warm_start=True, epochs=epochs).fit(X[train], y[train], **kw)
     return models
 
 
@@ -744,7 +745,5 @@ def test_continued_folds_with_sample_weight_match_separate_warm_starts():
                        refit_all_rows=False)  # a second, unfused training (see above)
     shared = fit_folds(est, X, y, splits, sample_weight=sw, share_network=True)
     continued = continue_folds(shared, X, y, splits, 2, sample_weight=sw)
-    separate = _separate(est, X, y, splits, sample_weight=sw)
-    for m, (train, _) in zip(separate, splits):
-        m.set_params(warm_start=True, epochs=2).fit(X[train], y[train], sample_weight=sw[train])
+    separate = _warm_start_separately(_separate(est, X, y, splits, sample_weight=sw), X, y, splits, 2, sw)
     _assert_continued_same(continued, separate, X)

@@ -603,8 +603,7 @@ def _train_fused(folds, optimizer_state=True):
     for j, f in enumerate(folds):
         if shared:
             if task == "regression":  # the shrinkage below predicts with fold j's weights
-                _assign_weights(f.network.model, spec, states[j]["weights"],
-                                f.statistics if spec.normalize else None)
+                _assign_weights(f.network.model, spec, states[j]["weights"], f.statistics)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
         result = TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
@@ -664,8 +663,8 @@ class SharedFoldModels(Sequence):
 
     def load(self, j):
         """Fold j's weights and input statistics into its estimator's (shared) model."""
-        stats = self._statistics[j] if self._spec.normalize else None
-        _assign_weights(self._estimators[j].model_, self._spec, self._states[j]["weights"], stats)
+        _assign_weights(self._estimators[j].model_, self._spec, self._states[j]["weights"],
+                        self._statistics[j])  # None without input standardisation
         self._loaded = j
 
     # -- for continue_folds

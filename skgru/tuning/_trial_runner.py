@@ -123,11 +123,17 @@ def _fused_fold_models(estimator, run_params, X, y, splits, fit_params, keep_mod
     if (mode == "auto" and fused_step(configured) == "xla"
             and _updates_per_fold(configured, min(len(tr) for tr, _ in splits)) < MIN_FUSED_STEPS):
         return None
+    return _timed_quietly(lambda: fit_trial_folds(estimator, run_params, X, y, splits, fit_params,
+                                                  optimizer_state=keep_models, share_network=True))
+
+
+def _timed_quietly(fit):
+    """``(models, seconds)`` of a fused fit ``fit()`` run without its UserWarnings (the
+    separate fits of a trial silence them too), or None when it returned None."""
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
-        models = fit_trial_folds(estimator, run_params, X, y, splits, fit_params,
-                                 optimizer_state=keep_models, share_network=True)
+        models = fit()
     if models is None:
         return None
     return models, time.perf_counter() - t0
@@ -148,15 +154,9 @@ def _continued_fold_models(parent_models, more, X, y, splits, fit_params, keep_m
         return None
     from skgru.estimators._folds import continue_folds
 
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
-        models = continue_folds(parent_models, X, y, splits, more,
-                                sample_weight=(fit_params or {}).get("sample_weight"),
-                                optimizer_state=keep_models)
-    if models is None:
-        return None
-    return models, time.perf_counter() - t0
+    return _timed_quietly(lambda: continue_folds(parent_models, X, y, splits, more,
+                                                 sample_weight=(fit_params or {}).get("sample_weight"),
+                                                 optimizer_state=keep_models))
 
 
 def fused_refit(estimator, X, y, fit_params):
@@ -284,6 +284,9 @@ def evaluate_candidate(
         else:
             fused = _continued_fold_models(parent_models, more, X, y, splits, fit_params,
                                            keep_models)
+            if fused is None and hasattr(parent_models, "detach"):  # a SharedFoldModels
+                # kept by a fused fit but not continued fused: one network per fold
+                parent_models = parent_models.detach()
     except Exception as exc:  # noqa: BLE001 - recorded as the trial's failure, as a split's would be
         if (isinstance(error_score, str) and error_score == "raise") or isinstance(
                 exc, SearchConfigError):
@@ -293,6 +296,8 @@ def evaluate_candidate(
         res["fit_times"] = [(time.perf_counter() - t0) / len(splits)] * len(splits)
         res["score_times"] = [0.0] * len(splits)
         return res
+    # new epochs each split trains
+    trained = more if parents is not None else (int(budget) if budget is not None else 0)
     for k, (train, test) in enumerate(splits):
         X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
         if y is None:
@@ -302,16 +307,9 @@ def evaluate_candidate(
         fp = index_fit_params(fit_params, train, n_samples)
         t0 = time.perf_counter()
         try:
-            if parents is not None:
-                trained = more
-            else:
-                trained = int(budget) if budget is not None else 0
             if fused is not None:
                 est = fused[0][k]
             elif parents is not None:
-                if k == 0 and hasattr(parent_models, "detach"):  # a SharedFoldModels
-                    # kept by a fused fit but not continued fused: one network per fold
-                    parent_models = parent_models.detach()
                 est = parent_models[k]
                 est.set_params(**{warm_start_param: True, budget_param: more})
             else:
