@@ -7,7 +7,12 @@ grid (units {16, 32} x learning_rate {1e-3, 1e-2}), the same folds
 ``--n-jobs``) and ``refit=True`` on both; digits as 8 steps x 8 features (values / 16),
 or with ``--layout 64x1`` as a univariate series of 64 steps, which the defaults patch
 (``patch_size="auto"``: 3 steps per patch after the Conv1D stem, max-pooled) and read
-through the max over the GRU's outputs (``pooling="auto"``).
+through the max over the GRU's outputs (``pooling="auto"``).  ``--dataset sunspots`` (or
+``co2``) runs the regressor instead: ``GRURegressor(epochs=10, random_state=0)`` with its
+defaults (linear skip started at each fold's ridge fit, early stopping on a validation
+split, shrinkage, a second training on every row) on the statsmodels forecasting
+windows' training split (as in bench_accuracy.py; one feature per step), shuffled
+``KFold(5, shuffle=True, random_state=0)``, scored by R^2.
 
 Each search runs in its own fresh Python process (TensorFlow imported and
 initialised before the clock starts), twice: "cold" is the first search in the
@@ -50,13 +55,31 @@ def _digits(layout="8x8"):
     return (X.reshape(-1, *LAYOUTS[layout]) / 16.0).astype(np.float32), y
 
 
-def _search(method, epochs, X, y, n_jobs=1):
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+def _windows(name):
+    """A forecasting set's training windows as (n, window, 1) series (bench_accuracy's split)."""
+    import numpy as np
 
-    from skgru import GRUClassifier, TunedGRU
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _datasets
 
-    cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    est = GRUClassifier(epochs=epochs, random_state=0)
+    data = _datasets.load(name)
+    return np.asarray(data.X_train, dtype=np.float32)[:, :, None], np.asarray(data.y_train, dtype=float)
+
+
+REGRESSION = ("sunspots", "co2")
+
+
+def _search(method, epochs, X, y, n_jobs=1, regression=False):
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+    from skgru import GRUClassifier, GRURegressor, TunedGRU
+
+    if regression:
+        cv = KFold(5, shuffle=True, random_state=0)
+        est = GRURegressor(epochs=epochs, random_state=0)
+    else:
+        cv = StratifiedKFold(5, shuffle=True, random_state=0)
+        est = GRUClassifier(epochs=epochs, random_state=0)
     if method == "gridsearchcv":
         search = GridSearchCV(est, GRID, cv=cv, n_jobs=n_jobs, refit=True)
     else:
@@ -72,14 +95,15 @@ def _search(method, epochs, X, y, n_jobs=1):
     return seconds, cpu, scores, stds
 
 
-def _child(method, epochs, n_jobs=1, layout="8x8"):
+def _child(method, epochs, n_jobs=1, layout="8x8", dataset="digits"):
     import tensorflow as tf
 
     float(tf.reduce_sum(tf.ones(2)))  # TF start-up is not part of either search
-    X, y = _digits(layout)
+    regression = dataset in REGRESSION
+    X, y = _windows(dataset) if regression else _digits(layout)
     out = {}
     for run in ("cold", "warm"):
-        seconds, cpu, scores, stds = _search(method, epochs, X, y, n_jobs)
+        seconds, cpu, scores, stds = _search(method, epochs, X, y, n_jobs, regression)
         out[run] = {"seconds": seconds, "cpu": cpu, "scores": scores, "stds": stds}
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -93,10 +117,12 @@ def main(argv=None):
                         help="n_jobs of both searches (2: each may use both cores as processes)")
     parser.add_argument("--layout", choices=list(LAYOUTS), default="8x8",
                         help="digits as 8 steps x 8 features, or 64 steps x 1 (patched by the defaults)")
+    parser.add_argument("--dataset", choices=["digits", *REGRESSION], default="digits",
+                        help="digits (GRUClassifier) or a forecasting set's windows (GRURegressor)")
     parser.add_argument("--child", choices=["gridsearchcv", "tunedgru"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.child, args.epochs, args.n_jobs, args.layout)
+        return _child(args.child, args.epochs, args.n_jobs, args.layout, args.dataset)
 
     # Other jobs share this machine: the sides alternate (ABBA...) so that a change of
     # load hits both, and the fastest round of each is shown (wall and CPU seconds).
@@ -105,7 +131,8 @@ def main(argv=None):
         order = ("gridsearchcv", "tunedgru") if r % 2 == 0 else ("tunedgru", "gridsearchcv")
         for method in order:
             proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs),
-                                   "--n-jobs", str(args.n_jobs), "--layout", args.layout],
+                                   "--n-jobs", str(args.n_jobs), "--layout", args.layout,
+                                   "--dataset", args.dataset],
                                   capture_output=True, text=True, check=True)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
             runs[method].append(json.loads(line[len("RESULT "):]))
@@ -119,7 +146,9 @@ def main(argv=None):
     from importlib.metadata import version
 
     load = os.getloadavg()
-    print(f"# digits (1797, {', '.join(map(str, LAYOUTS[args.layout]))}), 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
+    data = (f"{args.dataset} training windows (GRURegressor, R^2)" if args.dataset in REGRESSION
+            else f"digits (1797, {', '.join(map(str, LAYOUTS[args.layout]))})")
+    print(f"# {data}, 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
           f"sklearn {version('scikit-learn')}, keras {version('keras')} "
           f"({os.environ.get('KERAS_BACKEND', 'tensorflow')}), tensorflow {version('tensorflow')}, "
           f"{os.cpu_count()} CPUs, load average after the runs {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
@@ -135,7 +164,8 @@ def main(argv=None):
         print(f"{run:<5} | {g['seconds']:>14.1f} | {t['seconds']:>15.1f} | {t['seconds'] / g['seconds']:>5.2f} | "
               f"{g['cpu']:>18.1f} | {t['cpu']:>14.1f} | {t['cpu'] / g['cpu']:>9.2f}")
     print()
-    print(f"{'candidate':<22} | {'GridSearchCV mean CV acc':>24} | {'TunedGRU mean CV acc':>20} | {'diff':>7} | "
+    metric = "R^2" if args.dataset in REGRESSION else "acc"
+    print(f"{'candidate':<22} | {'GridSearchCV mean CV ' + metric:>24} | {'TunedGRU mean CV ' + metric:>20} | {'diff':>7} | "
           f"{'fold std (GridSearchCV)':>23}")
     print("-" * 22 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7 + "-|-" + "-" * 23)
     g_scores, t_scores = results["gridsearchcv"]["warm"]["scores"], results["tunedgru"]["warm"]["scores"]

@@ -87,8 +87,8 @@ def ties():
     trainer = NumpyFusedTrainer(spec, 1, rule, "classification")
     trainer.reset([[v.numpy() for v in fused.model_variables(model, spec)]], rule,
                   [fused.input_statistics(model, spec)])
-    x, mask, cols = trainer._prepare(rows[None], "rows")
-    _, tape = trainer._forward(trainer.params, x, mask, cols, keep=True)
+    x, mask, cols, skip = trainer._prepare(rows[None], "rows")
+    _, tape = trainer._forward(trainer.params, x, mask, cols, skip, keep=True)
     conv_numpy = tape[0][1][0]
     gru_numpy = tape[2][1][0][1:, 0].transpose(1, 0, 2)  # GRU states (T, B, U) -> (B, T, U)
 

@@ -747,3 +747,127 @@ def test_continued_folds_with_sample_weight_match_separate_warm_starts():
     continued = continue_folds(shared, X, y, splits, 2, sample_weight=sw)
     separate = _warm_start_separately(_separate(est, X, y, splits, sample_weight=sw), X, y, splits, 2, sw)
     _assert_continued_same(continued, separate, X)
+
+
+# ---------------------------------------------------------------- the regressor's defaults
+# GRURegressor()'s linear skip (each fold started at its own RidgeCV fit, the start
+# scored by early stopping as "epoch 0"), the GRU head's shrinkage toward it and the
+# second training on every row (refit_all_rows) fuse in the NumPy step.
+
+
+def _default_regressor_data(n=60, t=8, seed=0):
+    """Series whose target is mostly linear in the last steps (the ridge start is hard
+    to beat on some folds) plus a non-linear part (the GRU improves on others)."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, t, 2)).astype("float32")
+    y = 1.5 * X[:, -1, 0] - X[:, -2, 1] + 0.8 * np.tanh(3 * X[:, :, 0].mean(axis=1)) + 0.2 * rng.normal(size=n)
+    return X, y
+
+
+def _default_regressor(**kwargs):
+    # the defaults, with a short explicit budget (min_updates would plan hundreds of epochs)
+    return _GRURegressor(**{"units": 4, "epochs": 12, "min_updates": 0, "n_iter_no_change": 4, "batch_size": 8,
+                            "learning_rate": 0.02, "random_state": 3, **kwargs})
+
+
+def _assert_regressor_same(fm, sm, X, atol=ATOL):
+    _assert_same(fm, sm, X, atol=atol)
+    for a, b in zip(fm, sm):
+        np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
+        np.testing.assert_allclose(a.gru_shrinkage_, b.gru_shrinkage_, atol=1e-4)
+        assert (a.max_epochs_, a.patience_) == (b.max_epochs_, b.patience_)
+
+
+def test_default_regressor_linear_skip_and_refit_match_separate_fits():
+    X, y = _default_regressor_data()
+    splits = _uneven_splits(len(X), sizes=(40, 30, 50), seed=2)
+    est = _default_regressor()
+    assert est.linear_skip is True and est.refit_all_rows and est.early_stopping and est.shrink_to_linear
+    assert fuse_problem(est, X, y, splits) is None
+    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    _assert_regressor_same(fm, sm, X)
+    for m in sm:
+        assert any(key.startswith("refit_") for key in m.history_)  # the second training ran
+    # what the data exercises (else the equality above shows less): a fold whose early
+    # stopping kept the ridge start (no epoch beat it: refit for 0 epochs), a fold that
+    # trained on, and a GRU head shrunk toward the skip
+    assert min(m.n_iter_ for m in sm) == 0 < max(m.n_iter_ for m in sm)
+    assert any(0 < m.gru_shrinkage_[0] < 1 for m in sm)
+    # each fold's own ridge start: the skips differ
+    assert not np.allclose(fm[0].model_.get_layer("linear_skip").get_weights()[0],
+                           fm[1].model_.get_layer("linear_skip").get_weights()[0])
+
+
+def test_default_regressor_ragged_input_sample_weight_and_shared_network():
+    # ragged series (the skip's last valid steps under a mask) with sample weights, zeros
+    # included, on one shared network: each fold's ridge start, shrinkage and refit
+    rng = np.random.RandomState(4)
+    X = [rng.normal(size=(int(rng.randint(4, 10)), 2)).astype("float32") for _ in range(54)]
+    y = np.array([1.2 * x[-1, 0] - 0.7 * x[-2, 1] + 0.5 * np.tanh(x[:, 0].sum()) for x in X])
+    sw = rng.uniform(0.3, 2.0, size=len(X))
+    sw[::9] = 0.0
+    splits = list(KFold(3, shuffle=True, random_state=1).split(np.zeros(len(X))))
+    est = _default_regressor(mask_value=-99.0, units=3)
+    assert fuse_problem(est, X, y, splits, sample_weight=sw) is None
+    shared = fit_folds(est, X, y, splits, sample_weight=sw, share_network=True)
+    separate = _separate(est, X, y, splits, sample_weight=sw)
+    assert len({id(shared[j].model_) for j in range(3)}) == 1
+    for j, b in enumerate(separate):
+        a = shared[j]
+        assert (a.n_iter_, a.best_epoch_) == (b.n_iter_, b.best_epoch_)
+        np.testing.assert_allclose(a.gru_shrinkage_, b.gru_shrinkage_, atol=1e-4)
+        np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
+        for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+            np.testing.assert_allclose(u, v, atol=ATOL, rtol=0)
+        np.testing.assert_allclose(a.predict(X), b.predict(X), atol=ATOL * 10, rtol=1e-5)
+
+
+def test_default_regressor_falls_back_under_the_compiled_step(monkeypatch):
+    # the XLA step does not implement the skip: separate fits, with the reason
+    monkeypatch.setenv("SKGRU_FUSED_STEP", "xla")
+    X, y = _default_regressor_data(n=30)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = _default_regressor(epochs=2)
+    assert "NumPy step only" in fuse_problem(est, X, y, splits)
+    for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):
+        for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_skip_inputs_equal_the_keras_layer_on_any_padding():
+    # the NumPy step's last valid steps == network._LastSteps, valid steps anywhere
+    from skgru._keras.fused_numpy import _last_steps
+    from skgru._keras.network import _LastSteps
+
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(2, 5, 7, 3)).astype("float32")
+    mask = rng.uniform(size=(2, 5, 7)) > 0.4
+    mask[0, 0] = False  # an empty row
+    mask[1, 1] = True
+    x = np.where(mask[..., None], x, 0.0).astype("float32")
+    for window in (1, 3, 9):
+        layer = _LastSteps(window, 3)
+        for m in (mask, None):
+            ours = _last_steps(x, m, window)
+            ref = np.stack([np.asarray(layer(x[j], valid=None if m is None else m[j])) for j in range(2)])
+            np.testing.assert_array_equal(ours, ref)
+
+
+def test_continued_default_regressor_folds_match_separate_warm_starts():
+    # an ASHA promotion of the regressor's defaults: the GRU head as its shrinkage left it
+    # (baked in), no new ridge start, the shrinkage fitted again
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _default_regressor_data()
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    est = _default_regressor(epochs=3)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    separate = _separate(est, X, y, splits)
+    for j, b in enumerate(separate):  # the kept state is the shrunk head the separate fit holds
+        for u, v in zip(shared.state(j)["weights"], fused.model_variables(b.model_, b.network_spec_)):
+            np.testing.assert_allclose(u, np.asarray(v), atol=ATOL, rtol=0)
+    continued = continue_folds(shared, X, y, splits, 4)
+    separate = _warm_start_separately(separate, X, y, splits, 4)
+    _assert_continued_same(continued, separate, X)
+    for j, b in enumerate(separate):
+        np.testing.assert_allclose(continued[j].gru_shrinkage_, b.gru_shrinkage_, atol=1e-4)

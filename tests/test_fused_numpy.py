@@ -104,8 +104,8 @@ def test_backward_pass_equals_tensorflow_autodiff(name):
     ours, ref, rng = _pair(spec, task, rule)
     x, y, w, count = _batch(spec, task, rng)
     active = np.array([1.0, 1.0, 0.0], "float32")  # an inactive fold gets no gradient
-    xs, mask, cols = ours._prepare(x, "train")
-    losses, grads = ours._losses_and_grads(xs, mask, cols, y, w, count, active, True)
+    xs, mask, cols, skip = ours._prepare(x, "train")
+    losses, grads = ours._losses_and_grads(xs, mask, cols, skip, y, w, count, active, True)
     with tf.GradientTape() as tape:
         ref_losses = ref._fold_losses(ref.vars, tf.constant(x), tf.constant(y), tf.constant(w), tf.constant(count))
         objective = tf.reduce_sum(ref_losses * active)
@@ -127,14 +127,14 @@ def test_windows_built_per_batch_equal_the_precomputed_ones(monkeypatch):
     ours, _, rng = _pair(spec, task, rule)
     x, y, w, count = _batch(spec, task, rng)
     active = np.ones(3, "float32")
-    xs, mask, cols = ours._prepare(x, "train")
+    xs, mask, cols, skip = ours._prepare(x, "train")
     assert cols is not None
-    expected = ours._losses_and_grads(xs, mask, cols, y, w, count, active, True)
+    expected = ours._losses_and_grads(xs, mask, cols, skip, y, w, count, active, True)
     monkeypatch.setattr(fused_numpy, "PRECOMPUTE_BYTES", 0)
     ours._inputs = {}
-    xs, mask, cols = ours._prepare(x, "train")
+    xs, mask, cols, skip = ours._prepare(x, "train")
     assert cols is None
-    got = ours._losses_and_grads(xs, mask, cols, y, w, count, active, True)
+    got = ours._losses_and_grads(xs, mask, cols, skip, y, w, count, active, True)
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
 
@@ -146,8 +146,8 @@ def test_a_wrong_derivative_is_caught():
     ours, ref, rng = _pair(spec, task, rule)
     x, y, w, count = _batch(spec, task, rng)
     ours.dact = lambda v: 1.0 - v
-    xs, mask, cols = ours._prepare(x, "train")
-    _, grads = ours._losses_and_grads(xs, mask, cols, y, w, count, np.ones(3, "float32"), True)
+    xs, mask, cols, skip = ours._prepare(x, "train")
+    _, grads = ours._losses_and_grads(xs, mask, cols, skip, y, w, count, np.ones(3, "float32"), True)
     import tensorflow as tf
 
     with tf.GradientTape() as tape:

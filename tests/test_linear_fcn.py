@@ -240,29 +240,31 @@ def test_clone_and_pickle():
                                np.asarray(reg.model_.get_layer("stem").mean))
 
 
-def test_new_parameters_are_not_fused():
+def test_which_new_parameters_fuse():
+    # the regressor's linear skip and refit on all rows are fused (tests/test_fused.py,
+    # "the regressor's defaults"); the GRU-FCN branch is not
     from skgru.estimators._folds import can_fuse
 
     plain = dict(units=4, epochs=2, standardize_X=False, min_updates=0, shrink_to_mean=False, patch_size=1,
                  linear_skip=None, refit_all_rows=False)
     assert can_fuse(GRURegressor(**plain)) == (True, "fusable")
-    for params in (dict(linear_skip=3), dict(fcn_branch=True), dict(refit_all_rows=True)):
-        ok, why = can_fuse(GRURegressor(**{**plain, **params}))
-        assert not ok and next(iter(params)) in why
-    assert not can_fuse(GRUClassifier(units=4, epochs=2, standardize_X=False, min_updates=0, patch_size=1,
-                                      conv_filters=None, linear_skip=True))[0]
+    for params in (dict(linear_skip=3), dict(refit_all_rows=True), dict(linear_skip=True, shrink_to_linear=False)):
+        assert can_fuse(GRURegressor(**{**plain, **params})) == (True, "fusable")
+    ok, why = can_fuse(GRURegressor(**{**plain, "fcn_branch": True}))
+    assert not ok and "fcn_branch" in why
 
 
-def test_the_default_skip_falls_back_from_fused_training():
-    """linear_skip=True is the regressor's default: fit_folds must not fuse it (its
-    parameter check or, failing that, its network guard refuses the extra layers)."""
+def test_a_skip_under_a_softmax_falls_back_from_fused_training():
+    """The classifier's skip is added before the softmax (no ridge start): the fused
+    step implements the regressor's linear output only, so its network guard refuses it."""
     from sklearn.model_selection import KFold
 
     from skgru.estimators._folds import fuse_problem
 
     X, y = _xy(n=30)
-    plain = dict(units=4, epochs=2, standardize_X=False, min_updates=0, shrink_to_mean=False, patch_size=1)
-    assert fuse_problem(GRURegressor(**plain), X, y, list(KFold(2).split(X))) is not None
+    est = GRUClassifier(units=4, epochs=2, standardize_X=False, min_updates=0, patch_size=1, conv_filters=None,
+                        linear_skip=True)
+    assert "non-linear output" in fuse_problem(est, X, (y > 0).astype(int), list(KFold(2).split(X)))
 
 
 def test_keras_ops_only_in_the_new_layers():

@@ -123,8 +123,15 @@ def variable_layout(spec: NetworkSpec) -> list[tuple[str, str, bool]]:
         out += [(f"gru_{i}", "kernel", True), (f"gru_{i}", "recurrent_kernel", True), (f"gru_{i}", "bias", False)]
     for j in range(len(spec.dense_units)):
         out += [(f"dense_{j}", "kernel", True), (f"dense_{j}", "bias", False)]
+    if spec.linear_skip:  # the GRU's head, then the linear skip beside it (model order)
+        return out + [("gru_head", "kernel", True), ("gru_head", "bias", False),
+                      ("linear_skip", "kernel", True), ("linear_skip", "bias", False)]
     out += [("output", "kernel", True), ("output", "bias", False)]
     return out
+
+
+# The layers build_network adds for a linear skip (the sum of the two heads is "output").
+SKIP_LAYERS = ("steps", "last_steps", "gru_head", "linear_skip")
 
 
 def expected_layer_names(spec: NetworkSpec) -> list[str]:
@@ -142,7 +149,7 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
     if spec.pooling != "last":
         names.append(f"{spec.pooling}_pooling")
     names += [f"dense_{j}" for j in range(len(spec.dense_units))]
-    return names + ["output"]
+    return names + ["output"]  # with a linear skip, the Add of the GRU head and the skip
 
 
 def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
@@ -157,7 +164,14 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         return f"pooling={spec.pooling!r} is not fused (only {', '.join(map(repr, FUSED_POOLING))})"
     if spec.patch_size > 1 and spec.patch_mode not in FUSED_PATCH_MODES:
         return f"patch_mode={spec.patch_mode!r} is not fused"
+    if spec.fcn_filters:
+        return "the GRU-FCN branch is not fused"
     names = [layer.name for layer in model.layers]
+    if spec.linear_skip:
+        problem = _skip_problem(model, spec)
+        if problem is not None:
+            return problem
+        names = [n for n in names if n not in SKIP_LAYERS]  # Keras orders the branches by depth
     if names != expected_layer_names(spec):
         return f"network layers {names} are not the plain GRU stack the fused step implements"
     for i in range(len(spec.units)):
@@ -193,7 +207,8 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
                  and tuple(layer.kernel_size) == (spec.conv_kernel_size,))
         if not plain:
             return f"layer conv_{c} is not a Conv1D(same, relu) the fused step implements"
-    for name in [f"dense_{j}" for j in range(len(spec.dense_units))] + ["output"]:
+    heads = ["gru_head", "linear_skip"] if spec.linear_skip else ["output"]
+    for name in [f"dense_{j}" for j in range(len(spec.dense_units))] + heads:
         layer = model.get_layer(name)
         if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
             return f"layer {name} is not a Dense layer with bias"
@@ -201,6 +216,33 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         return "the network has trainable variables the fused step does not know"
     if model.losses and spec.l2 == 0 and getattr(spec, "l1", 0.0) == 0:
         return "the network has extra losses"
+    return None
+
+
+def _skip_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
+    """Why ``model``'s linear skip is not the one the NumPy step implements (None: it is):
+    a trainable Dense on :class:`~skgru._keras.network._LastSteps` of the unpatched,
+    standardised steps, added to the GRU head's output (linear output only)."""
+    from skgru._keras.network import _LastSteps, _SequenceStem
+
+    if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
+        return "the linear skip is fused by the NumPy step only"
+    if spec.output_activation != "linear":
+        return "a linear skip under a non-linear output is not fused"
+    names = {layer.name for layer in model.layers}
+    if not set(SKIP_LAYERS) <= names:
+        return "the linear skip's layers are not the ones the fused step implements"
+    steps, last = model.get_layer("steps"), model.get_layer("last_steps")
+    if not isinstance(steps, _SequenceStem) or (steps.patch_size, steps.normalize, steps.mask_value) != (
+            1, spec.normalize, spec.mask_value):
+        return "the linear skip's input stem uses options the fused step does not implement"
+    if not isinstance(last, _LastSteps) or (last.window, last.n_features) != (spec.linear_skip,
+                                                                             spec.n_step_features):
+        return "the linear skip's window is not the one the fused step implements"
+    if not model.get_layer("linear_skip").trainable:
+        return "a frozen linear skip is not fused"
+    if not isinstance(model.get_layer("output"), keras.layers.Add):
+        return "the linear skip is not added to the GRU head"
     return None
 
 

@@ -165,6 +165,23 @@ def _unpool_patches(d, record):
     return dx.reshape(*dx.shape[:2], -1, dx.shape[-1])[:, :, :t]
 
 
+def _last_steps(x, mask, window):
+    """network._LastSteps: the last ``window`` valid steps of (k, n, T, F), in time order,
+    flattened to (k, n, window * F); zeros in front of a sequence with fewer valid steps.
+    With a mask each valid step's rank from the end picks its slot (padding anywhere)."""
+    k, n, t, f = x.shape
+    if mask is None:
+        front = np.zeros((k, n, window, f), np.float32)
+        last = np.concatenate([front, x], axis=2)[:, :, -window:]
+    else:
+        from_end = np.cumsum(mask[..., ::-1], axis=-1)[..., ::-1]  # 1 = the last valid step
+        keep = mask & (from_end <= window)
+        last = np.zeros((k, n, window, f), np.float32)
+        kk, nn, tt = np.nonzero(keep)
+        last[kk, nn, window - from_end[kk, nn, tt]] = x[kk, nn, tt]
+    return np.ascontiguousarray(last).reshape(k, n, window * f)
+
+
 def _pool_steps(h, mask, mode):
     """network._MaskedPooling ("mean" / "max") over the valid steps of (k, B, S, U);
     returns (pooled, the weights d pooled / d h along the step axis)."""
@@ -280,7 +297,8 @@ class NumpyFusedTrainer:
     # ------------------------------------------------------------ inputs
     def _prepare(self, X, slot):
         """(k, n, T, F) raw rows -> (standardised, masked and patched rows, step mask
-        or None, the first convolution's windows or None).
+        or None, the first convolution's windows or None, the linear skip's inputs
+        (k, n, w * F) or None).
 
         The stem's work does not depend on the weights, so it is done once per
         stacked array (``slot``: "train" or "val"; the epochs of one fit pass the
@@ -294,11 +312,15 @@ class NumpyFusedTrainer:
         mask = None
         if spec.mask_value is not None:
             mask = np.any(x != np.float32(spec.mask_value), axis=-1)  # (k, n, T), as keras Masking
-        if uses_stem(spec):  # network._SequenceStem: standardise, zero the padding, fold patches
+        skip = None
+        if uses_stem(spec) or spec.linear_skip:  # network._SequenceStem: standardise, zero the padding
             if spec.normalize:
                 x = (x - self.stats[0][:, None, None, :]) / self.stats[1][:, None, None, :]
             if mask is not None:
                 x = np.where(mask[..., None], x, np.float32(0.0))
+            if spec.linear_skip:  # the unpatched steps ("steps" stem), before any patching
+                skip = _last_steps(x, mask, spec.linear_skip)
+        if uses_stem(spec):  # then fold patches
             if stem_fold(spec) > 1:
                 x, mask = _fold_patches(x, mask, spec.patch_size)
         elif mask is not None:
@@ -309,7 +331,7 @@ class NumpyFusedTrainer:
         cols = None
         if spec.conv_filters and x.size * spec.conv_kernel_size * 4 <= PRECOMPUTE_BYTES:
             cols = self._im2col(x)  # the first convolution's windows, once (else per batch)
-        prepared = (x, mask, cols)
+        prepared = (x, mask, cols, skip)
         self._inputs[slot] = (X, prepared)
         return prepared
 
@@ -332,8 +354,11 @@ class NumpyFusedTrainer:
         return padded[:, :, front : front + t]
 
     # ------------------------------------------------------------ forward / backward
-    def _forward(self, P, x, mask, cols0, keep):
+    def _forward(self, P, x, mask, cols0, skip, keep):
         """Pre-activation outputs (k, B, n_out); ``keep``: also return what backward needs.
+
+        ``skip``: the linear skip's inputs (k, B, w * F), whose Dense (the last two
+        variables) is added to the GRU head's output; None without a linear skip.
 
         The tape holds one entry per layer with weights, plus ``("patches", ...)``
         after the convolutions when they are pooled over patches and ``("steps", ...)``
@@ -374,6 +399,8 @@ class NumpyFusedTrainer:
             p += 2
         out = _mm(h, P[p]) + P[p + 1][:, None, :]
         tape.append((h, None))
+        if skip is not None:  # network.build_network: Add()([gru_head, linear_skip])
+            out += _mm(skip, P[p + 2]) + P[p + 3][:, None, :]
         return out, tape
 
     def _gru_forward(self, x, kernel, rkernel, bias, mask, units, return_sequences, keep):
@@ -464,11 +491,14 @@ class NumpyFusedTrainer:
         dx = _mm(dxp_b, kernel.transpose(0, 2, 1)) if need_dx else None
         return (g_kernel, g_rkernel, g_bias), dx
 
-    def _backward(self, P, tape, dlogits):
+    def _backward(self, P, tape, dlogits, skip=None):
         """Gradients of every variable (model order) for the loss whose d/d logits is given."""
         spec = self.spec
         grads = [None] * len(P)
         p = len(P) - 2
+        if skip is not None:  # the linear skip's Dense: its input is data, nothing flows back
+            grads[p], grads[p + 1] = _mm_t(skip, dlogits), dlogits.sum(axis=1)
+            p -= 2
         h, _ = tape[-1]
         grads[p], grads[p + 1] = _mm_t(h, dlogits), dlogits.sum(axis=1)
         d = _mm(dlogits, P[p].transpose(0, 2, 1))
@@ -588,15 +618,15 @@ class NumpyFusedTrainer:
         self.flat[...] = new if everyone else np.where(on, new, self.flat)
         self.iterations += active  # in place: a fold group's array is a view of the whole
 
-    def _losses_and_grads(self, x, mask, cols, yb, wb, count, active, want_grads):
-        logits, tape = self._forward(self.params, x, mask, cols, keep=want_grads)
+    def _losses_and_grads(self, x, mask, cols, skip, yb, wb, count, active, want_grads):
+        logits, tape = self._forward(self.params, x, mask, cols, skip, keep=want_grads)
         rows, drows = self._row_losses(logits, yb)
         denom = np.maximum(count, np.float32(1.0))
         losses = (rows * wb).sum(axis=1) / denom + self._penalty(self.params)
         if not want_grads:
             return losses, None
         dlogits = drows * (wb * (active / denom)[:, None])[..., None]
-        grads = self._backward(self.params, tape, dlogits.astype(np.float32, copy=False))
+        grads = self._backward(self.params, tape, dlogits.astype(np.float32, copy=False), skip)
         self._penalty_grads(grads, self.params, active)
         flat = np.empty_like(self.flat)
         for view, grad in zip(self._views(flat), grads):
@@ -657,13 +687,13 @@ class NumpyFusedTrainer:
         :mod:`skgru._keras.fold_threads`); every fold's arithmetic is the same.
         """
         with one_blas_thread():
-            x_all, mask_all, cols_all = self._prepare(X, "train")
+            x_all, mask_all, cols_all, skip_all = self._prepare(X, "train")
             return self._on_groups(
                 lambda part, *a: part._train_epoch(*a, batch_size),
-                (x_all, mask_all, cols_all, Y, W, order, valid, np.asarray(fold_on, np.float32)),
+                (x_all, mask_all, cols_all, skip_all, Y, W, order, valid, np.asarray(fold_on, np.float32)),
                 batch_size, self._gru_steps(x_all))
 
-    def _train_epoch(self, x_all, mask_all, cols_all, Y, W, order, valid, fold_on, batch_size):
+    def _train_epoch(self, x_all, mask_all, cols_all, skip_all, Y, W, order, valid, fold_on, batch_size):
         k = self.k
         n_steps = order.shape[1] // batch_size
         total = np.zeros(k, np.float32)
@@ -679,9 +709,10 @@ class NumpyFusedTrainer:
             xb = x_all[lead, idx]
             mb = None if mask_all is None else mask_all[lead, idx]
             cb = None if cols_all is None else cols_all[lead, idx]
+            zb = None if skip_all is None else skip_all[lead, idx]
             yb = Y[lead, idx]
             wb = W[lead, idx] * real
-            losses, grads = self._losses_and_grads(xb, mb, cb, yb, wb, count, active, True)
+            losses, grads = self._losses_and_grads(xb, mb, cb, zb, yb, wb, count, active, True)
             self._apply(grads, active)
             total += active * count * losses
             rows += active * count
@@ -691,8 +722,8 @@ class NumpyFusedTrainer:
     def evaluate(self, X, Y, W, count):
         """(k,) validation losses: mean over the fold's real rows (W=0 on padding) + penalty."""
         with one_blas_thread():
-            xs, mask, cols = self._prepare(X, "val")
+            xs, mask, cols, skip = self._prepare(X, "val")
             return self._on_groups(
                 lambda part, *a: part._losses_and_grads(*a, np.ones(part.k, np.float32), False)[0],
-                (xs, mask, cols, Y, np.asarray(W, np.float32), np.asarray(count, np.float32)),
+                (xs, mask, cols, skip, Y, np.asarray(W, np.float32), np.asarray(count, np.float32)),
                 xs.shape[1], self._gru_steps(xs))

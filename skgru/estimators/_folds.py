@@ -102,15 +102,15 @@ _KNOWN = {
     "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "patch_mode": _ANY,
     "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
-    "shrink_to_linear": _ANY,  # acts only with linear_skip, which is not fused
     # "auto" resolves to "last" or "max" (patched series); "attention" has its own
     # score layer, which the fused steps do not implement
     "pooling": lambda v: v in ("last", "auto", "mean", "max"),
-    # refit_all_rows: a second training on every row after early stopping (not fused)
-    "refit_all_rows": lambda v: not v,
-    # issue 12's linear autoregressive skip (the regressor's default: its ridge start
-    # is a per-fold RidgeCV fit) and GRU-FCN branch are not implemented by the fused step
-    "linear_skip": lambda v: v is None or v is False,
+    # the regressor's defaults: the linear autoregressive skip (each fold started at its
+    # own RidgeCV fit, the start scored by early stopping; NumPy step only, see
+    # fused.structure_problem), the GRU head's shrinkage toward it, and the second
+    # fused training on every row after early stopping
+    "linear_skip": _ANY, "shrink_to_linear": _ANY, "refit_all_rows": _ANY,
+    # the GRU-FCN branch is not implemented by the fused step
     "fcn_branch": lambda v: v is False,
 }
 _DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
@@ -377,12 +377,21 @@ class _Fold:
         # a continued fit's starting point: {"weights": [...], "optimizer": {...}} (None:
         # the network's own weights, a fresh optimizer)
         self.start = start
+        # a fresh fit's weights before training (read now: a shared network holds the
+        # last fold's) and, with refit_all_rows, before the second training
+        self.initial = None if start is not None else [v.numpy() for v in fused.model_variables(network.model, network.spec)]
+        self.refit_start = None
 
 
 def _fit_steps(est, X, y, train, sample_weight, continuing, reuse=None):
     """Steps 1-2 of ``est.fit(X[train], y[train])`` as ``fit`` does them (a
     ``warm_start`` continuation when ``continuing``): its parameters, validated data,
-    network and validation split ``(Xt, yt, swt, validation)``."""
+    network and validation split ``(Xt, yt, swt, validation)``.
+
+    A fresh regression network with a linear skip starts at the ridge regression of
+    the split's training part (``_validation_split`` fits it, as in
+    ``ArchitectureMixin._train_network``); ``reuse``'s model is first put back to its
+    built weights, which the previous fold's start replaced."""
     est._validate_params()
     params = est._params_dict()
     _params.check_routed(params)
@@ -391,6 +400,14 @@ def _fit_steps(est, X, y, train, sample_weight, continuing, reuse=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the cuDNN notice: fit shows it
         network = est._initialize_network(params, data, continuing, reuse=reuse)
+    if network.spec.linear_skip and not continuing:
+        if reuse is not None and reuse.model is network.model:
+            _assign_weights(network.model, network.spec, reuse.built)
+        try:
+            network.built = [v.numpy() for v in fused.model_variables(network.model, network.spec)]
+        except ValueError:  # not the network the fused step knows: fit_folds falls back
+            network.built = None
+        data.skip_network = network
     seeds = FitSeeds.from_random_state(params["random_state"])
     return params, data, network, est._validation_split(params, data, seeds)
 
@@ -407,17 +424,20 @@ def _prepare_folds(estimator, X, y, splits, sample_weight, share_network=False):
     for train, _ in splits:
         est = clone(estimator)
         params, data, network, split = _fit_steps(est, X, y, train, sample_weight, False, reuse=shared)
+        problem = fused.structure_problem(network.model, network.spec)
+        if problem is not None:
+            return problem
         if share_network and shared is None and isinstance(params["random_state"], numbers.Integral):
             shared = network
         statistics = fused.input_statistics(network.model, network.spec)
-        folds.append(_Fold(est, params, data, network, *split, statistics))
+        fold = _Fold(est, params, data, network, *split, statistics)
+        if _refits(fold):
+            fold.refit_start = _refit_start(fold)
+        folds.append(fold)
     spec0 = folds[0].network.spec
     for f in folds:
         if f.network.spec != spec0:
             return "the folds' networks differ (e.g. a fold misses a class)"
-        problem = fused.structure_problem(f.network.model, f.network.spec)
-        if problem is not None:
-            return problem
         expected = {"classification": ("sparse_categorical_crossentropy", "softmax"),
                     "regression": ("mean_squared_error", "linear")}[_task(f.est)]
         output = f.data.targets.output_
@@ -426,6 +446,20 @@ def _prepare_folds(estimator, X, y, splits, sample_weight, share_network=False):
     if spec0.mask_value is None and len({f.Xt.shape[1:] for f in folds}) > 1:
         return "folds have different sequence lengths and no mask"
     return folds
+
+
+def _refit_start(fold):
+    """The weights ``refit_all_rows``' second training starts from: the built weights
+    (``_persistence.restore_model`` of the snapshot taken before the first), with a
+    linear skip started again at the ridge regression of every training row."""
+    network = fold.network
+    if getattr(fold.data, "skip_network", None) is None or network.spec.output_activation != "linear":
+        return [w.copy() for w in fold.initial]
+    from skgru.estimators._architecture import init_linear_skip
+
+    _assign_weights(network.model, network.spec, network.built)
+    init_linear_skip(network.model, fold.data.X, fold.data.y, fold.data.sample_weight)
+    return [v.numpy() for v in fused.model_variables(network.model, network.spec)]
 
 
 def _prepare_continued(models, X, y, splits, sample_weight, epochs):
@@ -457,9 +491,12 @@ def _pad_rows(arrays, fill, tail_shape, dtype):
 
 
 def _stack_data(folds, spec, task, which):
-    """(X, Y, W, counts) stacked over folds for the training ("train") or validation part."""
+    """(X, Y, W, counts) stacked over folds for the training ("train") or validation
+    part, or every training row ("all": refit_all_rows' second training)."""
     if which == "train":
         parts = [(f.Xt, f.yt, f.swt) for f in folds]
+    elif which == "all":
+        parts = [(f.data.X, f.data.y, f.data.sample_weight) for f in folds]
     else:
         parts = [(v[0], v[1], v[2] if len(v) > 2 else None) for v in (f.validation for f in folds)]
     t_max = max(p[0].shape[1] for p in parts)
@@ -510,55 +547,124 @@ class _FoldView:
 def _train_fused(folds, optimizer_state=True):
     """Train the prepared folds together; fresh fits, or continued ones (``warm_start``:
     each fold starts from ``fold.start`` at its own ``network.n_iter``, as its separate
-    fit continues)."""
+    fit continues).
+
+    A fresh fit is ``fit``'s sequence: the (early-stopped) training, then the
+    regressor's shrinkage on each fold's validation split, then, with
+    ``refit_all_rows``, a second fused training on each fold's every row for the
+    epochs its early stopping chose (:meth:`ArchitectureMixin._refit_all_rows`).
+    """
     f0 = folds[0]
     params, spec = f0.params, f0.network.spec
     task = _task(f0.est)
-    rules = [_optimizer_rule(f.params)[0] for f in folds]  # equal: one configuration
-    rule = rules[0]
+    rule = _optimizer_rule(params)[0]  # equal for every fold: one configuration
     k = len(folds)
-    fit_kwargs = _params.routed(params, "fit__")
-    batch_size = int(fit_kwargs.get("batch_size", params["batch_size"]))
-    shuffle = bool(fit_kwargs.get("shuffle", True))
+    start = time.perf_counter()
     # fit's budget (ArchitectureMixin._train_network): epochs and patience from each
     # fold's own size (min_updates counts updates), the planned epochs for the schedules
     budgets = [_params.training_budget(f.params, f.data.X.shape[0]) for f in folds]
     run_params = [{**f.params, "epochs": e, "n_iter_no_change": pat} for f, (e, pat) in zip(folds, budgets)]
-    n_epochs = max(e for e, _ in budgets)
-    start = time.perf_counter()
-
-    initial = [f.start["weights"] if f.start is not None
-               else [v.numpy() for v in fused.model_variables(f.network.model, spec)] for f in folds]
+    initial = [f.start["weights"] if f.start is not None else f.initial for f in folds]
     statistics = [f.statistics for f in folds] if spec.normalize else None
     trainer = fused.borrow_trainer(spec, k, rule, task, initial, statistics)
     for j, f in enumerate(folds):  # a continued fit resumes its optimizer (engine.load "copy")
         trainer.set_fold_optimizer_state(j, None if f.start is None else f.start["optimizer"])
-    X, Y, W, n_train = _stack_data(folds, spec, task, "train")
-    val = _stack_data(folds, spec, task, "val") if params["early_stopping"] else None
-    n_train = n_train.astype(int)
     first = [f.network.n_iter if f.network.continuing else 0 for f in folds]  # epochs already trained
+    histories, trackers = _fused_epochs(trainer, folds, "train", run_params, first)
+    results = [TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
+                           best_epoch=trackers[j].best_epoch, fit_time=0.0) for j in range(k)]
+    shared = len({id(f.network.model) for f in folds}) < k
+    # the regressor's shrinkage (fitted on each fold's validation split, as
+    # _train_network's _after_selection hook does): it predicts with fold j's weights
+    for j, f in enumerate(folds):
+        if task == "regression":  # (the classifier's hook does nothing)
+            _assign_weights(f.network.model, spec, trainer.fold_weights(j), f.statistics if shared else None)
+            f.est._after_selection(run_params[j], f.data, f.network, results[j])
+    if _refits(f0):
+        # fit's second training (_refit_all_rows): from each fold's start, refitted
+        # ridge included, on all its rows, for the epochs early stopping chose
+        again = [{**p, "early_stopping": False, "epochs": int(r.best_epoch), "n_iter_no_change": int(r.best_epoch) + 1}
+                 for p, r in zip(run_params, results)]
+        trainer.reset([f.refit_start for f in folds], rule, statistics)
+        refits, trackers = _fused_epochs(trainer, folds, "all", again, [0] * k)
+        for j, r in enumerate(results):
+            history = {**r.history, **{f"refit_{key}": v for key, v in refits[j].items()}}
+            shrinkage = getattr(r, "shrinkage", None)
+            results[j] = TrainResult(history=history, n_iter=trackers[j].epochs_run,
+                                     best_epoch=trackers[j].best_epoch, fit_time=0.0)
+            results[j].shrinkage = shrinkage  # fitted on the validation split, before the refit
+    elapsed = time.perf_counter() - start
+    states = [] if shared else None
+    for j, f in enumerate(folds):
+        if shared:
+            _assign_weights(f.network.model, spec, trainer.fold_weights(j), f.statistics)
+        else:
+            _store(trainer, j, f.network.model, spec, rule, optimizer_state)
+        results[j].fit_time = elapsed / k
+        results[j].budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
+        f.est._record(f.data, f.network, results[j])
+        if shared:
+            # the models that share one network keep each fold's state as arrays: its
+            # weights as _record left them (shrink_to_linear scales the GRU head), and
+            # (optimizer_state) its optimizer's, for a continued fit (continue_folds)
+            states.append({"weights": [v.numpy() for v in fused.model_variables(f.network.model, spec)],
+                           "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None})
+    fused.give_back(trainer)
+    if shared:  # the network holds another fold's weights (or none): each is loaded when taken
+        return SharedFoldModels([f.est for f in folds], spec, states, [f.statistics for f in folds])
+    return [f.est for f in folds]
+
+
+def _refits(fold) -> bool:
+    """Whether ``fit`` trains again on every row (``refit_all_rows``) after this fold's
+    early-stopped training (a fresh fit only, as ArchitectureMixin._train_network)."""
+    params = fold.params
+    return bool(params.get("refit_all_rows") and params["early_stopping"]) and not fold.network.continuing
+
+
+def _fused_epochs(trainer, folds, which, run_params, first):
+    """One fused training of every fold: ``run_params[j]`` (epochs, patience, early
+    stopping) for fold j, resumed at its epoch ``first[j]``, on its training part
+    (``which="train"``, validation scored with early stopping) or all its rows
+    (``"all"``).  Returns each fold's history and ended :class:`EpochTracker` (the
+    trainer then holds each fold's kept weights)."""
+    f0 = folds[0]
+    spec, task, k = f0.network.spec, _task(f0.est), len(folds)
+    early = bool(run_params[0]["early_stopping"])
+    fit_kwargs = _params.routed(f0.params, "fit__")
+    batch_size = int(fit_kwargs.get("batch_size", f0.params["batch_size"]))
+    shuffle = bool(fit_kwargs.get("shuffle", True))
+    X, Y, W, n_train = _stack_data(folds, spec, task, which)
+    val = _stack_data(folds, spec, task, "val") if early else None
+    n_train = n_train.astype(int)
+    n_epochs = [int(p["epochs"]) for p in run_params]
     rngs = [FitSeeds.from_random_state(f.params["random_state"]).shuffle for f in folds]
     views = [_FoldView(trainer, j) for j in range(k)]
-    trackers = []
-    for view, fold_params, done in zip(views, run_params, first):
+    trackers, rate_callbacks = [], []
+    for f, view, fold_params, done in zip(folds, views, run_params, first):
         tracker = EpochTracker(
-            monitor="val_loss" if params["early_stopping"] else "loss", patience=fold_params["n_iter_no_change"],
-            tol=params["tol"], restore_best=params["early_stopping"], initial_epoch=done,
+            monitor="val_loss" if early else "loss", patience=fold_params["n_iter_no_change"],
+            tol=fold_params["tol"], restore_best=early, initial_epoch=done,
         )
         tracker.set_model(view)
         tracker.on_train_begin()
         trackers.append(tracker)
-    rate_callbacks = []
-    for f, view, fold_params in zip(folds, views, run_params):
         callback = _learning_rate_callback(f, fold_params)
         if callback is not None:
             callback.set_model(view)
             callback.on_train_begin()
         rate_callbacks.append(callback)
+    scored = [bool(getattr(f.data, "score_start", False)) and which == "train" for f in folds]
+    if val is not None and any(scored):
+        # the ridge start is a fitted model: early stopping may keep it ("epoch 0"),
+        # as training.train(score_start=True) hands it to observe_start
+        start_losses = trainer.evaluate(*val)
+        for j in np.flatnonzero(scored):
+            trackers[j].observe_start({"val_loss": float(start_losses[j])})
     histories = [{} for _ in range(k)]
     steps = -(-int(n_train.max()) // batch_size)
-    for epoch in range(n_epochs):
-        on = np.array([not v.stop_training and epoch < e for v, (e, _) in zip(views, budgets)], dtype="float32")
+    for epoch in range(max(n_epochs)):
+        on = np.array([not v.stop_training and epoch < e for v, e in zip(views, n_epochs)], dtype="float32")
         if not on.any():
             break
         for j in range(k):
@@ -593,29 +699,7 @@ def _train_fused(folds, optimizer_state=True):
         tracker.on_train_end()
         if rate_callbacks[j] is not None:
             histories[j]["learning_rate"] = rate_callbacks[j].rates  # as _train_network records it
-    elapsed = time.perf_counter() - start
-    shared = len({id(f.network.model) for f in folds}) < k
-    # the models that share one network keep each fold's state as arrays: its weights,
-    # and (optimizer_state) its optimizer's, for a continued fit (continue_folds)
-    states = [{"weights": trainer.fold_weights(j),
-               "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None}
-              for j in range(k)] if shared else None
-    for j, f in enumerate(folds):
-        if shared:
-            if task == "regression":  # the shrinkage below predicts with fold j's weights
-                _assign_weights(f.network.model, spec, states[j]["weights"], f.statistics)
-        else:
-            _store(trainer, j, f.network.model, spec, rule, optimizer_state)
-        result = TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
-                             best_epoch=trackers[j].best_epoch, fit_time=elapsed / k)
-        result.budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
-        if task == "regression":
-            result.shrinkage = _shrinkage(f)  # predicts with fold j's weights, loaded above
-        f.est._record(f.data, f.network, result)
-    fused.give_back(trainer)
-    if shared:  # the network holds another fold's weights (or none): each is loaded when taken
-        return SharedFoldModels([f.est for f in folds], spec, states, [f.statistics for f in folds])
-    return [f.est for f in folds]
+    return histories, trackers
 
 
 class SharedFoldModels(Sequence):
@@ -748,15 +832,6 @@ def _learning_rate_callback(fold, params):
     except ImportError:
         return None
     return _training_knobs.epoch_schedule(params, fold.network.compile_config.optimizer_kwargs, {}, 0)
-
-
-def _shrinkage(fold):
-    """The regressor's shrink-to-mean factors for this fold, as its ``_train_network`` fits them."""
-    from skgru.estimators import regressor
-
-    if not (fold.params["shrink_to_mean"] and fold.params.get("quantiles") is None):
-        return None
-    return regressor._fit_shrinkage(fold.network, fold.yt, fold.validation)
 
 
 def _store(trainer, j, model, spec, rule, optimizer_state=True):
