@@ -14,8 +14,8 @@ from skgru.estimators._folds import can_fuse, fit_folds, fit_trial_folds, fuse_p
 
 # Most equality tests build the plain GRU stack (fast to trace); issue 12's defaults
 # (input standardisation, convolutional stem, update-counted budget, shrinkage) have
-# their own tests below, with the estimators' defaults.  linear_skip / fcn_branch are
-# not fused (they fall back to separate fits).
+# their own tests below, with the estimators' defaults (the regressor's linear skip and
+# refit on all rows at the end of the file).  fcn_branch is not fused (separate fits).
 PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0, pooling="last",
              linear_skip=None)
 
@@ -297,8 +297,7 @@ def test_default_classifier_conv_stem_ragged_input_two_epochs():
 
 def _shrinking_regressor_folds():
     """Data, 2 splits and the regressor's defaults (early stopping + shrink_to_mean) except
-    its linear skip and its refit on all rows, which the fused step does not implement
-    (test_linear_fcn.py::test_new_parameters_are_not_fused)."""
+    its linear skip and its refit on all rows (those: the tests at the end of the file)."""
     X, _ = _data(n=40)
     y = X[:, :, 1].mean(axis=1) * 3 + 1
     splits = list(KFold(2, shuffle=True, random_state=0).split(X))
@@ -742,7 +741,7 @@ def test_continued_folds_with_sample_weight_match_separate_warm_starts():
     sw[::7] = 0.0  # zero weight: the row is absent, in the continuation too
     splits = _uneven_splits(len(X), sizes=(30, 40), seed=1)
     est = GRURegressor(units=3, epochs=2, batch_size=8, learning_rate=0.01, random_state=2,
-                       refit_all_rows=False)  # a second, unfused training (see above)
+                       refit_all_rows=False)  # no second training: each fold continues its own fit
     shared = fit_folds(est, X, y, splits, sample_weight=sw, share_network=True)
     continued = continue_folds(shared, X, y, splits, 2, sample_weight=sw)
     separate = _warm_start_separately(_separate(est, X, y, splits, sample_weight=sw), X, y, splits, 2, sw)
@@ -836,8 +835,8 @@ def test_default_regressor_falls_back_under_the_compiled_step(monkeypatch):
 
 def test_skip_inputs_equal_the_keras_layer_on_any_padding():
     # the NumPy step's last valid steps == network._LastSteps, valid steps anywhere
-    from skgru._keras.fused_numpy import _last_steps
     from skgru._keras.network import _LastSteps
+    from skgru._keras.network import last_steps as _last_steps
 
     rng = np.random.RandomState(0)
     x = rng.normal(size=(2, 5, 7, 3)).astype("float32")

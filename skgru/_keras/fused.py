@@ -30,7 +30,10 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   each patch of the last block's outputs pooled over its valid steps);
 * the summary of the GRU's outputs: the last state, or ``pooling="mean"``/``"max"``
   over the valid (patch) steps.  ``"attention"`` (a learned score layer), the
-  bidirectional GRU and the GRU-FCN / linear-skip branches are not fused.
+  bidirectional GRU and the GRU-FCN branch are not fused;
+* the regressor's linear skip (NumPy step only): a Dense on the last ``w`` valid,
+  standardised (unpatched) steps, added to the GRU head's output.  Its inputs are
+  data (nothing trainable before it), so the step computes them once per fit.
 
 Two implementations of that step: :mod:`skgru._keras.fused_numpy` (NumPy, backward
 pass written out, nothing traced or compiled: the default wherever it implements

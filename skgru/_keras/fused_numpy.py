@@ -32,6 +32,7 @@ import numpy as np
 
 from skgru._keras import fold_threads
 from skgru._keras.fused import OptimizerRule, pools_patches, stem_fold, uses_stem, variable_layout
+from skgru._keras.network import last_steps
 
 
 def _sigmoid(x):
@@ -163,23 +164,6 @@ def _unpool_patches(d, record):
     weights, t = record
     dx = d[..., None, :] * weights  # (k, B, S, p, C)
     return dx.reshape(*dx.shape[:2], -1, dx.shape[-1])[:, :, :t]
-
-
-def _last_steps(x, mask, window):
-    """network._LastSteps: the last ``window`` valid steps of (k, n, T, F), in time order,
-    flattened to (k, n, window * F); zeros in front of a sequence with fewer valid steps.
-    With a mask each valid step's rank from the end picks its slot (padding anywhere)."""
-    k, n, t, f = x.shape
-    if mask is None:
-        front = np.zeros((k, n, window, f), np.float32)
-        last = np.concatenate([front, x], axis=2)[:, :, -window:]
-    else:
-        from_end = np.cumsum(mask[..., ::-1], axis=-1)[..., ::-1]  # 1 = the last valid step
-        keep = mask & (from_end <= window)
-        last = np.zeros((k, n, window, f), np.float32)
-        kk, nn, tt = np.nonzero(keep)
-        last[kk, nn, window - from_end[kk, nn, tt]] = x[kk, nn, tt]
-    return np.ascontiguousarray(last).reshape(k, n, window * f)
 
 
 def _pool_steps(h, mask, mode):
@@ -319,7 +303,7 @@ class NumpyFusedTrainer:
             if mask is not None:
                 x = np.where(mask[..., None], x, np.float32(0.0))
             if spec.linear_skip:  # the unpatched steps ("steps" stem), before any patching
-                skip = _last_steps(x, mask, spec.linear_skip)
+                skip = last_steps(x, mask, spec.linear_skip)
         if uses_stem(spec):  # then fold patches
             if stem_fold(spec) > 1:
                 x, mask = _fold_patches(x, mask, spec.patch_size)

@@ -296,6 +296,37 @@ class _LastSteps(keras.layers.Layer):
         return None
 
 
+def last_steps(x: np.ndarray, valid, window: int) -> np.ndarray:
+    """NumPy twin of :class:`_LastSteps` over any leading axes: ``(..., t, f)`` ->
+    ``(..., window * f)``, the last ``window`` valid steps (``valid``: ``(..., t)``
+    bools, or None) in time order, zeros in front of a shorter sequence.  The steps
+    are copied, not summed, so the result equals the layer's bit for bit."""
+    *lead, _, f = x.shape
+    if valid is None:
+        front = np.zeros((*lead, window, f), x.dtype)
+        last = np.concatenate([front, x], axis=-2)[..., -window:, :]
+    else:
+        from_end = np.cumsum(valid[..., ::-1], axis=-1)[..., ::-1]  # 1 = the last valid step
+        where = np.nonzero(valid & (from_end <= window))
+        last = np.zeros((*lead, window, f), x.dtype)
+        last[(*where[:-1], window - from_end[where])] = x[where]
+    return np.ascontiguousarray(last).reshape(*lead, window * f)
+
+
+def skip_inputs(model: keras.Model, X) -> np.ndarray:
+    """What a network's linear skip reads for the rows ``X`` (``(n, t, f)``): its
+    ``steps`` stem (mask, standardise, zero the padding) then ``last_steps``, in NumPy
+    (the same float32 operations as the layers; no Keras call or sub-model)."""
+    steps, last = model.get_layer("steps"), model.get_layer("last_steps")
+    x = np.asarray(X, dtype=np.float32)
+    valid = None if steps.mask_value is None else np.any(x != np.float32(steps.mask_value), axis=-1)
+    if steps.normalize:
+        x = (x - np.asarray(steps.mean.numpy(), np.float32)) / np.asarray(steps.std.numpy(), np.float32)
+    if valid is not None:
+        x = np.where(valid[..., None], x, np.float32(0.0))
+    return last_steps(x, valid, last.window)
+
+
 def set_input_statistics(model: keras.Model, mean, std) -> None:
     """Store the per-feature training statistics in the network's normalisation steps
     (the GRU's stem and, with a linear skip or FCN branch, their unpatched view)."""

@@ -21,6 +21,11 @@ What fuses (everything else falls back to k separate fits, with the reason):
   stem (Conv1D ``"same"``, relu, as a per-fold im2col product), the
   ``min_updates``/``epochs="auto"`` budget (per fold, from its own size) and the
   regressor's ``shrink_to_mean`` (fitted per fold on its own validation split);
+  the regressor's ``linear_skip`` (NumPy step only: each fold starts at its own
+  RidgeCV fit, which early stopping scores as "epoch 0"), ``shrink_to_linear``
+  and ``refit_all_rows`` (a second fused training on each fold's every row, from
+  its start with the ridge refitted on those rows, for the epochs its early
+  stopping chose);
   ``patch_size`` (every ``patch_mode``: folded by the stem, or max/mean-pooled over
   each patch after the convolutions) and ``pooling`` "last", "mean" or "max" (so
   the classifier's "auto", which is "max" on patched series); not ``"attention"``;
