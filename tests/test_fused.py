@@ -777,13 +777,25 @@ def _assert_regressor_same(fm, sm, X, atol=ATOL):
         assert (a.max_epochs_, a.patience_) == (b.max_epochs_, b.patience_)
 
 
-def test_default_regressor_linear_skip_and_refit_match_separate_fits():
+def _no_fallback(monkeypatch):
+    """Make a fall back to separate fits (e.g. after a fused error) fail the test."""
+    from skgru.estimators import _folds
+
+    def fail(*args, **kwargs):
+        raise AssertionError("fit_folds fell back to separate fits")
+
+    monkeypatch.setattr(_folds, "_fit_separately", fail)
+
+
+def test_default_regressor_linear_skip_and_refit_match_separate_fits(monkeypatch):
     X, y = _default_regressor_data()
     splits = _uneven_splits(len(X), sizes=(40, 30, 50), seed=2)
     est = _default_regressor()
     assert est.linear_skip is True and est.refit_all_rows and est.early_stopping and est.shrink_to_linear
     assert fuse_problem(est, X, y, splits) is None
-    fm, sm = fit_folds(est, X, y, splits), _separate(est, X, y, splits)
+    sm = _separate(est, X, y, splits)
+    _no_fallback(monkeypatch)
+    fm = fit_folds(est, X, y, splits)
     _assert_regressor_same(fm, sm, X)
     for m in sm:
         assert any(key.startswith("refit_") for key in m.history_)  # the second training ran
@@ -792,12 +804,22 @@ def test_default_regressor_linear_skip_and_refit_match_separate_fits():
     # trained on, and a GRU head shrunk toward the skip
     assert min(m.n_iter_ for m in sm) == 0 < max(m.n_iter_ for m in sm)
     assert any(0 < m.gru_shrinkage_[0] < 1 for m in sm)
-    # each fold's own ridge start: the skips differ
-    assert not np.allclose(fm[0].model_.get_layer("linear_skip").get_weights()[0],
-                           fm[1].model_.get_layer("linear_skip").get_weights()[0])
 
 
-def test_default_regressor_ragged_input_sample_weight_and_shared_network():
+def test_default_regressor_multi_output_matches_separate_fits(monkeypatch):
+    # two targets: the ridge start, the skip and both shrinkage factors per output
+    X, y = _default_regressor_data(n=48)
+    Y = np.column_stack([y, X[:, -1, 1] - 0.5 * X[:, -3, 0]])
+    splits = list(KFold(2, shuffle=True, random_state=1).split(X))
+    est = _default_regressor(units=3)
+    sm = _separate(est, X, Y, splits)
+    _no_fallback(monkeypatch)
+    fm = fit_folds(est, X, Y, splits)
+    _assert_regressor_same(fm, sm, X)
+    assert fm[0].model_.get_layer("linear_skip").get_weights()[0].shape[1] == 2  # a column per output
+
+
+def test_default_regressor_ragged_input_sample_weight_and_shared_network(monkeypatch):
     # ragged series (the skip's last valid steps under a mask) with sample weights, zeros
     # included, on one shared network: each fold's ridge start, shrinkage and refit
     rng = np.random.RandomState(4)
@@ -808,12 +830,21 @@ def test_default_regressor_ragged_input_sample_weight_and_shared_network():
     splits = list(KFold(3, shuffle=True, random_state=1).split(np.zeros(len(X))))
     est = _default_regressor(mask_value=-99.0, units=3)
     assert fuse_problem(est, X, y, splits, sample_weight=sw) is None
-    shared = fit_folds(est, X, y, splits, sample_weight=sw, share_network=True)
     separate = _separate(est, X, y, splits, sample_weight=sw)
+    _no_fallback(monkeypatch)
+    shared = fit_folds(est, X, y, splits, sample_weight=sw, share_network=True)
     assert len({id(shared[j].model_) for j in range(3)}) == 1
     for j, b in enumerate(separate):
         a = shared[j]
         assert (a.n_iter_, a.best_epoch_) == (b.n_iter_, b.best_epoch_)
+        assert set(a.history_) == set(b.history_)
+        for key in b.history_:
+            np.testing.assert_allclose(a.history_[key], b.history_[key], atol=ATOL, rtol=0)
+        state, ref = shared.state(j)["optimizer"], _optimizer_arrays(b.model_, b.network_spec_)
+        assert state["iterations"] == ref["iterations"]
+        for key in ("m", "v"):
+            for u, v in zip(state[key], ref[key]):
+                np.testing.assert_allclose(u, v, atol=ATOL, rtol=1e-5)
         np.testing.assert_allclose(a.gru_shrinkage_, b.gru_shrinkage_, atol=1e-4)
         np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
         for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
@@ -852,6 +883,59 @@ def test_skip_inputs_equal_the_keras_layer_on_any_padding():
             np.testing.assert_array_equal(ours, ref)
 
 
+def test_skip_inputs_standardise_and_mask_as_the_layers():
+    # network.skip_inputs (the ridge start's features, in NumPy) == the model's own
+    # steps -> last_steps layers, with input standardisation and ragged (masked) input
+    from skgru._keras.network import skip_inputs
+
+    rng = np.random.RandomState(5)
+    X = [(rng.normal(size=(int(rng.randint(2, 9)), 2)) * [3.0, 0.5] + [40.0, -2.0]).astype("float32")
+         for _ in range(30)]
+    y = np.array([x[-1, 0] for x in X])
+    m = _GRURegressor(units=3, epochs=1, min_updates=0, random_state=0, linear_skip=4).fit(X, y)
+    spec = m.network_spec_
+    assert spec.normalize and spec.mask_value is not None and spec.linear_skip == 4
+    Xa = m.feature_encoder_.transform(X)
+    layers = keras.Model(m.model_.input, m.model_.get_layer("last_steps").output)
+    np.testing.assert_array_equal(skip_inputs(m.model_, Xa), np.asarray(layers(Xa)))
+    assert np.abs(skip_inputs(m.model_, Xa)).max() < 10  # standardised (raw values reach 40)
+
+
+def test_classifier_and_plain_regressor_refit_on_all_rows_match_separate_fits(step, monkeypatch):
+    # refit_all_rows' second fused training without a skip, on both steps: a classifier
+    # (its option, off by default) and a regressor without its linear skip
+    X, y = _data(n=54)
+    splits = _uneven_splits(len(X), sizes=(36, 30, 44), seed=4)
+    clf = GRUClassifier(units=3, epochs=6, batch_size=8, early_stopping=True, n_iter_no_change=2,
+                        learning_rate=0.02, refit_all_rows=True, random_state=2)
+    reg = _default_regressor(units=3, epochs=6, linear_skip=None)
+    for est, target in ((clf, y), (reg, X[:, :, 0].sum(axis=1))):
+        assert fuse_problem(est, X, target, splits) is None
+        sm = _separate(est, X, target, splits)
+        assert all(any(key.startswith("refit_") for key in m.history_) for m in sm)
+        with monkeypatch.context() as patch:
+            _no_fallback(patch)
+            fm = fit_folds(est, X, target, splits)
+        _assert_same(fm, sm, X, atol=3e-5)  # two trainings at a high rate: a little more rounding
+
+
+def test_continued_folds_resume_a_plateau_schedule_from_their_history():
+    # a "plateau" schedule resumes from the fold's own history (as a separate warm start's)
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _data(n=45)
+    splits = list(KFold(3, shuffle=True, random_state=2).split(X))
+    # tol=1: no epoch counts as an improvement, so the rate halves after every epoch
+    est = GRUClassifier(units=3, epochs=3, batch_size=8, learning_rate=0.05, lr_schedule="plateau",
+                        lr_patience=1, lr_decay=0.5, tol=1.0, n_iter_no_change=50, random_state=1)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    separate = _separate(est, X, y, splits)
+    assert any(len(set(m.history_["learning_rate"])) > 1 for m in separate)  # the rate did drop
+    continued = continue_folds(shared, X, y, splits, 4)
+    separate = _warm_start_separately(separate, X, y, splits, 4)
+    _assert_continued_same(continued, separate, X)
+
+
 def test_continued_default_regressor_folds_match_separate_warm_starts():
     # an ASHA promotion of the regressor's defaults: the GRU head as its shrinkage left it
     # (baked in), no new ridge start, the shrinkage fitted again
@@ -870,3 +954,17 @@ def test_continued_default_regressor_folds_match_separate_warm_starts():
     _assert_continued_same(continued, separate, X)
     for j, b in enumerate(separate):
         np.testing.assert_allclose(continued[j].gru_shrinkage_, b.gru_shrinkage_, atol=1e-4)
+
+
+def test_kept_skip_folds_do_not_continue_on_the_compiled_step(monkeypatch):
+    # kept with the NumPy step, continued after SKGRU_FUSED_STEP=xla: the compiled step
+    # has no skip, so continue_folds declines (the search then warm-starts fold by fold)
+    from skgru.estimators._folds import continue_folds
+
+    X, y = _default_regressor_data(n=36)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    shared = fit_folds(_default_regressor(epochs=2, units=3), X, y, splits, share_network=True)
+    monkeypatch.setenv("SKGRU_FUSED_STEP", "xla")
+    before = [m.get_params() for m in (shared.estimator(0), shared.estimator(1))]
+    assert continue_folds(shared, X, y, splits, 2) is None
+    assert [m.get_params() for m in (shared.estimator(0), shared.estimator(1))] == before

@@ -256,7 +256,8 @@ def test_which_new_parameters_fuse():
 
 def test_a_skip_under_a_softmax_falls_back_from_fused_training():
     """The classifier's skip is added before the softmax (no ridge start): the fused
-    step implements the regressor's linear output only, so its network guard refuses it."""
+    step implements the regressor's linear output only, so the parameter check refuses
+    it, and the network guard would too."""
     from sklearn.model_selection import KFold
 
     from skgru.estimators._folds import fuse_problem
@@ -264,7 +265,12 @@ def test_a_skip_under_a_softmax_falls_back_from_fused_training():
     X, y = _xy(n=30)
     est = GRUClassifier(units=4, epochs=2, standardize_X=False, min_updates=0, patch_size=1, conv_filters=None,
                         linear_skip=True)
-    assert "non-linear output" in fuse_problem(est, X, (y > 0).astype(int), list(KFold(2).split(X)))
+    assert "softmax" in fuse_problem(est, X, (y > 0).astype(int), list(KFold(2).split(X)))
+    from skgru.estimators._folds import _prepare_folds
+
+    # the guard behind it: the built network, had the parameter check let it through
+    folds = _prepare_folds(est, X, (y > 0).astype(int), list(KFold(2).split(X)), None)
+    assert isinstance(folds, str) and "non-linear output" in folds
 
 
 def test_keras_ops_only_in_the_new_layers():

@@ -297,6 +297,8 @@ class FusedTrainer:
     def __init__(self, spec: NetworkSpec, k: int, rule: OptimizerRule, task: str):
         import tensorflow as tf
 
+        if spec.linear_skip:  # structure_problem refuses it for this step; a guard, not a path
+            raise ValueError("the compiled fused step does not implement the linear skip")
         self.tf = tf
         self.spec = spec
         self.task = task  # "classification" (sparse CE on softmax) or "regression" (MSE)

@@ -248,6 +248,13 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
         default = signature[name].default if name in signature else inspect.Parameter.empty
         if default is inspect.Parameter.empty or not _same(value, default):
             return False, f"parameter {name}={value!r} is unknown to the fused step"
+    if params.get("linear_skip") not in (None, False, 0):
+        # decided here, before any fold is built and ridge-started (fused.structure_problem
+        # would refuse the built network too)
+        if task == "classification":
+            return False, "a linear skip under the classifier's softmax is not fused (the regressor's only)"
+        if fused_step(estimator) != "numpy":
+            return False, "the linear skip is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
     if reason is not None:
         return False, reason
@@ -479,7 +486,8 @@ def _prepare_continued(models, X, y, splits, sample_weight, epochs):
         folds.append(_Fold(est, params, data, network, *split, models.statistics(j), start=models.state(j)))
     if len({id(f.network.model) for f in folds}) != 1 or len({f.network.spec for f in folds}) != 1:
         return "the kept fold models do not share one network"
-    return folds
+    # e.g. SKGRU_FUSED_STEP=xla set since the trial was fitted: the compiled step has no skip
+    return fused.structure_problem(folds[0].network.model, folds[0].network.spec) or folds
 
 
 def _pad_rows(arrays, fill, tail_shape, dtype):
@@ -836,7 +844,10 @@ def _learning_rate_callback(fold, params):
         from skgru.estimators import _training_knobs
     except ImportError:
         return None
-    return _training_knobs.epoch_schedule(params, fold.network.compile_config.optimizer_kwargs, {}, 0)
+    # the fold's own record of the epochs it trained (empty for a fresh fit), as
+    # _train_network passes it: a continued "plateau" schedule resumes from its history
+    return _training_knobs.epoch_schedule(params, fold.network.compile_config.optimizer_kwargs,
+                                          fold.network.history, fold.network.n_iter)
 
 
 def _store(trainer, j, model, spec, rule, optimizer_state=True):
