@@ -29,7 +29,8 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   ``patch_mode="max"``/``"mean"`` (padded steps zeroed before every convolution, then
   each patch of the last block's outputs pooled over its valid steps);
 * the summary of the GRU's outputs: the last state, or ``pooling="mean"``/``"max"``
-  over the valid (patch) steps.  ``"attention"`` (a learned score layer), the
+  over the valid (patch) steps, or (NumPy step only) ``"attention"``: a Dense(1)
+  score per step, softmax over the valid steps, the weighted sum.  The
   bidirectional GRU and the GRU-FCN branch are not fused;
 * the regressor's linear skip (NumPy step only): a Dense on the last ``w`` valid,
   standardised (unpatched) steps, added to the GRU head's output.  Its inputs are
@@ -124,6 +125,8 @@ def variable_layout(spec: NetworkSpec) -> list[tuple[str, str, bool]]:
         out += [(f"conv_{c}", "kernel", True), (f"conv_{c}", "bias", False)]
     for i in range(len(spec.units)):
         out += [(f"gru_{i}", "kernel", True), (f"gru_{i}", "recurrent_kernel", True), (f"gru_{i}", "bias", False)]
+    if spec.pooling == "attention":  # its score layer (no penalty: built without a regularizer)
+        out += [("attention_pooling", "kernel", False), ("attention_pooling", "bias", False)]
     for j in range(len(spec.dense_units)):
         out += [(f"dense_{j}", "kernel", True), (f"dense_{j}", "bias", False)]
     if spec.linear_skip:  # the GRU's head, then the linear skip beside it (model order)
@@ -202,6 +205,13 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         layer = model.get_layer(f"{spec.pooling}_pooling")
         if not isinstance(layer, _MaskedPooling) or layer.mode != spec.pooling:
             return f"the {spec.pooling} pooling layer is not the one the fused step implements"
+        if spec.pooling == "attention":
+            if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
+                return "attention pooling is fused by the NumPy step only"
+            score = layer.score
+            if not (isinstance(score, keras.layers.Dense) and score.use_bias and score.units == 1
+                    and score.activation is keras.activations.linear and not score.losses):
+                return "the attention score layer is not the one the fused step implements"
     for c in range(len(spec.conv_filters)):
         layer = model.get_layer(f"conv_{c}")
         plain = (isinstance(layer, keras.layers.Conv1D) and layer.padding == "same" and layer.use_bias
@@ -251,7 +261,7 @@ def _skip_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
 
 # The summaries of the GRU's outputs the fused steps implement (no trainable variable of
 # their own; "attention" has a Dense score layer and falls back to separate fits).
-FUSED_POOLING = ("last", "mean", "max")
+FUSED_POOLING = ("last", "mean", "max", "attention")  # attention: the NumPy step only
 FUSED_PATCH_MODES = ("fold", "max", "mean")
 
 
@@ -284,6 +294,8 @@ def model_variables(model: keras.Model, spec: NetworkSpec) -> list:
     for layer_name, attr, _ in variable_layout(spec):
         layer = model.get_layer(layer_name)
         owner = layer.cell if isinstance(layer, keras.layers.GRU) else layer
+        if isinstance(layer, _MaskedPooling):  # attention: the Dense(1) score inside it
+            owner = layer.score
         out.append(getattr(owner, attr))
     return out
 
@@ -297,8 +309,8 @@ class FusedTrainer:
     def __init__(self, spec: NetworkSpec, k: int, rule: OptimizerRule, task: str):
         import tensorflow as tf
 
-        if spec.linear_skip:  # structure_problem refuses it for this step; a guard, not a path
-            raise ValueError("the compiled fused step does not implement the linear skip")
+        if spec.linear_skip or spec.pooling == "attention":  # refused by structure_problem; a guard
+            raise ValueError("the compiled fused step implements neither the linear skip nor attention pooling")
         self.tf = tf
         self.spec = spec
         self.task = task  # "classification" (sparse CE on softmax) or "regression" (MSE)

@@ -177,6 +177,30 @@ def _pool_steps(h, mask, mode):
     return pooled, _max_indicator(h, pooled, m)
 
 
+def _attend(h, mask, kernel, bias):
+    """network._MaskedPooling("attention") over (k, B, S, U): one score per step
+    (``h @ kernel + bias``, kernel (k, U, 1)), -1e9 on padded steps, softmax over the
+    steps, the weighted sum; returns (pooled, the softmax weights (k, B, S))."""
+    scores = (_mm(h, kernel) + bias[:, None, None, :])[..., 0]
+    if mask is not None:
+        scores = np.where(mask, scores, np.float32(-1e9))
+    e = np.exp(scores - scores.max(axis=2, keepdims=True))
+    weights = e / e.sum(axis=2, keepdims=True)
+    return (weights[..., None] * h).sum(axis=2), weights
+
+
+def _attend_backward(h, weights, kernel, d):
+    """Gradients of :func:`_attend` for d pooled (k, B, U): (d kernel, d bias, d h).
+    A padded step's weight is 0, so neither its output nor its score gets a gradient
+    (Keras' ``where`` sends none to the masked branch)."""
+    dweights = (d[:, :, None, :] * h).sum(axis=-1)  # (k, B, S)
+    dscores = weights * (dweights - (weights * dweights).sum(axis=2, keepdims=True))
+    g_kernel = _mm_t(h, dscores[..., None])  # (k, U, 1)
+    g_bias = dscores.sum(axis=(1, 2))[:, None]  # (k, 1)
+    dh = weights[..., None] * d[:, :, None, :] + dscores[..., None] * kernel.transpose(0, 2, 1)[:, None]
+    return g_kernel, g_bias, dh
+
+
 class NumpyFusedTrainer:
     """k models of one ``spec`` as stacked NumPy arrays with per-fold optimizer state.
 
@@ -373,7 +397,12 @@ class NumpyFusedTrainer:
             h, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], mask, units, seq, keep)
             tape.append((h_in, record))
             p += 3
-        if pooled:
+        if spec.pooling == "attention":  # network._MaskedPooling's Dense(1) score per step
+            h_steps = h
+            h, weights = _attend(h_steps, mask, P[p], P[p + 1])
+            tape.append(("attention", (h_steps, weights)))
+            p += 2
+        elif pooled:
             h, weights = _pool_steps(h, mask, spec.pooling)
             tape.append(("steps", weights))
         for _ in spec.dense_units:
@@ -496,7 +525,12 @@ class NumpyFusedTrainer:
             pos -= 1
         n_layers = len(spec.units)
         pooled = spec.pooling != "last"
-        if pooled:  # d pooled -> d every GRU output
+        if spec.pooling == "attention":  # d pooled -> d the scores' Dense and every GRU output
+            p -= 2
+            h_steps, weights = tape[pos][1]
+            grads[p], grads[p + 1], d = _attend_backward(h_steps, weights, P[p], d)
+            pos -= 1
+        elif pooled:  # d pooled -> d every GRU output
             d = d[:, :, None, :] * tape[pos][1]
             pos -= 1
         for i in range(n_layers - 1, -1, -1):

@@ -28,7 +28,8 @@ What fuses (everything else falls back to k separate fits, with the reason):
   stopping chose);
   ``patch_size`` (every ``patch_mode``: folded by the stem, or max/mean-pooled over
   each patch after the convolutions) and ``pooling`` "last", "mean" or "max" (so
-  the classifier's "auto", which is "max" on patched series); not ``"attention"``;
+  the classifier's "auto", which is "max" on patched series), and "attention"
+  (NumPy step only);
 * unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
@@ -107,9 +108,9 @@ _KNOWN = {
     "conv_filters": _ANY, "conv_kernel_size": _ANY, "patch_size": _ANY, "patch_mode": _ANY,
     "standardize_X": _ANY,
     "min_updates": _ANY, "shrink_to_mean": _ANY,
-    # "auto" resolves to "last" or "max" (patched series); "attention" has its own
-    # score layer, which the fused steps do not implement
-    "pooling": lambda v: v in ("last", "auto", "mean", "max"),
+    # "auto" resolves to "last" or "max" (patched series); "attention" (its Dense(1)
+    # score layer) is fused by the NumPy step only (see can_fuse)
+    "pooling": lambda v: v in ("last", "auto", "mean", "max", "attention"),
     # the regressor's defaults: the linear autoregressive skip (each fold started at its
     # own RidgeCV fit, the start scored by early stopping; NumPy step only, see
     # fused.structure_problem), the GRU head's shrinkage toward it, and the second
@@ -255,6 +256,8 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
             return False, "a linear skip under the classifier's softmax is not fused (the regressor's only)"
         if fused_step(estimator) != "numpy":
             return False, "the linear skip is fused by the NumPy step only"
+    if params.get("pooling") == "attention" and fused_step(estimator) != "numpy":
+        return False, "pooling='attention' is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
     if reason is not None:
         return False, reason
