@@ -31,7 +31,8 @@ Full-fidelity methods (random, bayesian, evolution, tpe, RandomizedSearchCV,
 OptunaSearchCV) get ``--trials`` trials of ``--max-epochs`` epochs; the
 multi-fidelity ones (asha = ASHA with its default TPE sampler for new
 configurations, asha-random = ASHA drawing them at random, asha-min3 = ASHA whose
-bottom rung is 3 epochs instead of 1, so rungs 3 and 9, hyperband) get the same
+bottom rung is 3 epochs instead of 1, so rungs 3 and 9, asha-eta2 = ASHA keeping the top
+half of each rung instead of the top third, so rungs 1, 2, 5 and 9, hyperband) get the same
 total epoch budget and spend it on more, shorter trials (Hyperband runs as many
 iterations as fit, cut at the budget).  Training never stops early
 (``n_iter_no_change`` above the epoch count), so a trial's epochs are what the
@@ -60,8 +61,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-TUNED_METHODS = ["asha", "asha-random", "asha-min3", "hyperband", "tpe", "random", "bayesian",
-                 "evolution"]
+TUNED_METHODS = ["asha", "asha-random", "asha-min3", "asha-eta2", "hyperband", "tpe", "random",
+                 "bayesian", "evolution"]
 REFERENCE_METHODS = ["RandomizedSearchCV", "OptunaSearchCV"]
 
 
@@ -130,6 +131,8 @@ def run_tuned(method, task, X, y, splits, args, seed):
             kwargs["tuner_params"]["sampler"] = "random"
         elif method == "asha-min3":  # a bottom rung long enough to rank configurations?
             kwargs["tuner_params"]["min_epochs"] = 3
+        elif method == "asha-eta2":  # halving instead of thirds: rungs 1, 2, 5, 9
+            kwargs["tuner_params"]["reduction_factor"] = 2
         kwargs["max_trials"] = 10 * args.trials
     elif method == "hyperband":
         kwargs["max_trials"] = 10 * args.trials
