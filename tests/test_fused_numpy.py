@@ -269,3 +269,50 @@ def test_a_subclass_or_patched_fit_is_not_fused(monkeypatch):
     monkeypatch.setattr(GRUClassifier, "fit", lambda self, X, y, **kw: self)
     ok, why = can_fuse(GRUClassifier())
     assert not ok and "GRUClassifier.fit" in why
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_attention_and_skip_gradients_equal_keras_autodiff_with_an_empty_row(task):
+    # the layers only the NumPy step implements (attention pooling; the regressor's linear
+    # skip), against TensorFlow's autodiff of the Keras network itself, on a batch with a
+    # ragged row and a row that is all padding (uniform attention, no score gradient)
+    import tensorflow as tf
+
+    from skgru._keras.network import build_network
+
+    regression = task == "regression"
+    spec = NetworkSpec(n_step_features=2, n_outputs=2 if regression else 3,
+                       output_activation="linear" if regression else "softmax", units=(4,),
+                       dense_units=(3,), mask_value=0.0, n_timesteps=6, pooling="attention",
+                       normalize=regression, linear_skip=3 if regression else 0)
+    model = build_network(spec, 0)
+    rng = np.random.RandomState(0)
+    for v in fused.model_variables(model, spec):  # the skip and the head start at 0: move them
+        v.assign(rng.normal(scale=0.4, size=v.shape).astype("float32"))
+    x = rng.normal(size=(5, 6, 2)).astype("float32")
+    x[0] = 0.0  # every step padding
+    x[1, 4:] = 0.0
+    y = rng.normal(size=(5, 2)).astype("float32") if regression else rng.randint(0, 3, size=5).astype("int32")
+    stats = [(np.array([0.3, -0.2], "float32"), np.array([1.5, 0.7], "float32"))] if regression else None
+    if regression:
+        for name in ("stem", "steps"):
+            model.get_layer(name).mean.assign(stats[0][0])
+            model.get_layer(name).std.assign(stats[0][1])
+    rule = fused.OptimizerRule("adam", 1e-3)
+    ours = NumpyFusedTrainer(spec, 1, rule, task)
+    ours.reset([[v.numpy() for v in fused.model_variables(model, spec)]], rule, stats)
+    xs, mask, cols, skip = ours._prepare(x[None], "train")
+    one = np.ones(1, "float32")
+    losses, grads = ours._losses_and_grads(xs, mask, cols, skip, y[None], np.ones((1, 5), "float32"),
+                                           np.array([5.0], "float32"), one, True)
+    variables = fused.model_variables(model, spec)
+    with tf.GradientTape() as tape:
+        out = model(x, training=True)
+        if regression:
+            loss = tf.reduce_mean(keras.losses.mean_squared_error(y, out))
+        else:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, out))
+    ref = tape.gradient(loss, variables)
+    np.testing.assert_allclose(losses[0], float(loss), rtol=1e-5)
+    for i, (g, r) in enumerate(zip(ours._views(grads), ref)):
+        np.testing.assert_allclose(g[0], r.numpy(), rtol=1e-4, atol=1e-6, err_msg=fused.variable_layout(spec)[i])

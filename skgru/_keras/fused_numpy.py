@@ -189,12 +189,15 @@ def _attend(h, mask, kernel, bias):
     return (weights[..., None] * h).sum(axis=2), weights
 
 
-def _attend_backward(h, weights, kernel, d):
+def _attend_backward(h, weights, mask, kernel, d):
     """Gradients of :func:`_attend` for d pooled (k, B, U): (d kernel, d bias, d h).
-    A padded step's weight is 0, so neither its output nor its score gets a gradient
-    (Keras' ``where`` sends none to the masked branch)."""
+    A padded step's score is the constant -1e9 (Keras' ``where`` sends no gradient to
+    the Dense there); its weight is 0, unless every step of the row is padding, when
+    the softmax is uniform and its outputs still get their share."""
     dweights = (d[:, :, None, :] * h).sum(axis=-1)  # (k, B, S)
     dscores = weights * (dweights - (weights * dweights).sum(axis=2, keepdims=True))
+    if mask is not None:
+        dscores = np.where(mask, dscores, np.float32(0.0))
     g_kernel = _mm_t(h, dscores[..., None])  # (k, U, 1)
     g_bias = dscores.sum(axis=(1, 2))[:, None]  # (k, 1)
     dh = weights[..., None] * d[:, :, None, :] + dscores[..., None] * kernel.transpose(0, 2, 1)[:, None]
@@ -370,7 +373,7 @@ class NumpyFusedTrainer:
 
         The tape holds one entry per layer with weights, plus ``("patches", ...)``
         after the convolutions when they are pooled over patches and ``("steps", ...)``
-        after the GRU when its outputs are pooled.
+        (or ``("attention", ...)``) after the GRU when its outputs are pooled.
         """
         spec = self.spec
         tape = []
@@ -400,7 +403,7 @@ class NumpyFusedTrainer:
         if spec.pooling == "attention":  # network._MaskedPooling's Dense(1) score per step
             h_steps = h
             h, weights = _attend(h_steps, mask, P[p], P[p + 1])
-            tape.append(("attention", (h_steps, weights)))
+            tape.append(("attention", (h_steps, weights, mask)))
             p += 2
         elif pooled:
             h, weights = _pool_steps(h, mask, spec.pooling)
@@ -527,8 +530,8 @@ class NumpyFusedTrainer:
         pooled = spec.pooling != "last"
         if spec.pooling == "attention":  # d pooled -> d the scores' Dense and every GRU output
             p -= 2
-            h_steps, weights = tape[pos][1]
-            grads[p], grads[p + 1], d = _attend_backward(h_steps, weights, P[p], d)
+            h_steps, weights, step_mask = tape[pos][1]
+            grads[p], grads[p + 1], d = _attend_backward(h_steps, weights, step_mask, P[p], d)
             pos -= 1
         elif pooled:  # d pooled -> d every GRU output
             d = d[:, :, None, :] * tape[pos][1]
