@@ -394,7 +394,7 @@ class _Fold:
         self.start = start
         # a fresh fit's weights before training (read now: a shared network holds the
         # last fold's) and, with refit_all_rows, before the second training
-        self.initial = None if start is not None else [v.numpy() for v in fused.model_variables(network.model, network.spec)]
+        self.initial = None if start is not None else _model_weights(network.model, network.spec)
         self.refit_start = None
 
 
@@ -419,7 +419,7 @@ def _fit_steps(est, X, y, train, sample_weight, continuing, reuse=None):
         if reuse is not None and reuse.model is network.model:
             _assign_weights(network.model, network.spec, reuse.built)
         try:
-            network.built = [v.numpy() for v in fused.model_variables(network.model, network.spec)]
+            network.built = _model_weights(network.model, network.spec)
         except ValueError:  # not the network the fused step knows: fit_folds falls back
             network.built = None
         data.skip_network = network
@@ -474,7 +474,7 @@ def _refit_start(fold):
 
     _assign_weights(network.model, network.spec, network.built)
     init_linear_skip(network.model, fold.data.X, fold.data.y, fold.data.sample_weight)
-    return [v.numpy() for v in fused.model_variables(network.model, network.spec)]
+    return _model_weights(network.model, network.spec)
 
 
 def _prepare_continued(models, X, y, splits, sample_weight, epochs):
@@ -590,13 +590,17 @@ def _train_fused(folds, optimizer_state=True):
     results = [TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
                            best_epoch=trackers[j].best_epoch, fit_time=0.0) for j in range(k)]
     shared = len({id(f.network.model) for f in folds}) < k
-    # the regressor's shrinkage (fitted on each fold's validation split, as
-    # _train_network's _after_selection hook does): it predicts with fold j's weights
-    for j, f in enumerate(folds):
-        if task == "regression":  # (the classifier's hook does nothing)
+    # the regressor's shrinkage is fitted on each fold's validation split after this
+    # training (_train_network's _after_selection hook), predicting with fold j's
+    # weights: here, before a second training replaces them; else where they are
+    # loaded for _record below (the classifier's hook does nothing)
+    refit = _refits(f0)
+    shrink_now = task == "regression" and refit
+    if shrink_now:
+        for j, f in enumerate(folds):
             _assign_weights(f.network.model, spec, trainer.fold_weights(j), f.statistics if shared else None)
             f.est._after_selection(run_params[j], f.data, f.network, results[j])
-    if _refits(f0):
+    if refit:
         # fit's second training (_refit_all_rows): from each fold's start, refitted
         # ridge included, on all its rows, for the epochs early stopping chose
         again = [{**p, "early_stopping": False, "epochs": int(r.best_epoch), "n_iter_no_change": int(r.best_epoch) + 1}
@@ -616,6 +620,8 @@ def _train_fused(folds, optimizer_state=True):
             _assign_weights(f.network.model, spec, trainer.fold_weights(j), f.statistics)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
+        if task == "regression" and not shrink_now:
+            f.est._after_selection(run_params[j], f.data, f.network, results[j])
         results[j].fit_time = elapsed / k
         results[j].budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
         f.est._record(f.data, f.network, results[j])
@@ -623,7 +629,7 @@ def _train_fused(folds, optimizer_state=True):
             # the models that share one network keep each fold's state as arrays: its
             # weights as _record left them (shrink_to_linear scales the GRU head), and
             # (optimizer_state) its optimizer's, for a continued fit (continue_folds)
-            states.append({"weights": [v.numpy() for v in fused.model_variables(f.network.model, spec)],
+            states.append({"weights": _model_weights(f.network.model, spec),
                            "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None})
     fused.give_back(trainer)
     if shared:  # the network holds another fold's weights (or none): each is loaded when taken
@@ -670,7 +676,7 @@ def _fused_epochs(trainer, folds, which, run_params, first):
             callback.set_model(view)
             callback.on_train_begin()
         rate_callbacks.append(callback)
-    scored = [bool(getattr(f.data, "score_start", False)) and which == "train" for f in folds]
+    scored = [bool(getattr(f.data, "score_start", False)) for f in folds]
     if val is not None and any(scored):
         # the ridge start is a fitted model: early stopping may keep it ("epoch 0"),
         # as training.train(score_start=True) hands it to observe_start
@@ -831,6 +837,12 @@ def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimize
             m.set_params(**params)
         return None
     return _train_fused(prepared, optimizer_state=optimizer_state)
+
+
+def _model_weights(model, spec):
+    """``model``'s trainable weights as arrays, in the fused variable order (what
+    :func:`_assign_weights` writes back)."""
+    return [v.numpy() for v in fused.model_variables(model, spec)]
 
 
 def _assign_weights(model, spec, weights, statistics=None):
