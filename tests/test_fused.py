@@ -184,7 +184,7 @@ def test_stopping_on_training_loss_folds_stop_independently():
 
 @pytest.mark.parametrize("params, reason", [
     ({"bidirectional": True}, "bidirectional"),
-    ({"dropout": 0.2}, "dropout"),
+    ({"recurrent_dropout": 0.2}, "recurrent_dropout"),
     ({"optimizer": "rmsprop"}, "RMSprop"),
     ({"optimizer__amsgrad": True}, "amsgrad"),
     ({"metrics": ["accuracy"]}, "metrics"),
@@ -196,7 +196,7 @@ def test_fallback_reason_and_correct_separate_fits(params, reason):
     est = GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0, **params)
     ok, why = can_fuse(est)
     assert not ok and reason in why
-    if params.get("bidirectional") or params.get("dropout"):  # a couple of end-to-end checks (cheap enough)
+    if params.get("bidirectional") or params.get("recurrent_dropout"):  # a couple of end-to-end checks (cheap enough)
         X, y = _data(n=30)
         splits = list(KFold(2, shuffle=True, random_state=0).split(X))
         for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):

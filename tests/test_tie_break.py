@@ -171,8 +171,8 @@ def test_a_gru_search_records_finite_losses_with_fused_and_separate_folds():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 24)
     X = rng.normal(size=(48, 6, 2)) + 0.8 * y[:, None, None]
-    for dropout in (0.0, 0.1):  # dropout 0: the folds train fused; otherwise one fit each
-        est = GRUClassifier(units=4, epochs=2, min_updates=0, dropout=dropout, random_state=0)
+    for extra in ({}, {"recurrent_dropout": 0.1}):  # the folds train fused; then one fit each
+        est = GRUClassifier(units=4, epochs=2, min_updates=0, random_state=0, **extra)
         tuned = TunedGRU(est, {"learning_rate": [1e-3, 1e-2]}, tuner="grid", max_trials=None,
                          cv=3, random_state=0, tie_break="log_loss").fit(X, y)
         losses = tuned.cv_results_["tie_break_log_loss"]

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from skgru._keras import fused_dropout
 from skgru._keras.network import (
     NetworkSpec,
     _MaskedPooling,
@@ -154,6 +155,8 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
     names += [f"gru_{i}" for i in range(len(spec.units))]
     if spec.pooling != "last":
         names.append(f"{spec.pooling}_pooling")
+    if spec.dropout > 0:
+        names.append("head_dropout")
     names += [f"dense_{j}" for j in range(len(spec.dense_units))]
     return names + ["output"]  # with a linear skip, the Add of the GRU head and the skip
 
@@ -187,8 +190,16 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
             return f"layer gru_{i} is not a keras GRU"
         if not (cell.reset_after and cell.use_bias) or layer.go_backwards or layer.stateful:
             return f"layer gru_{i} uses options the fused step does not implement"
-        if cell.dropout or cell.recurrent_dropout:
-            return "dropout"
+        if cell.recurrent_dropout:
+            return "recurrent_dropout is not fused"
+        if cell.dropout != spec.dropout:
+            return f"layer gru_{i}'s dropout is not the network's"
+    if spec.dropout > 0:
+        if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
+            return "dropout is fused by the NumPy step only"
+        problem = fused_dropout.structure_problem(model, spec)
+        if problem is not None:
+            return problem
     if uses_stem(spec):
         stem = model.get_layer("stem")
         if (stem.patch_size, stem.normalize, stem.mask_value) != (stem_fold(spec), spec.normalize, spec.mask_value):
@@ -309,8 +320,9 @@ class FusedTrainer:
     def __init__(self, spec: NetworkSpec, k: int, rule: OptimizerRule, task: str):
         import tensorflow as tf
 
-        if spec.linear_skip or spec.pooling == "attention":  # refused by structure_problem; a guard
-            raise ValueError("the compiled fused step implements neither the linear skip nor attention pooling")
+        if spec.linear_skip or spec.pooling == "attention" or spec.dropout > 0:  # refused by structure_problem
+            raise ValueError("the compiled fused step implements neither the linear skip, attention pooling "
+                             "nor dropout")
         self.tf = tf
         self.spec = spec
         self.task = task  # "classification" (sparse CE on softmax) or "regression" (MSE)
@@ -741,8 +753,11 @@ class FusedTrainer:
             return tf.TensorSpec([self.k, None], tf.int32)
         return tf.TensorSpec([self.k, None, self.spec.n_outputs], tf.float32)
 
-    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
-        """One epoch; returns the (k,) logged losses (NaN for folds without a batch)."""
+    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size, dropout=()):
+        """One epoch; returns the (k,) logged losses (NaN for folds without a batch).
+        ``dropout``: always empty here (dropout is fused by the NumPy step only)."""
+        if len(dropout):
+            raise ValueError("the compiled fused step does not implement dropout")
         tf = self.tf
         if self._epoch_fn is None:
             self._epoch_fn = self._make_epoch()

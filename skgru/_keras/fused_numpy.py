@@ -365,11 +365,14 @@ class NumpyFusedTrainer:
         return padded[:, :, front : front + t]
 
     # ------------------------------------------------------------ forward / backward
-    def _forward(self, P, x, mask, cols0, skip, keep):
+    def _forward(self, P, x, mask, cols0, skip, keep, drop=None):
         """Pre-activation outputs (k, B, n_out); ``keep``: also return what backward needs.
 
         ``skip``: the linear skip's inputs (k, B, w * F), whose Dense (the last two
         variables) is added to the GRU head's output; None without a linear skip.
+        ``drop``: a training step's dropout masks (:mod:`skgru._keras.fused_dropout`):
+        one (k, B, F) per GRU layer, multiplying its input at every step, then one
+        (k, B, U) for the GRU's summary (the head's Dropout); None: no dropout.
 
         The tape holds one entry per layer with weights, plus ``("patches", ...)``
         after the convolutions when they are pooled over patches and ``("steps", ...)``
@@ -396,7 +399,7 @@ class NumpyFusedTrainer:
         pooled = spec.pooling != "last"
         for i, units in enumerate(spec.units):
             seq = pooled or i < n_layers - 1
-            h_in = h
+            h_in = h if drop is None else h * drop[i][:, :, None, :]  # Keras: inputs * dp_mask
             h, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], mask, units, seq, keep)
             tape.append((h_in, record))
             p += 3
@@ -408,6 +411,8 @@ class NumpyFusedTrainer:
         elif pooled:
             h, weights = _pool_steps(h, mask, spec.pooling)
             tape.append(("steps", weights))
+        if drop is not None:  # network.build_network's head_dropout
+            h = h * drop[-1]
         for _ in spec.dense_units:
             h_in = h
             h = _relu(_mm(h_in, P[p]) + P[p + 1][:, None, :])
@@ -507,8 +512,9 @@ class NumpyFusedTrainer:
         dx = _mm(dxp_b, kernel.transpose(0, 2, 1)) if need_dx else None
         return (g_kernel, g_rkernel, g_bias), dx
 
-    def _backward(self, P, tape, dlogits, skip=None):
-        """Gradients of every variable (model order) for the loss whose d/d logits is given."""
+    def _backward(self, P, tape, dlogits, skip=None, drop=None):
+        """Gradients of every variable (model order) for the loss whose d/d logits is
+        given (``drop``: the forward pass's dropout masks)."""
         spec = self.spec
         grads = [None] * len(P)
         p = len(P) - 2
@@ -526,6 +532,8 @@ class NumpyFusedTrainer:
             grads[p], grads[p + 1] = _mm_t(h_in, d), d.sum(axis=1)
             d = _mm(d, P[p].transpose(0, 2, 1))
             pos -= 1
+        if drop is not None:
+            d = d * drop[-1]
         n_layers = len(spec.units)
         pooled = spec.pooling != "last"
         if spec.pooling == "attention":  # d pooled -> d the scores' Dense and every GRU output
@@ -543,6 +551,8 @@ class NumpyFusedTrainer:
             g, d = self._gru_backward(h_in, record, P[p], P[p + 1], d, spec.units[i],
                                       pooled or i < n_layers - 1, need_dx)
             grads[p], grads[p + 1], grads[p + 2] = g
+            if need_dx and drop is not None:  # d the layer's input before its mask
+                d = d * drop[i][:, :, None, :]
             pos -= 1
         step_mask = None
         if self.pools_after_conv:
@@ -639,15 +649,15 @@ class NumpyFusedTrainer:
         self.flat[...] = new if everyone else np.where(on, new, self.flat)
         self.iterations += active  # in place: a fold group's array is a view of the whole
 
-    def _losses_and_grads(self, x, mask, cols, skip, yb, wb, count, active, want_grads):
-        logits, tape = self._forward(self.params, x, mask, cols, skip, keep=want_grads)
+    def _losses_and_grads(self, x, mask, cols, skip, yb, wb, count, active, want_grads, drop=None):
+        logits, tape = self._forward(self.params, x, mask, cols, skip, keep=want_grads, drop=drop)
         rows, drows = self._row_losses(logits, yb)
         denom = np.maximum(count, np.float32(1.0))
         losses = (rows * wb).sum(axis=1) / denom + self._penalty(self.params)
         if not want_grads:
             return losses, None
         dlogits = drows * (wb * (active / denom)[:, None])[..., None]
-        grads = self._backward(self.params, tape, dlogits.astype(np.float32, copy=False), skip)
+        grads = self._backward(self.params, tape, dlogits.astype(np.float32, copy=False), skip, drop)
         self._penalty_grads(grads, self.params, active)
         flat = np.empty_like(self.flat)
         for view, grad in zip(self._views(flat), grads):
@@ -701,8 +711,11 @@ class NumpyFusedTrainer:
         t = x.shape[2]
         return -(-t // self.spec.patch_size) if self.pools_after_conv else t
 
-    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size):
+    def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size, dropout=()):
         """One epoch; returns the (k,) logged losses (NaN for folds without a batch).
+
+        ``dropout``: the epoch's masks, one (k, steps * batch_size, width) array per
+        dropout layer, aligned with ``order`` (:meth:`FoldMasks.train_masks`).
 
         The folds are split into groups trained on threads (see
         :mod:`skgru._keras.fold_threads`); every fold's arithmetic is the same.
@@ -710,11 +723,13 @@ class NumpyFusedTrainer:
         with one_blas_thread():
             x_all, mask_all, cols_all, skip_all = self._prepare(X, "train")
             return self._on_groups(
-                lambda part, *a: part._train_epoch(*a, batch_size),
-                (x_all, mask_all, cols_all, skip_all, Y, W, order, valid, np.asarray(fold_on, np.float32)),
+                lambda part, *a: part._train_epoch(*a[:9], batch_size, a[9:]),
+                (x_all, mask_all, cols_all, skip_all, Y, W, order, valid, np.asarray(fold_on, np.float32),
+                 *dropout),
                 batch_size, self._gru_steps(x_all))
 
-    def _train_epoch(self, x_all, mask_all, cols_all, skip_all, Y, W, order, valid, fold_on, batch_size):
+    def _train_epoch(self, x_all, mask_all, cols_all, skip_all, Y, W, order, valid, fold_on, batch_size,
+                     dropout=()):
         k = self.k
         n_steps = order.shape[1] // batch_size
         total = np.zeros(k, np.float32)
@@ -733,7 +748,8 @@ class NumpyFusedTrainer:
             zb = None if skip_all is None else skip_all[lead, idx]
             yb = Y[lead, idx]
             wb = W[lead, idx] * real
-            losses, grads = self._losses_and_grads(xb, mb, cb, zb, yb, wb, count, active, True)
+            drop = [m[:, s * batch_size : (s + 1) * batch_size] for m in dropout] or None
+            losses, grads = self._losses_and_grads(xb, mb, cb, zb, yb, wb, count, active, True, drop)
             self._apply(grads, active)
             total += active * count * losses
             rows += active * count

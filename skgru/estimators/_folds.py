@@ -33,7 +33,9 @@ What fuses (everything else falls back to k separate fits, with the reason):
 * unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
-* ``dropout == 0`` and ``recurrent_dropout == 0``;
+* ``dropout`` (NumPy step only: each fold's masks are drawn from its own layers'
+  seed states, as its Keras fit draws them, see :mod:`skgru._keras.fused_dropout`)
+  and ``recurrent_dropout == 0``;
 * ``optimizer`` Adam (not amsgrad) or SGD (momentum, nesterov), a float
   ``learning_rate``, ``clipnorm``; no weight decay, ``clipvalue``,
   ``global_clipnorm``, EMA or gradient accumulation;
@@ -70,7 +72,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
-from skgru._keras import fused
+from skgru._keras import fused, fused_dropout
 from skgru._keras.devices import visible_gpus
 from skgru._keras.network import set_input_statistics
 from skgru._keras.stopping import EpochTracker
@@ -93,7 +95,7 @@ _KNOWN = {
     # issue 18's knobs: l1 is a penalty like l2; the epoch schedules set each fold's own rate
     "l1": _ANY, "lr_schedule": _ANY, "lr_decay": _ANY, "lr_patience": _ANY,
     "weight_decay": lambda v: v is None or v == 0,
-    "dropout": lambda v: v == 0,
+    "dropout": _ANY,  # the NumPy step replays each fold's Keras masks (see can_fuse)
     "recurrent_dropout": lambda v: v == 0,
     "bidirectional": lambda v: not v,
     "embedding_dim": lambda v: v is None,
@@ -258,6 +260,9 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
             return False, "the linear skip is fused by the NumPy step only"
     if params.get("pooling") == "attention" and fused_step(estimator) != "numpy":
         return False, "pooling='attention' is fused by the NumPy step only"
+    dropout = params.get("dropout", 0)
+    if isinstance(dropout, numbers.Real) and dropout > 0 and fused_step(estimator) != "numpy":
+        return False, "dropout is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
     if reason is not None:
         return False, reason
@@ -396,6 +401,9 @@ class _Fold:
         # last fold's) and, with refit_all_rows, before the second training
         self.initial = None if start is not None else _model_weights(network.model, network.spec)
         self.refit_start = None
+        # the dropout layers' seed states where this fit starts (a continued fit's were kept)
+        self.seeds = (start.get("seeds") if start is not None
+                      else fused_dropout.seed_states(network.model, network.spec))
 
 
 def _fit_steps(est, X, y, train, sample_weight, continuing, reuse=None):
@@ -586,7 +594,8 @@ def _train_fused(folds, optimizer_state=True):
     for j, f in enumerate(folds):  # a continued fit resumes its optimizer (engine.load "copy")
         trainer.set_fold_optimizer_state(j, None if f.start is None else f.start["optimizer"])
     first = [f.network.n_iter if f.network.continuing else 0 for f in folds]  # epochs already trained
-    histories, trackers = _fused_epochs(trainer, folds, "train", run_params, first)
+    histories, trackers, seeds = _fused_epochs(trainer, folds, "train", run_params, first,
+                                               [f.seeds for f in folds])
     results = [TrainResult(history=histories[j], n_iter=first[j] + trackers[j].epochs_run,
                            best_epoch=trackers[j].best_epoch, fit_time=0.0) for j in range(k)]
     shared = len({id(f.network.model) for f in folds}) < k
@@ -606,7 +615,10 @@ def _train_fused(folds, optimizer_state=True):
         again = [{**p, "early_stopping": False, "epochs": int(r.best_epoch), "n_iter_no_change": int(r.best_epoch) + 1}
                  for p, r in zip(run_params, results)]
         trainer.reset([f.refit_start for f in folds], rule, statistics)
-        refits, trackers = _fused_epochs(trainer, folds, "all", again, [0] * k)
+        # restoring the snapshot (_persistence.restore_model) puts back the dropout
+        # layers' seed states too: the second training draws its masks afresh
+        refits, trackers, seeds = _fused_epochs(trainer, folds, "all", again, [0] * k,
+                                                [f.seeds for f in folds])
         for j, r in enumerate(results):
             history = {**r.history, **{f"refit_{key}": v for key, v in refits[j].items()}}
             shrinkage = getattr(r, "shrinkage", None)
@@ -620,6 +632,7 @@ def _train_fused(folds, optimizer_state=True):
             _assign_weights(f.network.model, spec, trainer.fold_weights(j), f.statistics)
         else:
             _store(trainer, j, f.network.model, spec, rule, optimizer_state)
+        fused_dropout.set_seed_states(f.network.model, spec, seeds[j])
         if task == "regression" and not shrink_now:
             f.est._after_selection(run_params[j], f.data, f.network, results[j])
         results[j].fit_time = elapsed / k
@@ -630,7 +643,8 @@ def _train_fused(folds, optimizer_state=True):
             # weights as _record left them (shrink_to_linear scales the GRU head), and
             # (optimizer_state) its optimizer's, for a continued fit (continue_folds)
             states.append({"weights": _model_weights(f.network.model, spec),
-                           "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None})
+                           "optimizer": trainer.fold_optimizer_state(j) if optimizer_state else None,
+                           "seeds": seeds[j]})
     fused.give_back(trainer)
     if shared:  # the network holds another fold's weights (or none): each is loaded when taken
         return SharedFoldModels([f.est for f in folds], spec, states, [f.statistics for f in folds])
@@ -644,12 +658,13 @@ def _refits(fold) -> bool:
     return bool(params.get("refit_all_rows") and params["early_stopping"]) and not fold.network.continuing
 
 
-def _fused_epochs(trainer, folds, which, run_params, first):
+def _fused_epochs(trainer, folds, which, run_params, first, seeds):
     """One fused training of every fold: ``run_params[j]`` (epochs, patience, early
     stopping) for fold j, resumed at its epoch ``first[j]``, on its training part
     (``which="train"``, validation scored with early stopping) or all its rows
-    (``"all"``).  Returns each fold's history and ended :class:`EpochTracker` (the
-    trainer then holds each fold's kept weights)."""
+    (``"all"``), its dropout masks drawn from the seed states ``seeds[j]``.  Returns
+    each fold's history, ended :class:`EpochTracker` (the trainer then holds each
+    fold's kept weights) and dropout seed states (as its separate fit leaves them)."""
     f0 = folds[0]
     spec, task, k = f0.network.spec, _task(f0.est), len(folds)
     early = bool(run_params[0]["early_stopping"])
@@ -676,11 +691,16 @@ def _fused_epochs(trainer, folds, which, run_params, first):
             callback.set_model(view)
             callback.on_train_begin()
         rate_callbacks.append(callback)
+    masks = fused_dropout.FoldMasks(spec, seeds, fused_dropout.site_widths(spec, [np.shape(w) for w in
+                                                                                  trainer.fold_weights(0)]))
+    # a fit's evaluation of its validation split calls the network once per batch
+    val_calls = -(-val[3].astype(int) // batch_size) if val is not None else np.zeros(k, int)
     scored = [bool(getattr(f.data, "score_start", False)) for f in folds]
     if val is not None and any(scored):
         # the ridge start is a fitted model: early stopping may keep it ("epoch 0"),
         # as training.train(score_start=True) hands it to observe_start
         start_losses = trainer.evaluate(*val)
+        masks.skip_calls(val_calls * np.asarray(scored))
         for j in np.flatnonzero(scored):
             trackers[j].observe_start({"val_loss": float(start_losses[j])})
     histories = [{} for _ in range(k)]
@@ -699,8 +719,14 @@ def _fused_epochs(trainer, folds, which, run_params, first):
                 perm = rngs[j].permutation(n_train[j]) if shuffle else np.arange(n_train[j])
                 order[j, : n_train[j]] = perm
                 valid[j, : n_train[j]] = 1.0
-        losses = trainer.train_epoch(X, Y, W, order, valid, on, batch_size)
+        dropout = ()
+        if masks:
+            rows = np.clip(n_train[:, None] - batch_size * np.arange(steps), 0, batch_size) * (on[:, None] > 0)
+            dropout = masks.train_masks(rows, batch_size)
+        losses = trainer.train_epoch(X, Y, W, order, valid, on, batch_size, dropout)
         val_losses = trainer.evaluate(*val) if val is not None else None
+        if val is not None:
+            masks.skip_calls(val_calls * (on > 0))
         for j in range(k):
             if not on[j]:
                 continue
@@ -721,7 +747,7 @@ def _fused_epochs(trainer, folds, which, run_params, first):
         tracker.on_train_end()
         if rate_callbacks[j] is not None:
             histories[j]["learning_rate"] = rate_callbacks[j].rates  # as _train_network records it
-    return histories, trackers
+    return histories, trackers, [masks.states(j) for j in range(k)]
 
 
 class SharedFoldModels(Sequence):
@@ -771,6 +797,7 @@ class SharedFoldModels(Sequence):
         """Fold j's weights and input statistics into its estimator's (shared) model."""
         _assign_weights(self._estimators[j].model_, self._spec, self._states[j]["weights"],
                         self._statistics[j])  # None without input standardisation
+        fused_dropout.set_seed_states(self._estimators[j].model_, self._spec, self._states[j].get("seeds"))
         self._loaded = j
 
     # -- for continue_folds
