@@ -2,7 +2,8 @@
 
 The same estimator (``GRUClassifier(epochs=10, random_state=0)``, all other
 parameters at their defaults: Conv1D(64) stem, input standardisation), the same
-grid (units {16, 32} x learning_rate {1e-3, 1e-2}), the same folds
+grid (units {16, 32} x learning_rate {1e-3, 1e-2}; ``--grid units-dropout``: units
+{16, 32} x dropout {0, 0.2}, the README's first example sized down), the same folds
 (``StratifiedKFold(5, shuffle=True, random_state=0)``), ``n_jobs=1`` (or
 ``--n-jobs``) and ``refit=True`` on both; digits as 8 steps x 8 features (values / 16),
 or with ``--layout 64x1`` as a univariate series of 64 steps, which the defaults patch
@@ -41,7 +42,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-GRID = {"units": [16, 32], "learning_rate": [1e-3, 1e-2]}
+GRIDS = {
+    "units-lr": {"units": [16, 32], "learning_rate": [1e-3, 1e-2]},
+    # the README's first example, sized down: every trial with dropout 0.2 was fitted
+    # fold by fold until the NumPy step replayed Keras' dropout masks
+    "units-dropout": {"units": [16, 32], "dropout": [0.0, 0.2]},
+}
 
 
 LAYOUTS = {"8x8": (8, 8), "64x1": (64, 1)}
@@ -69,7 +75,11 @@ def _windows(name):
 REGRESSION = ("sunspots", "co2")
 
 
-def _search(method, epochs, X, y, n_jobs=1, regression=False):
+def _candidate(params):
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(params.items()))
+
+
+def _search(method, epochs, X, y, n_jobs=1, regression=False, grid="units-lr"):
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
     from skgru import GRUClassifier, GRURegressor, TunedGRU
@@ -81,21 +91,19 @@ def _search(method, epochs, X, y, n_jobs=1, regression=False):
         cv = StratifiedKFold(5, shuffle=True, random_state=0)
         est = GRUClassifier(epochs=epochs, random_state=0)
     if method == "gridsearchcv":
-        search = GridSearchCV(est, GRID, cv=cv, n_jobs=n_jobs, refit=True)
+        search = GridSearchCV(est, GRIDS[grid], cv=cv, n_jobs=n_jobs, refit=True)
     else:
-        search = TunedGRU(est, GRID, tuner="grid", max_trials=None, cv=cv, n_jobs=n_jobs, refit=True)
+        search = TunedGRU(est, GRIDS[grid], tuner="grid", max_trials=None, cv=cv, n_jobs=n_jobs, refit=True)
     t0, c0 = time.perf_counter(), time.process_time()
     search.fit(X, y)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = search.cv_results_
-    scores = {f"units={p['units']}, lr={p['learning_rate']:g}": float(s)
-              for p, s in zip(res["params"], res["mean_test_score"])}
-    stds = {f"units={p['units']}, lr={p['learning_rate']:g}": float(s)
-            for p, s in zip(res["params"], res["std_test_score"])}
+    scores = {_candidate(p): float(s) for p, s in zip(res["params"], res["mean_test_score"])}
+    stds = {_candidate(p): float(s) for p, s in zip(res["params"], res["std_test_score"])}
     return seconds, cpu, scores, stds
 
 
-def _child(method, epochs, n_jobs=1, layout="8x8", dataset="digits"):
+def _child(method, epochs, n_jobs=1, layout="8x8", dataset="digits", grid="units-lr"):
     import tensorflow as tf
 
     float(tf.reduce_sum(tf.ones(2)))  # TF start-up is not part of either search
@@ -103,7 +111,7 @@ def _child(method, epochs, n_jobs=1, layout="8x8", dataset="digits"):
     X, y = _windows(dataset) if regression else _digits(layout)
     out = {}
     for run in ("cold", "warm"):
-        seconds, cpu, scores, stds = _search(method, epochs, X, y, n_jobs, regression)
+        seconds, cpu, scores, stds = _search(method, epochs, X, y, n_jobs, regression, grid)
         out[run] = {"seconds": seconds, "cpu": cpu, "scores": scores, "stds": stds}
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -119,10 +127,12 @@ def main(argv=None):
                         help="digits as 8 steps x 8 features, or 64 steps x 1 (patched by the defaults)")
     parser.add_argument("--dataset", choices=["digits", *REGRESSION], default="digits",
                         help="digits (GRUClassifier) or a forecasting set's windows (GRURegressor)")
+    parser.add_argument("--grid", choices=list(GRIDS), default="units-lr",
+                        help="the 4 candidates: units x learning_rate, or units x dropout")
     parser.add_argument("--child", choices=["gridsearchcv", "tunedgru"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return _child(args.child, args.epochs, args.n_jobs, args.layout, args.dataset)
+        return _child(args.child, args.epochs, args.n_jobs, args.layout, args.dataset, args.grid)
 
     # Other jobs share this machine: the sides alternate (ABBA...) so that a change of
     # load hits both, and the fastest round of each is shown (wall and CPU seconds).
@@ -132,7 +142,7 @@ def main(argv=None):
         for method in order:
             proc = subprocess.run([sys.executable, __file__, "--child", method, "--epochs", str(args.epochs),
                                    "--n-jobs", str(args.n_jobs), "--layout", args.layout,
-                                   "--dataset", args.dataset],
+                                   "--dataset", args.dataset, "--grid", args.grid],
                                   capture_output=True, text=True, check=True)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
             runs[method].append(json.loads(line[len("RESULT "):]))
@@ -148,7 +158,7 @@ def main(argv=None):
     load = os.getloadavg()
     data = (f"{args.dataset} training windows (GRURegressor, R^2)" if args.dataset in REGRESSION
             else f"digits (1797, {', '.join(map(str, LAYOUTS[args.layout]))})")
-    print(f"# {data}, 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
+    print(f"# {data}, grid {GRIDS[args.grid]}, 5 folds x 4 candidates + refit, {args.epochs} epochs, n_jobs={args.n_jobs}; "
           f"sklearn {version('scikit-learn')}, keras {version('keras')} "
           f"({os.environ.get('KERAS_BACKEND', 'tensorflow')}), tensorflow {version('tensorflow')}, "
           f"{os.cpu_count()} CPUs, load average after the runs {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; "
@@ -165,14 +175,14 @@ def main(argv=None):
               f"{g['cpu']:>18.1f} | {t['cpu']:>14.1f} | {t['cpu'] / g['cpu']:>9.2f}")
     print()
     metric = "R^2" if args.dataset in REGRESSION else "acc"
-    print(f"{'candidate':<22} | {'GridSearchCV mean CV ' + metric:>24} | {'TunedGRU mean CV ' + metric:>20} | {'diff':>7} | "
+    print(f"{'candidate':<26} | {'GridSearchCV mean CV ' + metric:>24} | {'TunedGRU mean CV ' + metric:>20} | {'diff':>7} | "
           f"{'fold std (GridSearchCV)':>23}")
-    print("-" * 22 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7 + "-|-" + "-" * 23)
+    print("-" * 26 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7 + "-|-" + "-" * 23)
     g_scores, t_scores = results["gridsearchcv"]["warm"]["scores"], results["tunedgru"]["warm"]["scores"]
     for name, g in g_scores.items():
         t = t_scores.get(name, float("nan"))
         std = results["gridsearchcv"]["warm"]["stds"][name]
-        print(f"{name:<22} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f} | {std:>23.4f}")
+        print(f"{name:<26} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f} | {std:>23.4f}")
     same = all(abs(r[run]["scores"][n] - rounds[0]["cold"]["scores"][n]) < 1e-9
                for rounds in runs.values() for r in rounds for run in ("cold", "warm") for n in r[run]["scores"])
     print(f"\n(every run gave identical scores on its side: {same})")
