@@ -183,7 +183,7 @@ def test_stopping_on_training_loss_folds_stop_independently():
 
 
 @pytest.mark.parametrize("params, reason", [
-    ({"bidirectional": True}, "bidirectional"),
+    ({"fcn_branch": True}, "fcn_branch"),
     ({"recurrent_dropout": 0.2}, "recurrent_dropout"),
     ({"optimizer": "rmsprop"}, "RMSprop"),
     ({"optimizer__amsgrad": True}, "amsgrad"),
@@ -196,7 +196,7 @@ def test_fallback_reason_and_correct_separate_fits(params, reason):
     est = GRUClassifier(units=3, epochs=1, batch_size=8, random_state=0, **params)
     ok, why = can_fuse(est)
     assert not ok and reason in why
-    if params.get("bidirectional") or params.get("recurrent_dropout"):  # a couple of end-to-end checks (cheap enough)
+    if params.get("fcn_branch") or params.get("recurrent_dropout"):  # a couple of end-to-end checks (cheap enough)
         X, y = _data(n=30)
         splits = list(KFold(2, shuffle=True, random_state=0).split(X))
         for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):
@@ -230,10 +230,16 @@ def test_data_dependent_fallback_fold_missing_a_class():
 
 
 def test_structure_guard_rejects_other_networks():
-    spec = NetworkSpec(n_step_features=2, n_outputs=2, output_activation="softmax", units=(3,), bidirectional=True)
-    assert fused.structure_problem(build_network(spec, 0), spec) is not None
     plain = NetworkSpec(n_step_features=2, n_outputs=2, output_activation="softmax", units=(3,))
     assert fused.structure_problem(build_network(plain, 0), plain) is None
+    bidirectional = NetworkSpec(n_step_features=2, n_outputs=2, output_activation="softmax", units=(3,),
+                                bidirectional=True)
+    assert fused.structure_problem(build_network(bidirectional, 0), bidirectional) is None  # NumPy step
+    # a network that is not the one its spec describes, and one the steps do not implement
+    assert fused.structure_problem(build_network(bidirectional, 0), plain) is not None
+    assert fused.structure_problem(build_network(plain, 0), bidirectional) is not None
+    fcn = NetworkSpec(n_step_features=2, n_outputs=2, output_activation="softmax", units=(3,), fcn_filters=(4,))
+    assert "GRU-FCN" in fused.structure_problem(build_network(fcn, 0), fcn)
 
 
 def test_non_gru_estimator_and_input_untouched():

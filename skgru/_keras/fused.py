@@ -62,7 +62,6 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from skgru._keras import fused_dropout
 from skgru._keras.network import (
     NetworkSpec,
     _MaskedPooling,
@@ -124,8 +123,9 @@ def variable_layout(spec: NetworkSpec) -> list[tuple[str, str, bool]]:
     out = []
     for c in range(len(spec.conv_filters)):
         out += [(f"conv_{c}", "kernel", True), (f"conv_{c}", "bias", False)]
-    for i in range(len(spec.units)):
-        out += [(f"gru_{i}", "kernel", True), (f"gru_{i}", "recurrent_kernel", True), (f"gru_{i}", "bias", False)]
+    for directions in gru_names(spec):
+        for name in directions:
+            out += [(name, "kernel", True), (name, "recurrent_kernel", True), (name, "bias", False)]
     if spec.pooling == "attention":  # its score layer (no penalty: built without a regularizer)
         out += [("attention_pooling", "kernel", False), ("attention_pooling", "bias", False)]
     for j in range(len(spec.dense_units)):
@@ -135,6 +135,24 @@ def variable_layout(spec: NetworkSpec) -> list[tuple[str, str, bool]]:
                       ("linear_skip", "kernel", True), ("linear_skip", "bias", False)]
     out += [("output", "kernel", True), ("output", "bias", False)]
     return out
+
+
+def gru_names(spec: NetworkSpec) -> list[list[str]]:
+    """Per GRU layer, the names of its recurrences in model (variable) order: ``gru_i``,
+    or with ``bidirectional`` the wrapper's ``bidirectional_i/forward`` and
+    ``bidirectional_i/backward`` (see :func:`resolve_layer`)."""
+    if spec.bidirectional:
+        return [[f"bidirectional_{i}/forward", f"bidirectional_{i}/backward"] for i in range(len(spec.units))]
+    return [[f"gru_{i}"] for i in range(len(spec.units))]
+
+
+def resolve_layer(model: keras.Model, name: str):
+    """The layer ``name`` (a :func:`gru_names` entry or a plain layer name) of ``model``."""
+    outer, _, direction = name.partition("/")
+    layer = model.get_layer(outer)
+    if direction:
+        layer = layer.forward_layer if direction == "forward" else layer.backward_layer
+    return layer
 
 
 # The layers build_network adds for a linear skip (the sum of the two heads is "output").
@@ -152,7 +170,7 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
         names += [f"conv_zero_padding_{c}", f"conv_{c}"] if zero_padding else [f"conv_{c}"]
     if pools_patches(spec):
         names.append(f"patch_{spec.patch_mode}_pooling")
-    names += [f"gru_{i}" for i in range(len(spec.units))]
+    names += [directions[0].partition("/")[0] for directions in gru_names(spec)]
     if spec.pooling != "last":
         names.append(f"{spec.pooling}_pooling")
     if spec.dropout > 0:
@@ -183,20 +201,31 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         names = [n for n in names if n not in SKIP_LAYERS]  # Keras orders the branches by depth
     if names != expected_layer_names(spec):
         return f"network layers {names} are not the plain GRU stack the fused step implements"
-    for i in range(len(spec.units)):
-        layer = model.get_layer(f"gru_{i}")
-        cell = getattr(layer, "cell", None)
-        if not isinstance(layer, keras.layers.GRU) or cell is None:
-            return f"layer gru_{i} is not a keras GRU"
-        if not (cell.reset_after and cell.use_bias) or layer.go_backwards or layer.stateful:
-            return f"layer gru_{i} uses options the fused step does not implement"
-        if cell.recurrent_dropout:
-            return "recurrent_dropout is not fused"
-        if cell.dropout != spec.dropout:
-            return f"layer gru_{i}'s dropout is not the network's"
+    if spec.bidirectional:
+        if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
+            return "the bidirectional GRU is fused by the NumPy step only"
+        for i in range(len(spec.units)):
+            wrapper = model.get_layer(f"bidirectional_{i}")
+            if not isinstance(wrapper, keras.layers.Bidirectional) or wrapper.merge_mode != "concat":
+                return f"layer bidirectional_{i} is not a Bidirectional wrapper that concatenates"
+    for directions in gru_names(spec):
+        for name in directions:
+            layer = resolve_layer(model, name)
+            cell = getattr(layer, "cell", None)
+            if not isinstance(layer, keras.layers.GRU) or cell is None:
+                return f"layer {name} is not a keras GRU"
+            backwards = name.endswith("/backward")  # Bidirectional flips its outputs back in time
+            if not (cell.reset_after and cell.use_bias) or layer.go_backwards != backwards or layer.stateful:
+                return f"layer {name} uses options the fused step does not implement"
+            if cell.recurrent_dropout:
+                return "recurrent_dropout is not fused"
+            if cell.dropout != spec.dropout:
+                return f"layer {name}'s dropout is not the network's"
     if spec.dropout > 0:
         if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
             return "dropout is fused by the NumPy step only"
+        from skgru._keras import fused_dropout  # it builds on this module's layout
+
         problem = fused_dropout.structure_problem(model, spec)
         if problem is not None:
             return problem
@@ -303,7 +332,7 @@ def input_statistics(model: keras.Model, spec: NetworkSpec):
 def model_variables(model: keras.Model, spec: NetworkSpec) -> list:
     out = []
     for layer_name, attr, _ in variable_layout(spec):
-        layer = model.get_layer(layer_name)
+        layer = resolve_layer(model, layer_name)
         owner = layer.cell if isinstance(layer, keras.layers.GRU) else layer
         if isinstance(layer, _MaskedPooling):  # attention: the Dense(1) score inside it
             owner = layer.score
@@ -320,9 +349,10 @@ class FusedTrainer:
     def __init__(self, spec: NetworkSpec, k: int, rule: OptimizerRule, task: str):
         import tensorflow as tf
 
-        if spec.linear_skip or spec.pooling == "attention" or spec.dropout > 0:  # refused by structure_problem
-            raise ValueError("the compiled fused step implements neither the linear skip, attention pooling "
-                             "nor dropout")
+        if spec.linear_skip or spec.pooling == "attention" or spec.dropout > 0 or spec.bidirectional:
+            # refused by structure_problem: a guard
+            raise ValueError("the compiled fused step implements neither the linear skip, attention pooling, "
+                             "dropout nor the bidirectional GRU")
         self.tf = tf
         self.spec = spec
         self.task = task  # "classification" (sparse CE on softmax) or "regression" (MSE)

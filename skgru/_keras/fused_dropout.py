@@ -4,7 +4,7 @@ A fold trained fused must end as its separate fit ends (``skgru.estimators._fold
 so it must drop the units that fit drops.  Keras 3 on TensorFlow draws (3.15, read
 from ``keras/src/layers/rnn``):
 
-* for each GRU layer with ``dropout``: ONE input mask of shape (rows, input
+* for each GRU layer with ``dropout`` (each direction of a bidirectional one): ONE input mask of shape (rows, input
   features) per call of the layer, applied at every step and, with
   ``implementation=2`` (the default), to all three gates.  ``RNN.call`` prepares
   that mask on *every* call, training or not (``_maybe_config_dropout_masks``), so
@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from skgru._keras.fused import gru_names, resolve_layer, variable_layout
+
 __all__ = ["FoldMasks", "dropout_sites", "seed_states", "set_seed_states", "structure_problem"]
 
 SEED_MODULUS = 2**31 - 2  # tf.int32.max - 1: _cast_seed's floormod
@@ -52,12 +54,13 @@ def dropout_sites(spec) -> list[Site]:
     layer's input dropout, then the head's Dropout (both ``spec.dropout``)."""
     if not spec.dropout > 0:
         return []
-    return [Site(f"gru_{i}", float(spec.dropout), True) for i in range(len(spec.units))] + [
-        Site("head_dropout", float(spec.dropout), False)]
+    rate = float(spec.dropout)
+    return [Site(name, rate, True) for directions in gru_names(spec) for name in directions] + [
+        Site("head_dropout", rate, False)]
 
 
 def _generator(model, name):
-    layer = model.get_layer(name)
+    layer = resolve_layer(model, name)
     return layer.cell.seed_generator if isinstance(layer, keras.layers.GRU) else layer.seed_generator
 
 
@@ -77,7 +80,7 @@ def set_seed_states(model, spec, states) -> None:
 def structure_problem(model, spec) -> str | None:
     """Why ``model``'s dropout is not the one :class:`FoldMasks` replays (None: it is)."""
     for site in dropout_sites(spec):
-        layer = model.get_layer(site.layer)  # fused.structure_problem checked the layer names
+        layer = resolve_layer(model, site.layer)  # fused.structure_problem checked the layer names
         if isinstance(layer, keras.layers.GRU):
             cell = layer.cell
             if (cell.dropout != site.rate or cell.recurrent_dropout
@@ -92,10 +95,9 @@ def structure_problem(model, spec) -> str | None:
 def site_widths(spec, shapes) -> list[int]:
     """Each site's mask width, from the fused variables' ``shapes`` (variable_layout
     order): a GRU layer's input features (its kernel's rows), the head's GRU units."""
-    from skgru._keras.fused import variable_layout
-
     names = [(layer, attr) for layer, attr, _ in variable_layout(spec)]
-    return [int(shapes[names.index((site.layer, "kernel"))][0]) if site.every_call else int(spec.units[-1])
+    head = int(spec.units[-1]) * (2 if spec.bidirectional else 1)  # the directions concatenated
+    return [int(shapes[names.index((site.layer, "kernel"))][0]) if site.every_call else head
             for site in dropout_sites(spec)]
 
 

@@ -229,6 +229,8 @@ class NumpyFusedTrainer:
         # patches pooled after the convolutions, inside the step (with its backward pass);
         # without convolutions they are pooled from the input once, in _prepare
         self.pools_after_conv = pools_patches(spec) and bool(spec.conv_filters)
+        # each GRU layer's recurrences: forward, and with bidirectional the reversed one
+        self.directions = (False, True) if spec.bidirectional else (False,)
         self.act, self.dact, self.act_ = ACTIVATIONS[spec.activation]
         self.ract, self.dract, self.ract_ = ACTIVATIONS[spec.recurrent_activation]
         self.params = self.m = self.v = None
@@ -397,12 +399,25 @@ class NumpyFusedTrainer:
             tape.append(("patches", (record, step_mask)))
         n_layers = len(spec.units)
         pooled = spec.pooling != "last"
+        directions = self.directions
         for i, units in enumerate(spec.units):
             seq = pooled or i < n_layers - 1
-            h_in = h if drop is None else h * drop[i][:, :, None, :]  # Keras: inputs * dp_mask
-            h, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], mask, units, seq, keep)
-            tape.append((h_in, record))
-            p += 3
+            outputs = []
+            for r, backwards in enumerate(directions):
+                # Keras: inputs * dp_mask, one mask per direction's cell
+                h_in = h if drop is None else h * drop[i * len(directions) + r][:, :, None, :]
+                m = mask
+                if backwards:  # go_backwards: the reversed sequence (padding first: the state stays 0)
+                    h_in, m = h_in[:, :, ::-1], None if mask is None else mask[:, :, ::-1]
+                out, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], m, units, seq, keep)
+                if backwards and seq:  # Bidirectional flips the backward outputs back in time
+                    out = out[:, :, ::-1]
+                tape.append((h_in, record))
+                outputs.append(out)
+                p += 3
+            # a masked step's output is the carried state here and zero in Keras' bidirectional
+            # layer (zero_output_for_mask): nothing reads it (pooling and the next GRU mask it)
+            h = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
         if spec.pooling == "attention":  # network._MaskedPooling's Dense(1) score per step
             h_steps = h
             h, weights = _attend(h_steps, mask, P[p], P[p + 1])
@@ -544,16 +559,26 @@ class NumpyFusedTrainer:
         elif pooled:  # d pooled -> d every GRU output
             d = d[:, :, None, :] * tape[pos][1]
             pos -= 1
+        directions = self.directions
         for i in range(n_layers - 1, -1, -1):
-            p -= 3
-            h_in, record = tape[pos]
+            seq = pooled or i < n_layers - 1
             need_dx = i > 0 or bool(spec.conv_filters)
-            g, d = self._gru_backward(h_in, record, P[p], P[p + 1], d, spec.units[i],
-                                      pooled or i < n_layers - 1, need_dx)
-            grads[p], grads[p + 1], grads[p + 2] = g
-            if need_dx and drop is not None:  # d the layer's input before its mask
-                d = d * drop[i][:, :, None, :]
-            pos -= 1
+            parts = np.split(d, len(directions), axis=-1)  # the directions' outputs were concatenated
+            d = None
+            for r in range(len(directions) - 1, -1, -1):
+                p -= 3
+                h_in, record = tape[pos]
+                d_out = parts[r][:, :, ::-1] if directions[r] and seq else parts[r]
+                g, dx = self._gru_backward(h_in, record, P[p], P[p + 1], d_out, spec.units[i], seq, need_dx)
+                grads[p], grads[p + 1], grads[p + 2] = g
+                pos -= 1
+                if not need_dx:
+                    continue
+                if directions[r]:
+                    dx = dx[:, :, ::-1]
+                if drop is not None:  # d the layer's input before its mask
+                    dx = dx * drop[i * len(directions) + r][:, :, None, :]
+                d = dx if d is None else d + dx
         step_mask = None
         if self.pools_after_conv:
             record, step_mask = tape[pos][1]
@@ -690,7 +715,7 @@ class NumpyFusedTrainer:
         ``rows_per_call`` and ``steps`` size the recurrence's work (which decides
         whether threads pay: :func:`skgru._keras.fold_threads.n_groups`).
         """
-        recurrence = int(rows_per_call) * int(steps) * max(self.spec.units) ** 2
+        recurrence = int(rows_per_call) * int(steps) * max(self.spec.units) ** 2 * len(self.directions)
         groups = fold_threads.fold_groups(self.k, recurrence)
 
         def task(part, rows):

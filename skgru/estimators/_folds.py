@@ -30,7 +30,7 @@ What fuses (everything else falls back to k separate fits, with the reason):
   each patch after the convolutions) and ``pooling`` "last", "mean" or "max" (so
   the classifier's "auto", which is "max" on patched series), and "attention"
   (NumPy step only);
-* unidirectional GRU, any ``units``/``n_layers``, any (elementwise) ``activation``
+* the GRU, unidirectional or (NumPy step only) ``bidirectional``, any ``units``/``n_layers``, any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
 * ``dropout`` (NumPy step only: each fold's masks are drawn from its own layers'
@@ -44,7 +44,7 @@ What fuses (everything else falls back to k separate fits, with the reason):
 * ``early_stopping`` (per-fold validation split, best-weight restore) and the
   ``n_iter_no_change``/``tol`` rule: a fold that stops is no longer updated;
 * ``verbose=0``, no ``callbacks``, no ``metrics``, default ``loss``, no
-  ``embedding_dim``, ``bidirectional=False``;
+  ``embedding_dim``;
 * every fold has the same network (e.g. a classifier fold that misses a class
   has fewer outputs: fallback).
 
@@ -97,7 +97,7 @@ _KNOWN = {
     "weight_decay": lambda v: v is None or v == 0,
     "dropout": _ANY,  # the NumPy step replays each fold's Keras masks (see can_fuse)
     "recurrent_dropout": lambda v: v == 0,
-    "bidirectional": lambda v: not v,
+    "bidirectional": _ANY,  # the NumPy step runs the reversed recurrence (see can_fuse)
     "embedding_dim": lambda v: v is None,
     "verbose": lambda v: not v,
     "callbacks": lambda v: v is None or (isinstance(v, (list, tuple)) and len(v) == 0),
@@ -263,6 +263,8 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     dropout = params.get("dropout", 0)
     if isinstance(dropout, numbers.Real) and dropout > 0 and fused_step(estimator) != "numpy":
         return False, "dropout is fused by the NumPy step only"
+    if params.get("bidirectional") and fused_step(estimator) != "numpy":
+        return False, "the bidirectional GRU is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
     if reason is not None:
         return False, reason
