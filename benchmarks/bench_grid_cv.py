@@ -175,14 +175,14 @@ def main(argv=None):
               f"{g['cpu']:>18.1f} | {t['cpu']:>14.1f} | {t['cpu'] / g['cpu']:>9.2f}")
     print()
     metric = "R^2" if args.dataset in REGRESSION else "acc"
-    print(f"{'candidate':<26} | {'GridSearchCV mean CV ' + metric:>24} | {'TunedGRU mean CV ' + metric:>20} | {'diff':>7} | "
+    print(f"{'candidate':<30} | {'GridSearchCV mean CV ' + metric:>24} | {'TunedGRU mean CV ' + metric:>20} | {'diff':>7} | "
           f"{'fold std (GridSearchCV)':>23}")
-    print("-" * 26 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7 + "-|-" + "-" * 23)
+    print("-" * 30 + "-|-" + "-" * 24 + "-|-" + "-" * 20 + "-|-" + "-" * 7 + "-|-" + "-" * 23)
     g_scores, t_scores = results["gridsearchcv"]["warm"]["scores"], results["tunedgru"]["warm"]["scores"]
     for name, g in g_scores.items():
         t = t_scores.get(name, float("nan"))
         std = results["gridsearchcv"]["warm"]["stds"][name]
-        print(f"{name:<26} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f} | {std:>23.4f}")
+        print(f"{name:<30} | {g:>24.4f} | {t:>20.4f} | {t - g:>+7.4f} | {std:>23.4f}")
     same = all(abs(r[run]["scores"][n] - rounds[0]["cold"]["scores"][n]) < 1e-9
                for rounds in runs.values() for r in rounds for run in ("cold", "warm") for n in r[run]["scores"])
     print(f"\n(every run gave identical scores on its side: {same})")

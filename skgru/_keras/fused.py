@@ -8,8 +8,8 @@ the dispatch cost of one.
 
 What this module reproduces exactly (up to float32 summation order), per fold:
 
-* the network of :func:`skgru._keras.network.build_network` for a unidirectional
-  GRU stack: ``[Masking] -> GRU x n_layers -> [Dense(relu) x m] -> Dense(out)``,
+* the network of :func:`skgru._keras.network.build_network` for a GRU stack:
+  ``[Masking] -> GRU x n_layers -> [Dropout] -> [Dense(relu) x m] -> Dense(out)``,
   Keras' GRU cell with ``reset_after=True`` (kernel ``(F, 3U)``, recurrent kernel
   ``(U, 3U)``, bias ``(2, 3U)``, gate order z, r, h, ``h = z*h_prev + (1-z)*hh``;
   a masked step keeps the previous state);
@@ -30,8 +30,13 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   each patch of the last block's outputs pooled over its valid steps);
 * the summary of the GRU's outputs: the last state, or ``pooling="mean"``/``"max"``
   over the valid (patch) steps, or (NumPy step only) ``"attention"``: a Dense(1)
-  score per step, softmax over the valid steps, the weighted sum.  The
-  bidirectional GRU and the GRU-FCN branch are not fused;
+  score per step, softmax over the valid steps, the weighted sum.  The GRU-FCN
+  branch is not fused;
+* (NumPy step only) the bidirectional GRU: a second recurrence over the
+  time-reversed rows and mask, its outputs flipped back and concatenated; and
+  ``dropout``: the GRU layers' input masks and the head's Dropout mask, replayed
+  from each fold's seed states as its Keras fit draws them
+  (:mod:`skgru._keras.fused_dropout`);
 * the regressor's linear skip (NumPy step only): a Dense on the last ``w`` valid,
   standardised (unpatched) steps, added to the GRU head's output.  Its inputs are
   data (nothing trainable before it), so the step computes them once per fit.

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from skgru._keras.fused import gru_names, resolve_layer, variable_layout
+from skgru._keras.fused import gru_names, resolve_layer
 
 __all__ = ["FoldMasks", "dropout_sites", "seed_states", "set_seed_states", "structure_problem"]
 
@@ -92,12 +92,11 @@ def structure_problem(model, spec) -> str | None:
     return None
 
 
-def site_widths(spec, shapes) -> list[int]:
-    """Each site's mask width, from the fused variables' ``shapes`` (variable_layout
-    order): a GRU layer's input features (its kernel's rows), the head's GRU units."""
-    names = [(layer, attr) for layer, attr, _ in variable_layout(spec)]
-    head = int(spec.units[-1]) * (2 if spec.bidirectional else 1)  # the directions concatenated
-    return [int(shapes[names.index((site.layer, "kernel"))][0]) if site.every_call else head
+def site_widths(model, spec) -> list[int]:
+    """Each site's mask width in ``model``: a GRU's input features (its kernel's
+    rows), the head's the GRU's summary (both directions of a bidirectional one)."""
+    head = int(spec.units[-1]) * (2 if spec.bidirectional else 1)
+    return [int(resolve_layer(model, site.layer).cell.kernel.shape[0]) if site.every_call else head
             for site in dropout_sites(spec)]
 
 

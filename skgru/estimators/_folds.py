@@ -693,8 +693,7 @@ def _fused_epochs(trainer, folds, which, run_params, first, seeds):
             callback.set_model(view)
             callback.on_train_begin()
         rate_callbacks.append(callback)
-    masks = fused_dropout.FoldMasks(spec, seeds, fused_dropout.site_widths(spec, [np.shape(w) for w in
-                                                                                  trainer.fold_weights(0)]))
+    masks = fused_dropout.FoldMasks(spec, seeds, fused_dropout.site_widths(f0.network.model, spec))
     # a fit's evaluation of its validation split calls the network once per batch
     val_calls = -(-val[3].astype(int) // batch_size) if val is not None else np.zeros(k, int)
     scored = [bool(getattr(f.data, "score_start", False)) for f in folds]
