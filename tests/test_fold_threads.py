@@ -96,3 +96,17 @@ def test_bad_thread_setting_is_a_clear_error(monkeypatch, value):
     monkeypatch.setenv("SKGRU_FUSED_THREADS", value)
     with pytest.raises(ValueError, match="SKGRU_FUSED_THREADS must be a positive integer"):
         fold_threads.n_groups(5, 0)
+
+
+def test_threads_with_dropout_masks_and_the_bidirectional_gru(monkeypatch):
+    # each group of folds gets its folds' rows of the epoch's dropout masks (drawn once,
+    # before the groups split), and the reversed recurrence runs in every group
+    rng = np.random.RandomState(3)
+    X = [rng.normal(size=(int(t), 2)).astype("float32") for t in rng.randint(5, 12, size=60)]
+    y = np.array([int(x[0, 0] + x[-1, 1] > 0) for x in X])
+    splits = list(KFold(3, shuffle=True, random_state=0).split(np.zeros(60)))
+    est = GRUClassifier(units=4, n_layers=2, bidirectional=True, dropout=0.3, pooling="mean", conv_filters=None,
+                        patch_size=1, epochs=3, batch_size=8, learning_rate=0.02, min_updates=0, random_state=0)
+    one = _fits(monkeypatch, 1, est, X, y, splits)
+    two = _fits(monkeypatch, 2, est, X, y, splits)
+    _assert_identical(one, two)
