@@ -17,6 +17,7 @@ from skgru.estimators._folds import can_fuse, continue_folds, fit_folds, fuse_pr
 
 from test_fused import (
     GRUClassifier,
+    _data,
     _assert_continued_same,
     _assert_regressor_same,
     _assert_same,
@@ -104,3 +105,24 @@ def test_bidirectional_falls_back_under_the_compiled_step(monkeypatch):
     for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):  # the same separate fits
         for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
             np.testing.assert_array_equal(u, v)
+
+
+def test_short_series_unrolled_under_a_mask_fuse_only_where_keras_agrees(monkeypatch):
+    # 6-step series are padded to the unrolled bucket of 8 and masked. Keras' unrolled
+    # backward layer zeroes its outputs with the mask in input order while they are in
+    # reversed order (valid steps come out 0), which its loop form, and the NumPy step,
+    # do not do: per-step outputs fall back; the last states (one layer, "last") agree
+    X, y = _data(n=40, t=6)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    for params in (dict(pooling="mean"), dict(n_layers=2)):
+        est = GRUClassifier(units=3, bidirectional=True, epochs=2, batch_size=8, random_state=0, **params)
+        assert "unrolled masked input" in fuse_problem(est, X, y, splits)
+        for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):  # the same separate fits
+            for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
+                np.testing.assert_array_equal(u, v)
+    est = GRUClassifier(units=3, bidirectional=True, epochs=2, batch_size=8, learning_rate=0.02, random_state=0)
+    assert est.fit(X, y).network_spec_.unroll and est.network_spec_.mask_value is not None
+    assert fuse_problem(est, X, y, splits) is None
+    sm = _separate(est, X, y, splits)
+    _no_fallback(monkeypatch)
+    _assert_same(fit_folds(est, X, y, splits), sm, X)

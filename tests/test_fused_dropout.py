@@ -167,3 +167,29 @@ def test_dropout_falls_back_under_the_compiled_step_and_recurrent_dropout_everyw
     for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):  # the same separate fits
         for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
             np.testing.assert_array_equal(u, v)
+
+
+def test_dropout_does_not_fuse_when_the_estimators_own_model_serves_predictions(monkeypatch):
+    # with SKGRU_REUSE_MODELS=0 a fit's own model is its engine, so each predict (a GRU
+    # layer draws a mask on every call) moves its seed states, which fused folds scored
+    # through pooled engines would not follow
+    X, y = _data(n=30)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
+    est = GRUClassifier(units=3, dropout=0.2, epochs=1, batch_size=8, random_state=0)
+    monkeypatch.setenv("SKGRU_REUSE_MODELS", "0")
+    ok, why = can_fuse(est)
+    assert not ok and "SKGRU_REUSE_MODELS=0" in why
+    assert can_fuse(est.set_params(dropout=0.0)) == (True, "fusable")
+
+
+def test_kept_folds_without_seed_states_continue_fold_by_fold():
+    # kept fold models from before seed states were kept (or damaged) cannot replay the
+    # masks: continue_folds declines (the caller continues each fold separately)
+    X, y = _data(n=45)
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    for dropout, continues in ((0.25, False), (0.0, True)):
+        est = GRUClassifier(units=3, dropout=dropout, epochs=1, batch_size=8, random_state=0)
+        shared = fit_folds(est, X, y, splits, share_network=True)
+        for j in range(3):
+            shared.state(j).pop("seeds")
+        assert (continue_folds(shared, X, y, splits, 1) is not None) == continues

@@ -30,12 +30,15 @@ What fuses (everything else falls back to k separate fits, with the reason):
   each patch after the convolutions) and ``pooling`` "last", "mean" or "max" (so
   the classifier's "auto", which is "max" on patched series), and "attention"
   (NumPy step only);
-* the GRU, unidirectional or (NumPy step only) ``bidirectional``, any ``units``/``n_layers``, any (elementwise) ``activation``
+* the GRU, unidirectional or (NumPy step only; not on the unrolled bucket of short masked
+  series when its outputs are read per step) ``bidirectional``, any ``units``/``n_layers``,
+  any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
-* ``dropout`` (NumPy step only: each fold's masks are drawn from its own layers'
-  seed states, as its Keras fit draws them, see :mod:`skgru._keras.fused_dropout`)
-  and ``recurrent_dropout == 0``;
+* ``dropout`` (NumPy step only, pooled engines only, i.e. not with
+  ``SKGRU_REUSE_MODELS=0``: each fold's masks are drawn from its own layers' seed
+  states, as its Keras fit draws them, see :mod:`skgru._keras.fused_dropout`) and
+  ``recurrent_dropout == 0``;
 * ``optimizer`` Adam (not amsgrad) or SGD (momentum, nesterov), a float
   ``learning_rate``, ``clipnorm``; no weight decay, ``clipvalue``,
   ``global_clipnorm``, EMA or gradient accumulation;
@@ -74,6 +77,7 @@ from sklearn.utils import _safe_indexing
 
 from skgru._keras import fused, fused_dropout
 from skgru._keras.devices import visible_gpus
+from skgru._keras.engines import reuse_enabled
 from skgru._keras.network import set_input_statistics
 from skgru._keras.stopping import EpochTracker
 from skgru.estimators import _params
@@ -261,8 +265,14 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     if params.get("pooling") == "attention" and fused_step(estimator) != "numpy":
         return False, "pooling='attention' is fused by the NumPy step only"
     dropout = params.get("dropout", 0)
-    if isinstance(dropout, numbers.Real) and dropout > 0 and fused_step(estimator) != "numpy":
-        return False, "dropout is fused by the NumPy step only"
+    if isinstance(dropout, numbers.Real) and dropout > 0:
+        if fused_step(estimator) != "numpy":
+            return False, "dropout is fused by the NumPy step only"
+        if not reuse_enabled():
+            # the estimator's own model then serves its predictions, and Keras' GRU draws a
+            # dropout mask on every call: its seed states move with each predict, which the
+            # fused folds (scored through pooled engines) cannot follow
+            return False, "dropout with SKGRU_REUSE_MODELS=0 is not fused"
     if params.get("bidirectional") and fused_step(estimator) != "numpy":
         return False, "the bidirectional GRU is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
@@ -404,7 +414,7 @@ class _Fold:
         self.initial = None if start is not None else _model_weights(network.model, network.spec)
         self.refit_start = None
         # the dropout layers' seed states where this fit starts (a continued fit's were kept)
-        self.seeds = (start.get("seeds") if start is not None
+        self.seeds = ((start.get("seeds") or []) if start is not None
                       else fused_dropout.seed_states(network.model, network.spec))
 
 
@@ -499,6 +509,8 @@ def _prepare_continued(models, X, y, splits, sample_weight, epochs):
         folds.append(_Fold(est, params, data, network, *split, models.statistics(j), start=models.state(j)))
     if len({id(f.network.model) for f in folds}) != 1 or len({f.network.spec for f in folds}) != 1:
         return "the kept fold models do not share one network"
+    if fused_dropout.dropout_sites(folds[0].network.spec) and not all(f.seeds for f in folds):
+        return "the kept fold models have no dropout seed states to continue from"
     # e.g. SKGRU_FUSED_STEP=xla set since the trial was fitted: the compiled step has no skip
     return fused.structure_problem(folds[0].network.model, folds[0].network.spec) or folds
 
