@@ -169,17 +169,30 @@ def test_dropout_falls_back_under_the_compiled_step_and_recurrent_dropout_everyw
             np.testing.assert_array_equal(u, v)
 
 
-def test_dropout_does_not_fuse_when_the_estimators_own_model_serves_predictions(monkeypatch):
-    # with SKGRU_REUSE_MODELS=0 a fit's own model is its engine, so each predict (a GRU
-    # layer draws a mask on every call) moves its seed states, which fused folds scored
-    # through pooled engines would not follow
-    X, y = _data(n=30)
-    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
-    est = GRUClassifier(units=3, dropout=0.2, epochs=1, batch_size=8, random_state=0)
+def test_predictions_leave_seed_states_alone_so_own_model_engines_fuse_too(monkeypatch):
+    # Keras' GRU draws a dropout mask on every call, inference included. With
+    # SKGRU_REUSE_MODELS=0 a fit's own model is its engine, so before training.predict
+    # restored them, each predict moved its seed states (here the regressor's shrinkage
+    # predictions and the scoring before a promotion), which fused folds cannot follow
     monkeypatch.setenv("SKGRU_REUSE_MODELS", "0")
-    ok, why = can_fuse(est)
-    assert not ok and "SKGRU_REUSE_MODELS=0" in why
-    assert can_fuse(est.set_params(dropout=0.0)) == (True, "fusable")
+    X, y = _default_regressor_data()
+    splits = _uneven_splits(len(X), sizes=(40, 30, 50), seed=2)
+    est = _default_regressor(dropout=0.2, refit_all_rows=False)
+    sm = _separate(est, X, y, splits)
+    before = [_seed_states(m) for m in sm]
+    for m in sm:
+        m.predict(X)  # as a search scores a fold
+    assert [_seed_states(m) for m in sm] == before
+    with monkeypatch.context() as patch:
+        _no_fallback(patch)
+        shared = fit_folds(est, X, y, splits, share_network=True)
+        for j in range(3):
+            shared[j].predict(X)
+        continued = continue_folds(shared, X, y, splits, 2)
+    separate = _warm_start_separately(sm, X, y, splits, 2)
+    _assert_continued_same(continued, separate, X)
+    for j, b in enumerate(separate):
+        assert _seed_states(continued[j]) == _seed_states(b)
 
 
 def test_kept_folds_without_seed_states_continue_fold_by_fold():

@@ -26,10 +26,10 @@ distinct architectures, because the time axis of every engine is left open (see
 for the single unrolled bucket of short sequences).
 
 Set ``SKGRU_REUSE_MODELS=0`` to build a new engine for every call (for debugging;
-results are identical either way, which the test suite checks).  One exception:
-Keras' GRU draws a dropout mask on every call, predictions included, and with reuse
-off the estimator's own model serves them, so with ``dropout`` its seed states (what
-a later ``warm_start`` fit draws its masks from) move with each ``predict``.
+results are identical either way, which the test suite checks).  Keras' GRU draws a
+dropout mask on every call, predictions included; with reuse off the estimator's own
+model serves them, so ``training.predict`` puts its seed states back afterwards (as a
+pooled engine, never copied back after a prediction, leaves the owner's alone).
 """
 
 from __future__ import annotations

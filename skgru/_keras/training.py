@@ -216,8 +216,22 @@ def predict(engine, X, batch_size):
     The last chunk is padded (with copies of its first row) to the full size, so
     a row's prediction does not depend on which other rows share its batch: the
     same sequence gets bit-identical outputs alone, in a subset or shuffled.
+
+    The model's seed states are left as they were: Keras' GRU draws (and drops) a
+    dropout mask on every call, inference included, which would move them when the
+    engine is the estimator's own model (``SKGRU_REUSE_MODELS=0``), and never does
+    with a pooled engine, whose state is not copied back after a prediction.
     """
     model = engine.model
+    seeds = [(v, v.numpy()) for v in model.variables if v.name == "seed_generator_state"]
+    try:
+        return _predict_chunks(model, engine, X, batch_size)
+    finally:
+        for var, value in seeds:
+            var.assign(value)
+
+
+def _predict_chunks(model, engine, X, batch_size):
     if _on_tensorflow():
         run_predict = _traced(engine, "predict", _make_predict, X, open_time=engine.spec.n_timesteps is None)
         call = lambda chunk: run_predict(*_tensors(chunk))  # noqa: E731

@@ -35,10 +35,9 @@ What fuses (everything else falls back to k separate fits, with the reason):
   any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;
-* ``dropout`` (NumPy step only, pooled engines only, i.e. not with
-  ``SKGRU_REUSE_MODELS=0``: each fold's masks are drawn from its own layers' seed
-  states, as its Keras fit draws them, see :mod:`skgru._keras.fused_dropout`) and
-  ``recurrent_dropout == 0``;
+* ``dropout`` (NumPy step only: each fold's masks are drawn from its own layers'
+  seed states, as its Keras fit draws them, see :mod:`skgru._keras.fused_dropout`)
+  and ``recurrent_dropout == 0``;
 * ``optimizer`` Adam (not amsgrad) or SGD (momentum, nesterov), a float
   ``learning_rate``, ``clipnorm``; no weight decay, ``clipvalue``,
   ``global_clipnorm``, EMA or gradient accumulation;
@@ -77,7 +76,6 @@ from sklearn.utils import _safe_indexing
 
 from skgru._keras import fused, fused_dropout
 from skgru._keras.devices import visible_gpus
-from skgru._keras.engines import reuse_enabled
 from skgru._keras.network import set_input_statistics
 from skgru._keras.stopping import EpochTracker
 from skgru.estimators import _params
@@ -265,14 +263,8 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     if params.get("pooling") == "attention" and fused_step(estimator) != "numpy":
         return False, "pooling='attention' is fused by the NumPy step only"
     dropout = params.get("dropout", 0)
-    if isinstance(dropout, numbers.Real) and dropout > 0:
-        if fused_step(estimator) != "numpy":
-            return False, "dropout is fused by the NumPy step only"
-        if not reuse_enabled():
-            # the estimator's own model then serves its predictions, and Keras' GRU draws a
-            # dropout mask on every call: its seed states move with each predict, which the
-            # fused folds (scored through pooled engines) cannot follow
-            return False, "dropout with SKGRU_REUSE_MODELS=0 is not fused"
+    if isinstance(dropout, numbers.Real) and dropout > 0 and fused_step(estimator) != "numpy":
+        return False, "dropout is fused by the NumPy step only"
     if params.get("bidirectional") and fused_step(estimator) != "numpy":
         return False, "the bidirectional GRU is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
