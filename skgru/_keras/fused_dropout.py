@@ -35,7 +35,7 @@ import numpy as np
 
 from skgru._keras.fused import gru_names, resolve_layer
 
-__all__ = ["FoldMasks", "dropout_sites", "seed_states", "set_seed_states", "structure_problem"]
+__all__ = ["FoldMasks", "dropout_sites", "seed_states", "set_seed_states", "site_widths", "structure_problem"]
 
 SEED_MODULUS = 2**31 - 2  # tf.int32.max - 1: _cast_seed's floormod
 
