@@ -185,6 +185,21 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
     return names + ["output"]  # with a linear skip, the Add of the GRU head and the skip
 
 
+def numpy_only_feature(linear_skip, pooling, dropout, bidirectional) -> str | None:
+    """The first of a network's features that only the NumPy step implements (None:
+    none): the compiled step falls back on them.  ``can_fuse`` asks it of an
+    estimator's parameters, :func:`structure_problem` of a built network's spec."""
+    if linear_skip:
+        return "the linear skip"
+    if pooling == "attention":
+        return "pooling='attention'"
+    if dropout > 0:
+        return "dropout"
+    if bidirectional:
+        return "the bidirectional GRU"
+    return None
+
+
 def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     """Why ``model`` is not the network this module implements (None: it is).
 
@@ -199,6 +214,9 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         return f"patch_mode={spec.patch_mode!r} is not fused"
     if spec.fcn_filters:
         return "the GRU-FCN branch is not fused"
+    feature = numpy_only_feature(spec.linear_skip, spec.pooling, spec.dropout, spec.bidirectional)
+    if feature is not None and choose_step(spec.activation, spec.recurrent_activation) != "numpy":
+        return f"{feature} is fused by the NumPy step only"
     names = [layer.name for layer in model.layers]
     if spec.linear_skip:
         problem = _skip_problem(model, spec)
@@ -208,8 +226,6 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     if names != expected_layer_names(spec):
         return f"network layers {names} are not the plain GRU stack the fused step implements"
     if spec.bidirectional:
-        if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
-            return "the bidirectional GRU is fused by the NumPy step only"
         if spec.unroll and spec.mask_value is not None and (spec.pooling != "last" or len(spec.units) > 1):
             # Keras 3.15's unrolled loop zeroes a backward layer's masked outputs with the mask
             # in input order while its outputs are in reversed order, so it zeroes valid steps
@@ -236,8 +252,6 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
             if cell.dropout != spec.dropout:
                 return f"layer {name}'s dropout is not the network's"
     if spec.dropout > 0:
-        if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
-            return "dropout is fused by the NumPy step only"
         from skgru._keras import fused_dropout  # it builds on this module's layout
 
         problem = fused_dropout.structure_problem(model, spec)
@@ -260,8 +274,6 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         if not isinstance(layer, _MaskedPooling) or layer.mode != spec.pooling:
             return f"the {spec.pooling} pooling layer is not the one the fused step implements"
         if spec.pooling == "attention":
-            if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
-                return "attention pooling is fused by the NumPy step only"
             score = layer.score
             if not (isinstance(score, keras.layers.Dense) and score.use_bias and score.units == 1
                     and score.activation is keras.activations.linear and not score.losses):
@@ -292,8 +304,6 @@ def _skip_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     standardised steps, added to the GRU head's output (linear output only)."""
     from skgru._keras.network import _LastSteps, _SequenceStem
 
-    if choose_step(spec.activation, spec.recurrent_activation) != "numpy":
-        return "the linear skip is fused by the NumPy step only"
     if spec.output_activation != "linear":
         return "a linear skip under a non-linear output is not fused"
     names = {layer.name for layer in model.layers}
@@ -799,9 +809,7 @@ class FusedTrainer:
 
     def train_epoch(self, X, Y, W, order, valid, fold_on, batch_size, dropout=()):
         """One epoch; returns the (k,) logged losses (NaN for folds without a batch).
-        ``dropout``: always empty here (dropout is fused by the NumPy step only)."""
-        if len(dropout):
-            raise ValueError("the compiled fused step does not implement dropout")
+        ``dropout``: always empty here (the constructor refuses a network with dropout)."""
         tf = self.tf
         if self._epoch_fn is None:
             self._epoch_fn = self._make_epoch()

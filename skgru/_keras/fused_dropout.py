@@ -78,13 +78,14 @@ def set_seed_states(model, spec, states) -> None:
 
 
 def structure_problem(model, spec) -> str | None:
-    """Why ``model``'s dropout is not the one :class:`FoldMasks` replays (None: it is)."""
+    """Why ``model``'s dropout is not the one :class:`FoldMasks` replays (None: it is).
+
+    Called by ``fused.structure_problem`` after it checked the layer names and each
+    GRU cell's ``dropout`` (the network's) and ``recurrent_dropout`` (0)."""
     for site in dropout_sites(spec):
-        layer = resolve_layer(model, site.layer)  # fused.structure_problem checked the layer names
+        layer = resolve_layer(model, site.layer)
         if isinstance(layer, keras.layers.GRU):
-            cell = layer.cell
-            if (cell.dropout != site.rate or cell.recurrent_dropout
-                    or getattr(cell, "dropout_mask_count", None) is not None):
+            if getattr(layer.cell, "dropout_mask_count", None) is not None:  # implementation=1: 3 masks
                 return f"layer {site.layer}'s dropout is not the one the fused step replays"
         elif not (isinstance(layer, keras.layers.Dropout) and layer.rate == site.rate
                   and layer.noise_shape is None and getattr(layer, "seed_generator", None) is not None):
@@ -116,8 +117,7 @@ class FoldMasks:
     def __init__(self, spec, states, widths):
         self.sites = dropout_sites(spec)
         self.widths = list(widths)
-        self.state = np.array([[np.asarray(s, dtype=np.int64) for s in fold] for fold in states],
-                              dtype=np.int64).reshape(len(states), len(self.sites), 2)
+        self.state = np.array(states, dtype=np.int64).reshape(len(states), len(self.sites), 2)
 
     def __bool__(self):
         return bool(self.sites)

@@ -253,20 +253,17 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
         default = signature[name].default if name in signature else inspect.Parameter.empty
         if default is inspect.Parameter.empty or not _same(value, default):
             return False, f"parameter {name}={value!r} is unknown to the fused step"
-    if params.get("linear_skip") not in (None, False, 0):
-        # decided here, before any fold is built and ridge-started (fused.structure_problem
-        # would refuse the built network too)
-        if task == "classification":
-            return False, "a linear skip under the classifier's softmax is not fused (the regressor's only)"
-        if fused_step(estimator) != "numpy":
-            return False, "the linear skip is fused by the NumPy step only"
-    if params.get("pooling") == "attention" and fused_step(estimator) != "numpy":
-        return False, "pooling='attention' is fused by the NumPy step only"
+    # decided here, before any fold is built and ridge-started (fused.structure_problem
+    # would refuse the built network too)
+    skip = params.get("linear_skip") not in (None, False, 0)
+    if skip and task == "classification":
+        return False, "a linear skip under the classifier's softmax is not fused (the regressor's only)"
     dropout = params.get("dropout", 0)
-    if isinstance(dropout, numbers.Real) and dropout > 0 and fused_step(estimator) != "numpy":
-        return False, "dropout is fused by the NumPy step only"
-    if params.get("bidirectional") and fused_step(estimator) != "numpy":
-        return False, "the bidirectional GRU is fused by the NumPy step only"
+    feature = fused.numpy_only_feature(skip, params.get("pooling"),
+                                       dropout if isinstance(dropout, numbers.Real) else 0,
+                                       params.get("bidirectional"))
+    if feature is not None and fused_step(estimator) != "numpy":
+        return False, f"{feature} is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)
     if reason is not None:
         return False, reason
@@ -725,9 +722,8 @@ def _fused_epochs(trainer, folds, which, run_params, first, seeds):
                 order[j, : n_train[j]] = perm
                 valid[j, : n_train[j]] = 1.0
         dropout = ()
-        if masks:
-            rows = np.clip(n_train[:, None] - batch_size * np.arange(steps), 0, batch_size) * (on[:, None] > 0)
-            dropout = masks.train_masks(rows, batch_size)
+        if masks:  # each fold's real rows per step (a stopped fold has none)
+            dropout = masks.train_masks(valid.reshape(k, steps, batch_size).sum(axis=2), batch_size)
         losses = trainer.train_epoch(X, Y, W, order, valid, on, batch_size, dropout)
         val_losses = trainer.evaluate(*val) if val is not None else None
         if val is not None:
