@@ -58,8 +58,9 @@ def _child(args):
     search.fit(data.X_train, data.y_train)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = search.cv_results_
-    fused = [bool(can_fuse(clone(est).set_params(**p))[0]) for p in res["params"]]
-    reasons = sorted({can_fuse(clone(est).set_params(**p))[1] for p in res["params"]} - {"fusable"})
+    decided = [can_fuse(clone(est).set_params(**p)) for p in res["params"]]
+    fused = [bool(ok) for ok, _ in decided]
+    reasons = sorted({why for ok, why in decided if not ok})
     out = {"seconds": seconds, "cpu": cpu, "scores": [float(s) for s in res["mean_test_score"]],
            "fused": fused, "reasons": reasons, "best": float(search.best_score_),
            "test": float(search.score(data.X_test, data.y_test))}
