@@ -422,6 +422,10 @@ DEFAULT_CANDIDATES = {
     "crop1/4-cov1": dict(crop_size=0.25, _crop_coverage=1),
     # round 9, regression: the linear skip kept at its RidgeCV start (not trained)
     "skip-frozen": dict(_skip_trainable=False),
+    # round 10, classification on the one set with over 1000 training rows (digits):
+    # a validation split for the stopping rule, alone or with a refit on all rows
+    "es0.1": dict(early_stopping=True),
+    "es0.1-refit": dict(early_stopping=True, refit_all_rows=True),
 }
 
 
@@ -524,6 +528,8 @@ def run_select_defaults(names, seeds, fast, only=None, n_splits=3):
             table[(name, cand)] = np.mean(scores)
             print(f"| {name} | {cand} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | "
                   f"{(time.perf_counter() - t0) / nfit:.1f} |", flush=True)
+            # per fold, seed-major, so two candidates can be compared fold by fold
+            print(f"FOLDS {name} {cand} " + " ".join(f"{v:.4f}" for v in scores), flush=True)
     _set_knobs(None)
     print("\nMean CV score per candidate over the data sets above (classification accuracy; "
           "regression R^2, each clipped at -1):\n")
