@@ -426,6 +426,8 @@ DEFAULT_CANDIDATES = {
     # a validation split for the stopping rule, alone or with a refit on all rows
     "es0.1": dict(early_stopping=True),
     "es0.1-refit": dict(early_stopping=True, refit_all_rows=True),
+    # round 10, classification: a lighter dropout than round 5's 0.2
+    "dropout0.1": dict(dropout=0.1),
 }
 
 
