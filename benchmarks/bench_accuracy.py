@@ -426,8 +426,10 @@ DEFAULT_CANDIDATES = {
     # a validation split for the stopping rule, alone or with a refit on all rows
     "es0.1": dict(early_stopping=True),
     "es0.1-refit": dict(early_stopping=True, refit_all_rows=True),
-    # round 10, classification: a lighter dropout than round 5's 0.2
+    # round 10, classification: a lighter dropout than round 5's 0.2; "dropout0" is the
+    # classifier's former default (round 10's "defaults" column; "defaults" is 0.1 since)
     "dropout0.1": dict(dropout=0.1),
+    "dropout0": dict(dropout=0.0),
 }
 
 
