@@ -305,7 +305,7 @@ def test_default_classifier_conv_stem_ragged_input_two_epochs():
     y = np.array([int(s[:, 0].mean() > 1.0) for s in X])
     splits = _uneven_splits(len(X), sizes=(24, 30), seed=2)
     est = _Classifier(units=3, conv_filters=(4, 3), conv_kernel_size=4, epochs=2, batch_size=8,
-                         learning_rate=0.01, random_state=4)
+                     learning_rate=0.01, random_state=4)
     assert fuse_problem(est, X, y, splits) is None
     _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
 
@@ -349,7 +349,7 @@ def test_folded_patches_with_mean_pooling_match_separate_fits():
     X, y = _data(n=40, t=13, f=2)
     splits = list(KFold(2, shuffle=True, random_state=0).split(X))
     est = _Classifier(units=4, conv_filters=3, patch_size=4, patch_mode="fold", pooling="mean",
-                         epochs=2, batch_size=8, random_state=0)
+                     epochs=2, batch_size=8, random_state=0)
     assert fuse_problem(est, X, y, splits) is None
     fm = fit_folds(est, X, y, splits)
     assert fm[0].model_.get_layer("stem").patch_size == 4
@@ -364,8 +364,8 @@ def test_ragged_patches_pooled_after_two_convolutions(step):
     y = np.array([int(s[:, 0].mean() > 0) for s in X])
     splits = _uneven_splits(len(X), sizes=(24, 30), seed=2)
     est = _Classifier(units=3, conv_filters=(4, 3), conv_kernel_size=3, patch_size=5,
-                         patch_mode="max", pooling="mean", epochs=2, batch_size=8,
-                         learning_rate=0.01, random_state=4)
+                     patch_mode="max", pooling="mean", epochs=2, batch_size=8,
+                     learning_rate=0.01, random_state=4)
     assert fuse_problem(est, X, y, splits) is None
     _assert_same(fit_folds(est, X, y, splits), _separate(est, X, y, splits), X)
 

@@ -373,10 +373,9 @@ class FusedTrainer:
     def __init__(self, spec: NetworkSpec, k: int, rule: OptimizerRule, task: str):
         import tensorflow as tf
 
-        if spec.linear_skip or spec.pooling == "attention" or spec.dropout > 0 or spec.bidirectional:
-            # refused by structure_problem: a guard
-            raise ValueError("the compiled fused step implements neither the linear skip, attention pooling, "
-                             "dropout nor the bidirectional GRU")
+        feature = numpy_only_feature(spec.linear_skip, spec.pooling, spec.dropout, spec.bidirectional)
+        if feature is not None:  # refused by structure_problem: a guard
+            raise ValueError(f"the compiled fused step does not implement {feature}")
         self.tf = tf
         self.spec = spec
         self.task = task  # "classification" (sparse CE on softmax) or "regression" (MSE)
