@@ -45,6 +45,7 @@ Not run by the tests.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -64,7 +65,7 @@ N_FOLDS = 3
 
 def score_pool(task, X, y, splits, seed, pool, fidelities):
     """``{epochs: scores}`` of ``pool`` random configurations, the same draws at each
-    fidelity (checked), and the configurations themselves."""
+    fidelity (checked)."""
     from skgru.tuning import TunedGRU
 
     scores, params = {}, None
@@ -79,22 +80,31 @@ def score_pool(task, X, y, splits, seed, pool, fidelities):
         elif drawn != params:
             raise AssertionError("the random draws differ between fidelities")
         scores[epochs] = np.asarray(res["mean_test_score"], dtype=float)
-    return scores, params
+    return scores
 
 
-def _scheduler(rungs, eta, budget, bootstrap):
-    """ASHA's scheduler; with ``bootstrap`` > 0, the bottom rung promotes nothing until
-    that many configurations completed it (Optuna's ``bootstrap_count``, at the bottom
-    rung only): the first promotions are then the best of a larger field."""
+@functools.cache
+def _bootstrapped_scheduler_class():
+    """ASHA's scheduler whose bottom rung promotes nothing until ``bootstrap``
+    configurations completed it (Optuna's ``bootstrap_count``, at the bottom rung
+    only): the first promotions are then the best of a larger field."""
     from skgru.tuning._asha import ASHAScheduler
 
     class Bootstrapped(ASHAScheduler):
+        bootstrap = 0
+
         def promotable(self, rung):
-            if rung == 0 and len(self._completed[0]) < bootstrap:
+            if rung == 0 and len(self._completed[0]) < self.bootstrap:
                 return []
             return super().promotable(rung)
 
-    return Bootstrapped(rungs[0], rungs[-1], eta, budget=budget)
+    return Bootstrapped
+
+
+def _scheduler(rungs, eta, budget, bootstrap):
+    sched = _bootstrapped_scheduler_class()(rungs[0], rungs[-1], eta, budget=budget)
+    sched.bootstrap = bootstrap
+    return sched
 
 
 def replay_asha(order, rung_scores, rank_scores, rungs, eta, budget, bootstrap=0):
@@ -153,6 +163,7 @@ def main(argv=None):
                    help="extra ASHA schedules 'min-max-eta' (rungs must end at 9)")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
+    from scipy.stats import spearmanr
 
     schedules = [("1-9-3", *asha_rungs_for("1-9-3"))]
     schedules += [(s, *asha_rungs_for(s)) for s in args.schedules]
@@ -171,15 +182,13 @@ def main(argv=None):
                 with np.load(cache) as saved:
                     scores = {int(k[1:]): saved[k] for k in saved.files}
             else:
-                scores, _ = score_pool(task, X, y, splits, seed, args.pool, fidelities)
+                scores = score_pool(task, X, y, splits, seed, args.pool, fidelities)
                 if cache:
                     np.savez(cache, **{f"e{k}": v for k, v in scores.items()})
             if not set(fidelities) <= set(scores):
                 raise ValueError(f"{cache} lacks fidelities {sorted(set(fidelities) - set(scores))}")
             final = scores[MAX_EPOCHS]
             # how well does each rung rank the configurations' 9-epoch scores?
-            from scipy.stats import spearmanr
-
             rho = {e: spearmanr(scores[e], final).statistic for e in fidelities if e != MAX_EPOCHS}
             print(f"{name} seed {seed}: pool of {args.pool} scored in {time.perf_counter() - t0:.0f} s; "
                   "Spearman with the 9-epoch score: "
