@@ -80,7 +80,7 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         self,
         units=64,
         n_layers=1,
-        dropout=0.1,
+        dropout=0.2,
         recurrent_dropout=0.0,
         bidirectional=False,
         activation="tanh",
