@@ -427,9 +427,13 @@ DEFAULT_CANDIDATES = {
     "es0.1": dict(early_stopping=True),
     "es0.1-refit": dict(early_stopping=True, refit_all_rows=True),
     # round 10, classification: a lighter dropout than round 5's 0.2; "dropout0" is the
-    # classifier's former default (round 10's "defaults" column; "defaults" is 0.1 since)
+    # classifier's default before round 10 (0.1 from round 10, 0.2 from round 11)
     "dropout0.1": dict(dropout=0.1),
     "dropout0": dict(dropout=0.0),
+    # round 12, classification: lower the rate when the training loss stalls, before the
+    # stopping rule (n_iter_no_change=10) ends training; lr_patience=5 as the default
+    "plateau": dict(lr_schedule="plateau"),
+    "plateau-d0.3": dict(lr_schedule="plateau", lr_decay=0.3),
 }
 
 
