@@ -943,7 +943,9 @@ def test_continued_folds_resume_a_plateau_schedule_from_their_history():
 
     X, y = _data(n=45)
     splits = list(KFold(3, shuffle=True, random_state=2).split(X))
-    # tol=1: no epoch counts as an improvement, so the rate halves after every epoch
+    # tol=1: no epoch counts as an improvement, so the rate halves after every 2nd epoch
+    # (30 rows per fold, batch 8: min_updates raises the patience from 50 to 75 epochs,
+    # and lr_patience with it, from 1 to 2)
     est = GRUClassifier(units=3, epochs=3, batch_size=8, learning_rate=0.05, lr_schedule="plateau",
                         lr_patience=1, lr_decay=0.5, tol=1.0, n_iter_no_change=50, random_state=1)
     shared = fit_folds(est, X, y, splits, share_network=True)

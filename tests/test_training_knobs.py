@@ -150,6 +150,23 @@ def test_warm_start_and_partial_fit_continue_the_schedule():
     np.testing.assert_allclose(_rates(cos)[3:], [0.1 * BASE] * 5, rtol=1e-6)
 
 
+def test_plateau_patience_counts_updates_as_the_stopping_rule_does():
+    """On a small training set ``min_updates`` raises the stopping rule's patience; the
+    plateau schedule's ``lr_patience`` is raised in the same proportion.  Unscaled, a
+    rate cut tenfold every 5 updates sat at chance on 28-50 series (round 12)."""
+    X, y = _data(n=20)  # batch 32: one update per epoch
+    kw = dict(lr_schedule="plateau", lr_decay=0.5, lr_patience=2, n_iter_no_change=4, tol=1e9, epochs=14)
+    est = _clf(min_updates=100, **kw).fit(X, y)
+    # patience: ceil(0.1 * 100 updates / 1 update per epoch) = 10 epochs, 2.5x the 4 set;
+    # lr_patience: ceil(2 * 10 / 4) = 5 epochs; tol=1e9: only the first epoch improves
+    assert est.patience_ == 10 and est.n_iter_ == 11
+    np.testing.assert_allclose(_rates(est), BASE * np.array([1] * 6 + [.5] * 5), rtol=1e-6)
+    # without min_updates both keep the values given: the rate halves every 2nd epoch
+    plain = _clf(min_updates=0, **kw).fit(X, y)
+    assert plain.patience_ == 4 and plain.n_iter_ == 5
+    np.testing.assert_allclose(_rates(plain), BASE * np.array([1, 1, 1, .5, .5]), rtol=1e-6)
+
+
 def test_plateau_state_continues_across_warm_starts():
     X, y = _data()
     kw = dict(lr_schedule="plateau", lr_decay=0.5, lr_patience=3, tol=1e9)

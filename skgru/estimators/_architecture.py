@@ -33,9 +33,10 @@ class ArchitectureMixin:
     def _train_network(self, params, data, network, epochs):
         # the linear skip is initialised in _validation_split, on the training part only
         data.skip_network = network if network.spec.linear_skip and not network.continuing else None
-        n_epochs, patience = _params.training_budget(params, data.X.shape[0])
+        budget = _params.run_budget(params, data.X.shape[0])
+        n_epochs, patience = budget["epochs"], budget["n_iter_no_change"]
         if epochs is None:  # fit (partial_fit passes epochs=1 and keeps its patience)
-            params = {**params, "epochs": n_epochs, "n_iter_no_change": patience}
+            params = {**params, **budget}
         else:  # an int for whatever plans by epochs (lr_schedule), never "auto"
             params = {**params, "epochs": n_epochs}
         refit = bool(params["refit_all_rows"] and params["early_stopping"]) and epochs is None and not network.continuing

@@ -121,7 +121,11 @@ TRAINING_KNOBS_DOC = """    l1 : float >= 0, default=0.0
         of ``learning_rate`` for ``"cosine"`` (None: 0.01). Unused without a
         schedule.
     lr_patience : int >= 1, default=5
-        Epochs without improvement before ``"plateau"`` lowers the rate.
+        Epochs without improvement before ``"plateau"`` lowers the rate. Where
+        ``min_updates`` raises the stopping rule's patience (small training sets),
+        ``lr_patience`` is raised in the same proportion, so that both count
+        updates: on 28 rows with batch 32, ``n_iter_no_change=10`` becomes 300
+        epochs and ``lr_patience=5`` becomes 150.
     weight_decay : float >= 0 or None, default=None
         Decoupled (AdamW-style) weight decay: each step multiplies every
         trainable weight by ``1 - weight_decay * rate``, apart from the gradient

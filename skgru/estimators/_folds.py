@@ -589,8 +589,7 @@ def _train_fused(folds, optimizer_state=True):
     start = time.perf_counter()
     # fit's budget (ArchitectureMixin._train_network): epochs and patience from each
     # fold's own size (min_updates counts updates), the planned epochs for the schedules
-    budgets = [_params.training_budget(f.params, f.data.X.shape[0]) for f in folds]
-    run_params = [{**f.params, "epochs": e, "n_iter_no_change": pat} for f, (e, pat) in zip(folds, budgets)]
+    run_params = [{**f.params, **_params.run_budget(f.params, f.data.X.shape[0])} for f in folds]
     initial = [f.start["weights"] if f.start is not None else f.initial for f in folds]
     statistics = [f.statistics for f in folds] if spec.normalize else None
     trainer = fused.borrow_trainer(spec, k, rule, task, initial, statistics)
@@ -639,7 +638,8 @@ def _train_fused(folds, optimizer_state=True):
         if task == "regression" and not shrink_now:
             f.est._after_selection(run_params[j], f.data, f.network, results[j])
         results[j].fit_time = elapsed / k
-        results[j].budget = budgets[j]  # max_epochs_, patience_ (ArchitectureMixin._record)
+        # max_epochs_, patience_ (ArchitectureMixin._record)
+        results[j].budget = (run_params[j]["epochs"], run_params[j]["n_iter_no_change"])
         f.est._record(f.data, f.network, results[j])
         if shared:
             # the models that share one network keep each fold's state as arrays: its

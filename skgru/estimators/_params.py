@@ -277,6 +277,26 @@ def training_budget(params: dict, n_samples: int) -> tuple:
     return epochs, patience
 
 
+def run_budget(params: dict, n_samples: int) -> dict:
+    """The parameters a full ``fit`` on ``n_samples`` rows trains with: the epoch budget
+    and patience of :func:`training_budget`, and ``lr_patience`` raised in the same
+    proportion as the patience.
+
+    Why ``lr_patience`` too: a ``"plateau"`` schedule that still counts epochs lowers the
+    rate long before the update-counted stopping rule ends training. On 28 series (one
+    update per epoch) the patience is 300 epochs, while ``lr_patience=5`` cut the rate
+    tenfold every 5 updates without improvement; ``lr_schedule="plateau"`` then scored
+    at chance in training-split CV on Coffee (0.46), GunPoint (0.52) and sim-long-var
+    (0.18) where the defaults scored 0.94-1.00 (benchmarks/README.md, "Round 12").
+    Scaled, ``lr_patience < n_iter_no_change`` still holds in updates as the user set it.
+    """
+    epochs, patience = training_budget(params, n_samples)
+    lr_patience, stated = int(params["lr_patience"]), int(params["n_iter_no_change"])
+    if patience > stated:
+        lr_patience = max(lr_patience, -(-lr_patience * patience // stated))
+    return {"epochs": epochs, "n_iter_no_change": patience, "lr_patience": lr_patience}
+
+
 def input_mask_value(params: dict, input_spec):
     """The value of a padded step in converted (non-token) input: the user's
     ``mask_value``, the ragged padding, or None when nothing is padded."""
