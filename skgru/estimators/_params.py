@@ -286,8 +286,9 @@ def run_budget(params: dict, n_samples: int) -> dict:
     rate long before the update-counted stopping rule ends training. On 28 series (one
     update per epoch) the patience is 300 epochs, while ``lr_patience=5`` cut the rate
     tenfold every 5 updates without improvement; ``lr_schedule="plateau"`` then scored
-    at chance in training-split CV on Coffee (0.46), GunPoint (0.52) and sim-long-var
-    (0.18) where the defaults scored 0.94-1.00 (benchmarks/README.md, "Round 12").
+    at or near chance in training-split CV on Coffee (0.48), GunPoint (0.53) and
+    sim-long-var (0.27; three seeds) where the defaults scored 0.95-1.00
+    (benchmarks/README.md, "Round 12").
     Scaled, ``lr_patience < n_iter_no_change`` still holds in updates as the user set it.
     """
     epochs, patience = training_budget(params, n_samples)
