@@ -434,6 +434,9 @@ DEFAULT_CANDIDATES = {
     # stopping rule (n_iter_no_change=10) ends training; lr_patience=5 as the default
     "plateau": dict(lr_schedule="plateau"),
     "plateau-d0.3": dict(lr_schedule="plateau", lr_decay=0.3),
+    # round 12: the other two schedules at their default decay (do they learn on small sets?)
+    "exponential": dict(lr_schedule="exponential"),
+    "cosine": dict(lr_schedule="cosine"),
 }
 
 

@@ -167,6 +167,18 @@ def test_plateau_patience_counts_updates_as_the_stopping_rule_does():
     np.testing.assert_allclose(_rates(plain), BASE * np.array([1, 1, 1, .5, .5]), rtol=1e-6)
 
 
+def test_exponential_decay_is_stretched_as_the_patience_is():
+    """The per-epoch factor follows updates on a small training set: with the patience
+    raised 2.5x (4 to 10 epochs), the rate halves every 2.5 epochs instead of every one."""
+    X, y = _data(n=20)  # one update per epoch
+    kw = dict(lr_schedule="exponential", lr_decay=0.5, n_iter_no_change=4, epochs=6)
+    est = _clf(min_updates=100, **kw).fit(X, y)
+    assert est.patience_ == 10
+    np.testing.assert_allclose(_rates(est), BASE * 0.5 ** (np.arange(6) / 2.5), rtol=1e-6)
+    plain = _clf(min_updates=0, **kw).fit(X, y)
+    np.testing.assert_allclose(_rates(plain), BASE * 0.5 ** np.arange(6), rtol=1e-6)
+
+
 def test_plateau_state_continues_across_warm_starts():
     X, y = _data()
     kw = dict(lr_schedule="plateau", lr_decay=0.5, lr_patience=3, tol=1e9)

@@ -50,8 +50,8 @@ def cosine_rate(base: float, epoch: int, planned: int, final_fraction: float) ->
     return float(base) * (final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + math.cos(math.pi * t)))
 
 
-def exponential_rate(base: float, epoch: int, decay: float) -> float:
-    """``base * decay ** epoch``."""
+def exponential_rate(base: float, epoch: float, decay: float) -> float:
+    """``base * decay ** epoch`` (``epoch`` may be a fraction: see ``Schedule.epoch_scale``)."""
     return float(base) * float(decay) ** epoch
 
 
@@ -63,7 +63,11 @@ class Schedule:
     assigned, see :class:`EpochLearningRate`).  For ``"plateau"`` the rate is
     multiplied by ``decay`` once ``patience`` epochs in a row have not improved
     ``monitor`` by more than ``tol`` (the stopping rule's quantity and tolerance);
-    the count then restarts.
+    the count then restarts.  ``"exponential"`` decays once per ``epoch_scale``
+    epochs: the factor by which ``min_updates`` stretched the stopping rule's patience
+    on a small training set (1 otherwise), so that the decay follows updates as the
+    patience does (on 28 series the rate fell to 0.006x within 100 updates:
+    benchmarks/README.md, "Round 12").
     """
 
     kind: str | None
@@ -73,6 +77,7 @@ class Schedule:
     planned_epochs: int = 1
     monitor: str = "loss"
     tol: float = 0.0
+    epoch_scale: float = 1.0
     # plateau state, after the epochs observed so far
     rate: float = field(init=False)
     best: float = field(init=False, default=math.inf)
@@ -85,7 +90,7 @@ class Schedule:
         if self.kind == "cosine":
             return cosine_rate(self.base, epoch, self.planned_epochs, self.decay)
         if self.kind == "exponential":
-            return exponential_rate(self.base, epoch, self.decay)
+            return exponential_rate(self.base, epoch / self.epoch_scale, self.decay)
         return self.rate  # None or plateau
 
     def observe(self, logs: dict) -> None:

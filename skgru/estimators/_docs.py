@@ -104,7 +104,10 @@ TRAINING_KNOBS_DOC = """    l1 : float >= 0, default=0.0
         and ``d = lr_decay``:
 
         - None: ``r`` throughout.
-        - ``"exponential"``: ``r * d**e``.
+        - ``"exponential"``: ``r * d**(e / s)``, with ``s = 1`` unless
+          ``min_updates`` raised the stopping rule's patience on a small
+          training set, then the factor it was raised by (28 rows with batch
+          32: ``s = 30``), so that the decay follows updates as the patience does.
         - ``"cosine"``: ``r * (d + (1 - d) * (1 + cos(pi * e / (epochs - 1))) / 2)``,
           from ``r`` at the first epoch to its minimum ``d * r`` at the last
           planned epoch (``epochs``); later epochs stay at ``d * r``.

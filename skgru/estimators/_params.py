@@ -290,12 +290,16 @@ def run_budget(params: dict, n_samples: int) -> dict:
     sim-long-var (0.27; three seeds) where the defaults scored 0.95-1.00
     (benchmarks/README.md, "Round 12").
     Scaled, ``lr_patience < n_iter_no_change`` still holds in updates as the user set it.
+    ``"exponential"``'s per-epoch decay is stretched by the same factor
+    (``_lr_epoch_scale``).
     """
     epochs, patience = training_budget(params, n_samples)
     lr_patience, stated = int(params["lr_patience"]), int(params["n_iter_no_change"])
     if patience > stated:
         lr_patience = max(lr_patience, -(-lr_patience * patience // stated))
-    return {"epochs": epochs, "n_iter_no_change": patience, "lr_patience": lr_patience}
+    # "exponential" decays per epoch: stretched by the same factor (schedules.Schedule)
+    return {"epochs": epochs, "n_iter_no_change": patience, "lr_patience": lr_patience,
+            "_lr_epoch_scale": max(1.0, patience / stated)}
 
 
 def input_mask_value(params: dict, input_spec):

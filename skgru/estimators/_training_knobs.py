@@ -106,5 +106,6 @@ def epoch_schedule(params: dict, optimizer_kwargs: dict, history: dict, n_iter: 
         planned_epochs=int(params["epochs"]),
         monitor="val_loss" if params["early_stopping"] else "loss",
         tol=float(params["tol"]),
+        epoch_scale=float(params.get("_lr_epoch_scale", 1.0)),  # set by _params.run_budget
     )
     return schedules.EpochLearningRate(schedule.resume(history, n_iter))
