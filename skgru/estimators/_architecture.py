@@ -167,8 +167,9 @@ ARCHITECTURE_PARAMS_DOC = """
         waits at least ``ceil(0.1 * min_updates / steps_per_epoch)`` epochs
         without improvement before it stops, and with ``epochs="auto"`` may run
         up to ``max(100, ceil(min_updates / steps_per_epoch))`` epochs (36
-        series, batch 32, 3000: up to 1500 epochs, patience 150; a "plateau"
-        ``lr_patience`` is raised in the same proportion). Training
+        series, batch 32, 3000: up to 1500 epochs, patience 150; ``lr_patience``
+        and the exponential schedule's decay are stretched in the same
+        proportion, see ``lr_schedule``). Training
         sets of more than ~1000 rows are not affected. An int ``epochs`` is
         always the maximum. 0 keeps ``n_iter_no_change`` (and 100 epochs for
         "auto") as given. ``partial_fit`` always trains one epoch.
