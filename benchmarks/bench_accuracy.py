@@ -437,6 +437,18 @@ DEFAULT_CANDIDATES = {
     # round 12: the other two schedules at their default decay (do they learn on small sets?)
     "exponential": dict(lr_schedule="exponential"),
     "cosine": dict(lr_schedule="cosine"),
+    # round 13: "bigru" above, scored on classification (a whole series is known when it
+    # is classified, so both directions can be read)
+    # round 13, regression (suggested by bench_parameter_audit.py's one-seed screen on the
+    # training splits of sunspots and sim-mv-reg): the GRU without the linear skip under
+    # today's other defaults, a hidden Dense layer in the head, ReLU in the GRU
+    "no-linear-skip": dict(linear_skip=None),
+    "dense64": dict(dense_units=64),
+    "relu": dict(activation="relu"),
+    # round 13, regression: hold out the LAST validation_fraction of the rows for early
+    # stopping and the shrink factors, not a random draw (on overlapping forecasting
+    # windows a random draw holds out near-duplicates of training rows)
+    "val-last": dict(_validation_rows="last"),
 }
 
 
@@ -473,6 +485,9 @@ def _set_knobs(overrides):
     from skgru._keras import network
 
     network.SKIP_TRAINABLE = (overrides or {}).get("_skip_trainable", True)
+    from skgru.estimators import _base
+
+    _base.VALIDATION_ROWS = (overrides or {}).get("_validation_rows", "random")
 
 
 def _score(ds, model, X, y):

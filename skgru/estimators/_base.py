@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_regressor
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_feature_names, _check_sample_weight, _get_feature_names, check_is_fitted
 
@@ -41,6 +41,11 @@ from skgru._keras.stopping import EpochTracker
 from skgru.estimators import _params, _persistence, _training_knobs
 from skgru.estimators._features import SequenceEncoder
 from skgru.estimators._seeding import FitSeeds
+
+# Which rows a regressor holds out for early stopping: "random" (a seeded draw, as
+# scikit-learn's MLPRegressor does) or "last" (the final ``validation_fraction`` of the
+# rows, Keras's ``validation_split``). A benchmark constant (benchmarks/README.md, round 13).
+VALIDATION_ROWS = "random"
 
 
 @dataclass
@@ -325,6 +330,10 @@ class GRUEstimatorBase:
                 f"fraction of {params['validation_fraction']}; got {n} sample(s)."
             )
         idx = np.arange(n)
+        if VALIDATION_ROWS == "last" and is_regressor(self):
+            tr, va = idx[: n - n_val], idx[n - n_val:]
+            validation = (X[va], y[va]) if sw is None else (X[va], y[va], sw[va])
+            return X[tr], y[tr], None if sw is None else sw[tr], validation
         try:
             tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split, stratify=self._stratify(y))
         except ValueError:  # a class too small to stratify: fall back to a plain split
