@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skgru import GRUClassifier, GRURegressor
 from skgru._keras import engines
@@ -31,6 +32,19 @@ def test_short_sequences_share_the_unrolled_bucket_and_match_the_loop(monkeypatc
     assert bucket.network_spec_.mask_value is not None  # the padded tail is masked
     monkeypatch.setattr(_params, "UNROLL_BUCKET", 0)
     loop = GRUClassifier(units=4, epochs=3, random_state=0).fit(X, y)
+    assert not loop.network_spec_.unroll
+    np.testing.assert_allclose(bucket.predict_proba(X), loop.predict_proba(X), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("params", [dict(n_layers=2), dict(pooling="mean"), dict(pooling="attention")])
+def test_a_bidirectional_gru_read_per_step_predicts_as_the_loop_does(monkeypatch, params):
+    # Keras' unrolled backward layer zeroes valid outputs under the bucket's mask (5 of 8
+    # steps valid): the unrolled bucket must not change what the network computes
+    X, y = _data(5)
+    est = GRUClassifier(units=4, bidirectional=True, epochs=3, random_state=0, **params)
+    bucket = clone(est).fit(X, y)
+    monkeypatch.setattr(_params, "UNROLL_BUCKET", 0)
+    loop = clone(est).fit(X, y)
     assert not loop.network_spec_.unroll
     np.testing.assert_allclose(bucket.predict_proba(X), loop.predict_proba(X), rtol=1e-4, atol=1e-5)
 

@@ -8,6 +8,7 @@ back in time and concatenates them with the forward GRU's.
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from skgru import GRUClassifier as Default
@@ -107,22 +108,29 @@ def test_bidirectional_falls_back_under_the_compiled_step(monkeypatch):
             np.testing.assert_array_equal(u, v)
 
 
-def test_short_series_unrolled_under_a_mask_fuse_only_where_keras_agrees(monkeypatch):
+@pytest.mark.parametrize("params", [dict(n_layers=2), dict(pooling="mean")])
+def test_short_masked_series_read_per_step_take_the_loop_form_and_fuse(monkeypatch, params):
     # 6-step series are padded to the unrolled bucket of 8 and masked. Keras' unrolled
     # backward layer zeroes its outputs with the mask in input order while they are in
-    # reversed order (valid steps come out 0), which its loop form, and the NumPy step,
-    # do not do: per-step outputs fall back; the last states (one layer, "last") agree
+    # reversed order (valid steps come out 0), so where the backward outputs are read per
+    # step the network takes the loop form, which the NumPy step follows: it fuses
     X, y = _data(n=40, t=6)
     splits = list(KFold(2, shuffle=True, random_state=0).split(X))
-    stacked = GRUClassifier(units=3, n_layers=2, bidirectional=True, epochs=1, random_state=0)
-    assert "unrolled masked input" in fuse_problem(stacked, X, y, splits)
-    est = GRUClassifier(units=3, pooling="mean", bidirectional=True, epochs=2, batch_size=8, random_state=0)
-    assert "unrolled masked input" in fuse_problem(est, X, y, splits)
-    for a, b in zip(fit_folds(est, X, y, splits), _separate(est, X, y, splits)):  # the same separate fits
-        for u, v in zip(a.model_.get_weights(), b.model_.get_weights()):
-            np.testing.assert_array_equal(u, v)
+    est = GRUClassifier(units=3, bidirectional=True, epochs=2, batch_size=8, random_state=0, **params)
+    assert not clone(est).fit(X, y).network_spec_.unroll
+    assert fuse_problem(est, X, y, splits) is None
+    sm = _separate(est, X, y, splits)
+    _no_fallback(monkeypatch)
+    _assert_same(fit_folds(est, X, y, splits), sm, X)
+
+
+def test_short_masked_series_read_by_the_last_state_stay_unrolled_and_fuse(monkeypatch):
+    # one layer, pooling "last": the last states of the unrolled form agree with the loop's
+    X, y = _data(n=40, t=6)
+    splits = list(KFold(2, shuffle=True, random_state=0).split(X))
     est = GRUClassifier(units=3, bidirectional=True, epochs=2, batch_size=8, learning_rate=0.02, random_state=0)
-    assert est.fit(X, y).network_spec_.unroll and est.network_spec_.mask_value is not None
+    fitted = clone(est).fit(X, y)
+    assert fitted.network_spec_.unroll and fitted.network_spec_.mask_value is not None
     assert fuse_problem(est, X, y, splits) is None
     sm = _separate(est, X, y, splits)
     _no_fallback(monkeypatch)

@@ -30,8 +30,7 @@ What fuses (everything else falls back to k separate fits, with the reason):
   each patch after the convolutions) and ``pooling`` "last", "mean" or "max" (so
   the classifier's "auto", which is "max" on patched series), and "attention"
   (NumPy step only);
-* the GRU, unidirectional or (NumPy step only; not on the unrolled bucket of short masked
-  series when its outputs are read per step) ``bidirectional``, any ``units``/``n_layers``,
+* the GRU, unidirectional or (NumPy step only) ``bidirectional``, any ``units``/``n_layers``,
   any (elementwise) ``activation``
   and ``recurrent_activation``, ``dense_units``, ``l2``, ``l1``, masking and ragged input,
   the unrolled short-sequence bucket, ``sample_weight``;

@@ -318,12 +318,20 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
     arch = architecture(params, input_spec)
     # the length the network trains on: the input's, or crop_size's windows (shorter)
     t = params.get("_padded_timesteps", input_spec.n_timesteps)
+    units = layer_sizes(params["units"], params["n_layers"])
+    # Keras 3.15's unrolled loop zeroes a backward layer's masked outputs with the mask in
+    # input order while the outputs are in reversed order, so valid steps read 0 (6 of 8
+    # steps valid: the first two). A bidirectional GRU whose outputs are read per step
+    # (pooling other than "last", or a second layer) on masked input takes the loop form.
+    masked = tokens or mask_value is not None or (t is not None and t < UNROLL_BUCKET)
+    backward_per_step = bool(params["bidirectional"]) and (arch["pooling"] != "last" or len(units) > 1)
     unroll = (
         not on_gpu  # cuDNN needs the loop form
         and arch["patch_size"] == 1  # patching makes the step count dynamic: the loop form takes it
         and not input_spec.ragged
         and t is not None
         and t <= UNROLL_BUCKET
+        and not (masked and backward_per_step)
     )
     if unroll:
         n_timesteps = UNROLL_BUCKET
@@ -335,7 +343,7 @@ def network_spec(params: dict, input_spec, output, vocab_size, *, on_gpu: bool) 
         n_step_features=input_spec.n_step_features,
         n_outputs=output.n_outputs,
         output_activation=output.activation,
-        units=layer_sizes(params["units"], params["n_layers"]),
+        units=units,
         dropout=float(params["dropout"]),
         recurrent_dropout=float(params["recurrent_dropout"]),
         bidirectional=bool(params["bidirectional"]),
