@@ -82,7 +82,7 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         n_layers=1,
         dropout=0.2,
         recurrent_dropout=0.0,
-        bidirectional=False,
+        bidirectional=True,
         activation="tanh",
         recurrent_activation="sigmoid",
         dense_units=None,
