@@ -21,10 +21,11 @@ PLAIN = dict(conv_filters=None, patch_size=1, standardize_X=False, min_updates=0
 
 
 def _Classifier(**kwargs):
-    # The classifier's default dropout (0.2 since issue 12's round 11) is fused by the
-    # NumPy step only and has its own equality tests (test_fused_dropout.py); these tests
-    # compare both steps on the network without it, as they were written.
-    return _GRUClassifier(**{"dropout": 0.0, **kwargs})
+    # The classifier's default dropout (0.2 since issue 12's round 11) and bidirectional
+    # GRU (since round 13) are fused by the NumPy step only and have their own equality
+    # tests (test_fused_dropout.py, test_fused_bidirectional.py); these tests compare both
+    # steps on the unidirectional network without dropout, as they were written.
+    return _GRUClassifier(**{"dropout": 0.0, "bidirectional": False, **kwargs})
 
 
 def GRUClassifier(**kwargs):

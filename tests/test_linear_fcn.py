@@ -136,8 +136,9 @@ def test_fcn_branch_layers():
     small = GRUClassifier(fcn_branch=(4, 6), **FAST).fit(X, (y > 0).astype(int))
     convs = [layer for layer in small.model_.layers if layer.name.startswith("fcn_conv_")]
     assert [(c.filters, c.kernel_size) for c in convs] == [(4, (8,)), (6, (5,))]
-    # the pooled branch is concatenated with the GRU summary before the head
-    assert small.model_.get_layer("output").kernel.shape == (8 + 6, 2)
+    # the pooled branch is concatenated with the GRU summary (8 units in each of the
+    # default bidirectional GRU's two directions) before the head
+    assert small.model_.get_layer("output").kernel.shape == (2 * 8 + 6, 2)
 
 
 def _fcn_fit(n=40):

@@ -21,10 +21,10 @@ def _data(n=60, t=6, seed=0):
 
 def _clf(**kw):
     # the plain GRU stack these schedules were measured on (issue 12's stem, input
-    # standardisation, update-counted patience and the classifier's default dropout
-    # change the loss curve)
+    # standardisation, update-counted patience and the classifier's default dropout and
+    # bidirectional GRU change the loss curve)
     params = dict(units=4, epochs=5, learning_rate=BASE, random_state=0, n_iter_no_change=100,
-                  conv_filters=None, standardize_X=False, min_updates=0, dropout=0.0)
+                  conv_filters=None, standardize_X=False, min_updates=0, dropout=0.0, bidirectional=False)
     params.update(kw)
     return GRUClassifier(**params)
 
