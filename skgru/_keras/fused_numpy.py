@@ -103,6 +103,12 @@ def numpy_problem(spec) -> str | None:
     return activation_problem(spec.activation, spec.recurrent_activation)
 
 
+def _stack_directions(arrays):
+    """One array per GRU direction, each (k, ...), as one (n_dir * k, ...) array (a single
+    direction is passed through, not copied)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
+
+
 def _mm(a, w):
     """Per-model product: a (k, ..., n) @ w (k, n, m) -> (k, ..., m)."""
     k = a.shape[0]
@@ -400,24 +406,32 @@ class NumpyFusedTrainer:
         n_layers = len(spec.units)
         pooled = spec.pooling != "last"
         directions = self.directions
+        n_dir = len(directions)
         for i, units in enumerate(spec.units):
             seq = pooled or i < n_layers - 1
-            outputs = []
+            inputs, masks = [], []
             for r, backwards in enumerate(directions):
                 # Keras: inputs * dp_mask, one mask per direction's cell
-                h_in = h if drop is None else h * drop[i * len(directions) + r][:, :, None, :]
+                h_in = h if drop is None else h * drop[i * n_dir + r][:, :, None, :]
                 m = mask
                 if backwards:  # go_backwards: the reversed sequence (padding first: the state stays 0)
                     h_in, m = h_in[:, :, ::-1], None if mask is None else mask[:, :, ::-1]
-                out, record = self._gru_forward(h_in, P[p], P[p + 1], P[p + 2], m, units, seq, keep)
-                if backwards and seq:  # Bidirectional flips the backward outputs back in time
-                    out = out[:, :, ::-1]
-                tape.append((h_in, record))
-                outputs.append(out)
-                p += 3
+                inputs.append(h_in)
+                masks.append(m)
+            # the two directions are independent recurrences of one shape: stacked on the
+            # model axis (2k models), one Python loop over the steps runs both (each step's
+            # NumPy calls cost ~3-5 us whatever their size: digits' 8 x 8 grid, 1.3x faster)
+            x_dirs, m_dirs = _stack_directions(inputs), None if mask is None else _stack_directions(masks)
+            weights = [_stack_directions(P[p + j :: 3][:n_dir]) for j in range(3)]
+            out, record = self._gru_forward(x_dirs, *weights, m_dirs, units, seq, keep)
+            tape.append((x_dirs, record))
+            p += 3 * n_dir
+            outputs = np.split(out, n_dir, axis=0)
+            if n_dir == 2 and seq:  # Bidirectional flips the backward outputs back in time
+                outputs[1] = outputs[1][:, :, ::-1]
             # a masked step's output is the carried state here and zero in Keras' bidirectional
             # layer (zero_output_for_mask): nothing reads it (pooling and the next GRU mask it)
-            h = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
+            h = outputs[0] if n_dir == 1 else np.concatenate(outputs, axis=-1)
         if spec.pooling == "attention":  # network._MaskedPooling's Dense(1) score per step
             h_steps = h
             h, weights = _attend(h_steps, mask, P[p], P[p + 1])
@@ -559,26 +573,30 @@ class NumpyFusedTrainer:
         elif pooled:  # d pooled -> d every GRU output
             d = d[:, :, None, :] * tape[pos][1]
             pos -= 1
-        directions = self.directions
+        n_dir = len(self.directions)
         for i in range(n_layers - 1, -1, -1):
             seq = pooled or i < n_layers - 1
             need_dx = i > 0 or bool(spec.conv_filters)
-            parts = np.split(d, len(directions), axis=-1)  # the directions' outputs were concatenated
-            d = None
-            for r in range(len(directions) - 1, -1, -1):
-                p -= 3
-                h_in, record = tape[pos]
-                d_out = parts[r][:, :, ::-1] if directions[r] and seq else parts[r]
-                g, dx = self._gru_backward(h_in, record, P[p], P[p + 1], d_out, spec.units[i], seq, need_dx)
-                grads[p], grads[p + 1], grads[p + 2] = g
-                pos -= 1
-                if not need_dx:
-                    continue
-                if directions[r]:
-                    dx = dx[:, :, ::-1]
-                if drop is not None:  # d the layer's input before its mask
-                    dx = dx * drop[i * len(directions) + r][:, :, None, :]
-                d = dx if d is None else d + dx
+            p -= 3 * n_dir
+            parts = np.split(d, n_dir, axis=-1)  # the directions' outputs were concatenated
+            if n_dir == 2 and seq:
+                parts[1] = parts[1][:, :, ::-1]
+            x_dirs, record = tape[pos]  # both directions, stacked on the model axis (_forward)
+            kernels = [_stack_directions(P[p + j :: 3][:n_dir]) for j in range(2)]
+            g, dx = self._gru_backward(x_dirs, record, *kernels, _stack_directions(parts), spec.units[i], seq,
+                                       need_dx)
+            for r in range(n_dir):
+                for j in range(3):
+                    grads[p + 3 * r + j] = g[j][r * self.k : (r + 1) * self.k]
+            pos -= 1
+            if not need_dx:
+                continue
+            dxs = np.split(dx, n_dir, axis=0)
+            if n_dir == 2:
+                dxs[1] = dxs[1][:, :, ::-1]
+            if drop is not None:  # d the layer's input before its mask
+                dxs = [dx_r * drop[i * n_dir + r][:, :, None, :] for r, dx_r in enumerate(dxs)]
+            d = dxs[0] if n_dir == 1 else dxs[1] + dxs[0]
         step_mask = None
         if self.pools_after_conv:
             record, step_mask = tape[pos][1]
