@@ -104,31 +104,29 @@ REGRESSOR_VARIANTS.update({
 DEFAULT_DATASETS = ["sim-cbf", "GunPoint", "sunspots", "sim-mv-reg"]
 
 
-def _cv_score(ds, params, seed, n_splits):
-    from bench_accuracy import _cv_splits, _fold_r2, _score, _take, make_default
-
-    scores = []
-    for tr, va in _cv_splits(ds, seed, n_splits):
-        model = make_default(ds, seed, params).fit(_take(ds.X_train, tr), ds.y_train[tr])
-        X_va, y_va = _take(ds.X_train, va), ds.y_train[va]
-        if ds.task == "classification":
-            scores.append(_score(ds, model, X_va, y_va))
-        else:
-            scores.append(_fold_r2(y_va, model.predict(X_va)))
-    return float(np.mean(scores))
-
-
-def _dummy_score(ds, seed, n_splits):
-    import _references as refs
+def _cv_score(ds, make_model, seed, n_splits):
+    """Mean CV score on the training split: accuracy, or R^2 (0: the fold's mean)."""
     from bench_accuracy import _cv_splits, _fold_r2, _score, _take
 
     scores = []
     for tr, va in _cv_splits(ds, seed, n_splits):
-        m = refs.ACCURACY_REFERENCES["dummy"](ds.task, seed).fit(_take(ds.X_train, tr), ds.y_train[tr])
+        model = make_model().fit(_take(ds.X_train, tr), ds.y_train[tr])
         X_va, y_va = _take(ds.X_train, va), ds.y_train[va]
-        scores.append(_score(ds, m, X_va, y_va) if ds.task == "classification"
-                      else _fold_r2(y_va, m.predict(X_va)))
+        scores.append(_score(ds, model, X_va, y_va) if ds.task == "classification"
+                      else _fold_r2(y_va, model.predict(X_va)))
     return float(np.mean(scores))
+
+
+def _variant(ds, params, seed):
+    from bench_accuracy import make_default
+
+    return lambda: make_default(ds, seed, params)
+
+
+def _dummy(ds, seed):
+    import _references as refs
+
+    return lambda: refs.ACCURACY_REFERENCES["dummy"](ds.task, seed)
 
 
 def main(argv=None):
@@ -151,9 +149,9 @@ def main(argv=None):
     flagged = []
     for name in args.datasets:
         ds = load(name)
-        dummy = _dummy_score(ds, args.seed, args.n_splits)
+        dummy = _cv_score(ds, _dummy(ds, args.seed), args.seed, args.n_splits)
         t0 = time.perf_counter()
-        base = _cv_score(ds, {}, args.seed, args.n_splits)
+        base = _cv_score(ds, _variant(ds, {}, args.seed), args.seed, args.n_splits)
         print(f"| {name} | (dummy) | {dummy:.3f} | | | |")
         print(f"| {name} | defaults | {base:.3f} | | {(time.perf_counter() - t0) / args.n_splits:.1f} | |",
               flush=True)
@@ -163,7 +161,7 @@ def main(argv=None):
                 continue
             t0 = time.perf_counter()
             try:
-                score, error = _cv_score(ds, params, args.seed, args.n_splits), ""
+                score, error = _cv_score(ds, _variant(ds, params, args.seed), args.seed, args.n_splits), ""
             except Exception as exc:  # an error is a finding too: report it and go on
                 score, error = float("nan"), f"{type(exc).__name__}: {str(exc)[:80]}"
             seconds = (time.perf_counter() - t0) / args.n_splits
