@@ -420,7 +420,8 @@ class NumpyFusedTrainer:
                 masks.append(m)
             # the two directions are independent recurrences of one shape: stacked on the
             # model axis (2k models), one Python loop over the steps runs both (each step's
-            # NumPy calls cost ~3-5 us whatever their size: digits' 8 x 8 grid, 1.3x faster)
+            # NumPy calls cost ~3-5 us whatever their size: a units x learning-rate grid on
+            # digits, 5 folds, took 5.4 s instead of 5.8 s, bit-identical)
             x_dirs, m_dirs = _stack_directions(inputs), None if mask is None else _stack_directions(masks)
             weights = [_stack_directions(P[p + j :: 3][:n_dir]) for j in range(3)]
             out, record = self._gru_forward(x_dirs, *weights, m_dirs, units, seq, keep)
