@@ -34,9 +34,9 @@ What this module reproduces exactly (up to float32 summation order), per fold:
   branch is not fused;
 * (NumPy step only) the bidirectional GRU: a second recurrence over the
   time-reversed rows and mask, its outputs flipped back and concatenated (the
-  estimators never unroll it on masked input when its outputs are read per step,
-  where Keras' unrolled backward layer zeroes valid steps; a hand-built spec that
-  does falls back); and ``dropout``: the GRU layers' input masks
+  loop form: ``_params.network_spec`` never unrolls a bidirectional GRU on masked
+  input when its outputs are read per step, where Keras' unrolled backward layer
+  zeroes valid steps); and ``dropout``: the GRU layers' input masks
   and the head's Dropout mask, replayed from each fold's seed states as its Keras
   fit draws them (:mod:`skgru._keras.fused_dropout`);
 * the regressor's linear skip (NumPy step only): a Dense on the last ``w`` valid,
@@ -227,14 +227,6 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
     if names != expected_layer_names(spec):
         return f"network layers {names} are not the plain GRU stack the fused step implements"
     if spec.bidirectional:
-        if spec.unroll and spec.mask_value is not None and (spec.pooling != "last" or len(spec.units) > 1):
-            # Keras 3.15's unrolled loop zeroes a backward layer's masked outputs with the mask
-            # in input order while its outputs are in reversed order, so it zeroes valid steps
-            # (short series padded to the unrolled bucket: 6 of 8 steps valid gave 0 at the
-            # first two); the NumPy step follows the (correct) loop form. The estimators'
-            # network_spec takes the loop form there, so only a hand-built spec gets here
-            return ("a bidirectional GRU whose outputs are read per step, on unrolled masked input, "
-                    "is not fused (Keras' unrolled backward outputs differ from its loop form)")
         for i in range(len(spec.units)):
             wrapper = model.get_layer(f"bidirectional_{i}")
             if not isinstance(wrapper, keras.layers.Bidirectional) or wrapper.merge_mode != "concat":

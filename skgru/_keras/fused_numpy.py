@@ -425,7 +425,7 @@ class NumpyFusedTrainer:
             x_dirs, m_dirs = _stack_directions(inputs), None if mask is None else _stack_directions(masks)
             weights = [_stack_directions(P[p + j :: 3][:n_dir]) for j in range(3)]
             out, record = self._gru_forward(x_dirs, *weights, m_dirs, units, seq, keep)
-            tape.append((x_dirs, record))
+            tape.append((x_dirs, (record, weights)))
             p += 3 * n_dir
             outputs = np.split(out, n_dir, axis=0)
             if n_dir == 2 and seq:  # Bidirectional flips the backward outputs back in time
@@ -582,9 +582,9 @@ class NumpyFusedTrainer:
             parts = np.split(d, n_dir, axis=-1)  # the directions' outputs were concatenated
             if n_dir == 2 and seq:
                 parts[1] = parts[1][:, :, ::-1]
-            x_dirs, record = tape[pos]  # both directions, stacked on the model axis (_forward)
-            kernels = [_stack_directions(P[p + j :: 3][:n_dir]) for j in range(2)]
-            g, dx = self._gru_backward(x_dirs, record, *kernels, _stack_directions(parts), spec.units[i], seq,
+            # both directions, and their kernels, stacked on the model axis by _forward
+            x_dirs, (record, (kernel, rkernel, _)) = tape[pos]
+            g, dx = self._gru_backward(x_dirs, record, kernel, rkernel, _stack_directions(parts), spec.units[i], seq,
                                        need_dx)
             for r in range(n_dir):
                 for j in range(3):

@@ -332,12 +332,11 @@ class GRUEstimatorBase:
         idx = np.arange(n)
         if VALIDATION_ROWS == "last" and is_regressor(self):
             tr, va = idx[: n - n_val], idx[n - n_val:]
-            validation = (X[va], y[va]) if sw is None else (X[va], y[va], sw[va])
-            return X[tr], y[tr], None if sw is None else sw[tr], validation
-        try:
-            tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split, stratify=self._stratify(y))
-        except ValueError:  # a class too small to stratify: fall back to a plain split
-            tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split)
+        else:
+            try:
+                tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split, stratify=self._stratify(y))
+            except ValueError:  # a class too small to stratify: fall back to a plain split
+                tr, va = train_test_split(idx, test_size=n_val, random_state=seeds.split)
         validation = (X[va], y[va]) if sw is None else (X[va], y[va], sw[va])
         return X[tr], y[tr], None if sw is None else sw[tr], validation
 
