@@ -46,11 +46,16 @@ def _relu(x):
 
 
 def _sigmoid_(x):
-    """Sigmoid in place (4 NumPy calls, no allocation)."""
-    np.negative(x, out=x)
-    np.exp(x, out=x)
-    x += 1.0
-    return np.reciprocal(x, out=x)
+    """Sigmoid in place, as 0.5 * tanh(0.5 * x) + 0.5 (4 NumPy calls, no allocation).
+
+    The same function as 1 / (1 + exp(-x)) up to float32 rounding, and cheaper: NumPy's
+    float32 tanh is one vectorised pass where the quotient form needs exp and a
+    division (the GRU's two gates on digits, (10, 32, 64) floats: 6 us vs 11 us).
+    """
+    np.multiply(x, 0.5, out=x)
+    np.tanh(x, out=x)
+    np.multiply(x, 0.5, out=x)
+    return np.add(x, 0.5, out=x)
 
 
 # name -> (function, derivative written in terms of the function's OUTPUT y, the
