@@ -683,6 +683,10 @@ class NumpyFusedTrainer:
             t = step[:, None]
             b1, b2 = self.beta_1, self.beta_2
             alpha = lr * np.sqrt(f32(1.0) - np.power(b2, t)) / (f32(1.0) - np.power(b1, t))
+            if everyone:  # the common case, in place: the same operations in the same order
+                self._adam_in_place(g, alpha)
+                self.iterations += active
+                return
             m_new = self.m + (g - self.m) * (f32(1.0) - b1)
             v_new = self.v + (np.square(g) - self.v) * (f32(1.0) - b2)
             new = self.flat - (m_new * alpha) / (np.sqrt(v_new) + self.epsilon)
@@ -697,6 +701,28 @@ class NumpyFusedTrainer:
             new = self.flat - g * lr
         self.flat[...] = new if everyone else np.where(on, new, self.flat)
         self.iterations += active  # in place: a fold group's array is a view of the whole
+
+    def _adam_in_place(self, g, alpha):
+        """Adam's update of every fold, written into the moments and weights.
+
+        What :meth:`_apply` computes for all folds, without its temporaries: they are
+        (k, n_weights) arrays (5 x 21k floats on digits) that each step allocated anew,
+        six of them, 0.1 ms of a 2 ms step.  ``g`` is a scratch array (overwritten).
+        """
+        f32 = np.float32
+        m, v = self.m, self.v
+        sq = np.square(g)
+        g -= m
+        g *= f32(1.0) - self.beta_1
+        m += g  # m + (g - m) * (1 - b1)
+        sq -= v
+        sq *= f32(1.0) - self.beta_2
+        v += sq  # v + (g**2 - v) * (1 - b2)
+        np.sqrt(v, out=sq)
+        sq += self.epsilon
+        np.multiply(m, alpha, out=g)
+        g /= sq
+        self.flat -= g  # flat - (m * alpha) / (sqrt(v) + eps)
 
     def _losses_and_grads(self, x, mask, cols, skip, yb, wb, count, active, want_grads, drop=None):
         logits, tape = self._forward(self.params, x, mask, cols, skip, keep=want_grads, drop=drop)
