@@ -70,6 +70,37 @@ def test_replayed_masks_are_the_ones_keras_draws():
         assert masks.states(j)[1].tolist() == [fold[1][0], fold[1][1] + calls]  # not on inference
 
 
+def _two_fold_masks():
+    spec = NetworkSpec(n_step_features=3, n_outputs=2, output_activation="softmax", units=(4,), dropout=0.3)
+    states = [[np.array([11, 5]), np.array([7, 0])], [np.array([2**40 + 3, 9]), np.array([5, 2])]]
+    return fused_dropout.FoldMasks(spec, states, widths=[3, 4])
+
+
+@pytest.mark.parametrize("next_rows", [[[8, 8, 3], [8, 0, 0]], [[8, 8, 3], [0, 0, 0]]],
+                         ids=["as-predicted", "a-fold-stopped"])
+def test_masks_drawn_ahead_are_the_masks_drawn_in_turn(monkeypatch, next_rows):
+    # the next epoch's masks are drawn on a thread while this epoch trains; they must be
+    # what train_masks would draw then, and be used only when the prediction held
+    rows, next_rows = np.array([[8, 8, 3], [8, 0, 0]]), np.array(next_rows)
+    in_turn, ahead = _two_fold_masks(), _two_fold_masks()
+    for masks in (in_turn, ahead):
+        masks.train_masks(rows, batch_size=8)
+    ahead.prefetch(rows, 8, calls=[2, 1])
+    ahead._ahead[3].result()  # drawn
+    drawn_here = []
+    real_draw = fused_dropout._draw_masks
+    monkeypatch.setattr(fused_dropout, "_draw_masks", lambda *a: drawn_here.append(1) or real_draw(*a))
+    for masks in (in_turn, ahead):
+        masks.skip_calls([2, 1])
+    expected = in_turn.train_masks(next_rows, batch_size=8)
+    drawn_here.clear()
+    got = ahead.train_masks(next_rows, batch_size=8)
+    assert drawn_here == ([] if np.array_equal(next_rows, rows) else [1])  # used only when predicted
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.array_equal(a, b) for j in range(2) for a, b in zip(ahead.states(j), in_turn.states(j)))
+
+
 @pytest.mark.parametrize("params", [
     dict(units=4, batch_size=8),
     # two GRU layers (a mask on each layer's input, gradient through the upper one's),

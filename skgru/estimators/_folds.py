@@ -722,7 +722,10 @@ def _fused_epochs(trainer, folds, which, run_params, first, seeds):
                 valid[j, : n_train[j]] = 1.0
         dropout = ()
         if masks:  # each fold's real rows per step (a stopped fold has none)
-            dropout = masks.train_masks(valid.reshape(k, steps, batch_size).sum(axis=2), batch_size)
+            rows = valid.reshape(k, steps, batch_size).sum(axis=2)
+            dropout = masks.train_masks(rows, batch_size)
+            if epoch + 1 < max(n_epochs):  # the next epoch's, drawn while this one trains
+                masks.prefetch(rows, batch_size, val_calls * (on > 0))
         losses = trainer.train_epoch(X, Y, W, order, valid, on, batch_size, dropout)
         val_losses = trainer.evaluate(*val) if val is not None else None
         if val is not None:
