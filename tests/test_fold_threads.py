@@ -110,3 +110,28 @@ def test_threads_with_dropout_masks_and_the_bidirectional_gru(monkeypatch):
     one = _fits(monkeypatch, 1, est, X, y, splits)
     two = _fits(monkeypatch, 2, est, X, y, splits)
     _assert_identical(one, two)
+
+
+def runs_in_a_forked_child(task, seconds=20.0):
+    """Whether ``task()`` (which submits work to a module's thread pool and waits for it)
+    completes in a child forked from this process: a pool inherited by a fork has lost
+    its threads, so a stale one never runs the work (the child then exits by timeout)."""
+    import os
+    import signal
+
+    pid = os.fork()
+    if pid == 0:  # the child: report by exit status only
+        signal.alarm(int(seconds))  # a hang ends the child (SIGALRM), as a failure
+        try:
+            task()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_fold_threads():
+    assert fold_threads.run([lambda: 1, lambda: 2]) == [1, 2]  # the pool now has a thread
+    assert runs_in_a_forked_child(lambda: fold_threads.run([lambda: 1, lambda: 2]), seconds=10)

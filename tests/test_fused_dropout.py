@@ -101,6 +101,26 @@ def test_masks_drawn_ahead_are_the_masks_drawn_in_turn(monkeypatch, next_rows):
     assert all(np.array_equal(a, b) for j in range(2) for a, b in zip(ahead.states(j), in_turn.states(j)))
 
 
+def test_masks_are_not_drawn_ahead_past_the_memory_cap(monkeypatch):
+    rows = np.array([[8, 8, 3], [8, 0, 0]])  # 2 x 3 steps x 8 rows x (3 + 4) widths x 4 bytes = 1344
+    masks = _two_fold_masks()
+    monkeypatch.setattr(fused_dropout, "PREFETCH_BYTES", 1343)
+    masks.prefetch(rows, 8, calls=[0, 0])
+    assert masks._ahead is None
+    monkeypatch.setattr(fused_dropout, "PREFETCH_BYTES", 1344)
+    masks.prefetch(rows, 8, calls=[0, 0])
+    assert masks._ahead is not None
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_draws_ahead_on_its_own_thread():
+    from test_fold_threads import runs_in_a_forked_child
+
+    assert fused_dropout._background().submit(lambda: 7).result() == 7  # the thread exists
+    assert runs_in_a_forked_child(lambda: fused_dropout._background().submit(lambda: 7).result(timeout=5),
+                                  seconds=10)
+
+
 @pytest.mark.parametrize("params", [
     dict(units=4, batch_size=8),
     # two GRU layers (a mask on each layer's input, gradient through the upper one's),

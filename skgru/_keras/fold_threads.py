@@ -112,6 +112,17 @@ def fold_groups(k: int, work: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def _forget_executor():
+    # a forked child inherits the pool but not its threads: tasks submitted there would
+    # never run, so the child starts its own
+    global _executor, _executor_size, _executor_lock
+    _executor, _executor_size, _executor_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
+
+
 def run(tasks):
     """Call each task (no arguments) on the shared pool; results in order.
 

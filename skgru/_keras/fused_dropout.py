@@ -27,6 +27,7 @@ against ``stateless_dropout``), so every draw is made for a full batch and cut.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -151,6 +152,9 @@ class FoldMasks:
         meanwhile changes the rows: the masks are then drawn again), so the masks
         are exactly those of a draw in turn.
         """
+        rows = np.asarray(rows)
+        if rows.size * batch_size * sum(self.widths) * 4 > PREFETCH_BYTES:
+            return  # a second epoch of masks held at once would cost too much memory
         state = self.state.copy()
         calls = np.asarray(calls, dtype=np.int64)
         for s, site in enumerate(self.sites):
@@ -197,6 +201,10 @@ def _draw_masks(sites, widths, state, rows, batch_size) -> list[np.ndarray]:
     return masks
 
 
+# :meth:`FoldMasks.prefetch` holds a second epoch of masks while one trains: only while
+# an epoch's masks take at most this much (digits, 5 folds: 6 MB)
+PREFETCH_BYTES = 256 * 2**20
+
 _lock = threading.Lock()
 _draw = None
 _executor = None
@@ -211,6 +219,17 @@ def _background():
 
             _executor = ThreadPoolExecutor(1, thread_name_prefix="skgru-dropout")
         return _executor
+
+
+def _forget_executor():
+    # a forked child inherits the executor but not its thread: a task submitted there
+    # would never run, so the child starts its own
+    global _executor, _lock
+    _executor, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
 
 
 def _uniforms(seeds: np.ndarray, n: int) -> np.ndarray:
