@@ -51,6 +51,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--no-separate", action="store_true", help="skip the separate-fits reference")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--one-direction", action="store_true",
+                        help="bidirectional=False (the classifier's default trains two directions)")
     parser.add_argument("--sizes", nargs="+", metavar="STEPSxFEATURESxUNITS",
                         help="the networks to time (default: all of SIZES)")
     args = parser.parse_args(argv)
@@ -80,7 +82,8 @@ def main(argv=None):
     for steps, features, units in sizes:
         X, y = _data(steps, features)
         splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
-        est = GRUClassifier(patch_size=1, units=units, epochs=args.epochs, random_state=0)
+        est = GRUClassifier(patch_size=1, units=units, epochs=args.epochs, random_state=0,
+                            bidirectional=not args.one_direction)
 
         def fused(threads):
             if threads is None:

@@ -30,8 +30,15 @@ steps x features      units  1 / 2 (s)     speed-up
 128 x 3               64     14.92 / 8.33  1.79
 ====================  =====  ============  ========
 
-The recurrence's work per batch, ``batch x steps x units**2``, separates the two:
-threads are used from :data:`MIN_WORK` (32 x 64 x 32**2, the first row) up.
+The recurrence's work per batch, ``batch x steps x units**2`` (times 2 for a
+bidirectional GRU, whose directions the step stacks on the fold axis), separates the
+two.  Re-measured on 2026-12-06 with two threads forced (4-epoch fits, fastest of 3):
+every network at or above ``2**20`` (32 x 32 x 32**2) gained, 1.18-1.23x between
+``2**20`` and ``2**21`` (32 x 3 x 32, 16 x 8 x 48, 8 x 8 x 64, 24 x 8 x 40 with one
+direction; 16 x 8 x 32, 8 x 8 x 48 with two) and 1.5-2.3x above; below it the results
+are mixed, 0.91-1.24x (8 steps x 8 features x 16 or 32 units, two directions: 0.91,
+0.98).  So threads are used from :data:`MIN_WORK` = ``2**20`` up (it was ``2**21``,
+32 x 64 x 32**2, the first row above, until then).
 
 How many groups: ``SKGRU_FUSED_THREADS`` when set (1 turns this off), else 1
 below :data:`MIN_WORK` and otherwise the cores this process may use, capped by
@@ -46,8 +53,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-# batch x steps x units**2 from which the folds are split over threads (see above)
-MIN_WORK = 32 * 64 * 32**2
+# batch x steps x units**2 x directions from which the folds are split over threads (see above)
+MIN_WORK = 32 * 32 * 32**2
 
 # Measured on 2 cores only (the VM the project is developed on); more groups than
 # that are untested, so the default stops at 2 and SKGRU_FUSED_THREADS goes further.
