@@ -160,7 +160,7 @@ class FoldMasks:
         for s, site in enumerate(self.sites):
             if site.every_call:
                 state[:, s, 1] += calls
-        rows = np.asarray(rows).copy()
+        rows = rows.copy()
         future = _background().submit(_draw_masks, self.sites, self.widths, state, rows, batch_size)
         self._ahead = (state, rows, batch_size, future)
 
