@@ -701,8 +701,8 @@ class NumpyFusedTrainer:
             m_new = self.m + (g - self.m) * (f32(1.0) - b1)
             v_new = self.v + (np.square(g) - self.v) * (f32(1.0) - b2)
             new = self.flat - (m_new * alpha) / (np.sqrt(v_new) + self.epsilon)
-            self.m[...] = m_new if everyone else np.where(on, m_new, self.m)
-            self.v[...] = v_new if everyone else np.where(on, v_new, self.v)
+            self.m[...] = np.where(on, m_new, self.m)  # some folds inactive: theirs stay
+            self.v[...] = np.where(on, v_new, self.v)
         elif self.m is not None:
             mom = self.momentum
             m_new = -g * lr + self.m * mom
