@@ -114,12 +114,18 @@ class TunedGRU(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         callable ``hp -> dict`` (KerasTuner ``HyperParameters``, for
         conditional spaces).  Nested names (``gruclassifier__units``) work.
         ``None`` (a GRU estimator or a Pipeline ending in one): units
-        {32, 64, 128}, n_layers {1, 2}, bidirectional, dropout U(0, 0.4),
-        learning_rate logU(3e-4, 1e-2), batch_size {16, 32}, patch_size
-        {"auto", 5, 10} (5 and 10 raised on series longer than 500 steps so
-        that at most 100 and 50 GRU steps remain), patch_mode, pooling,
-        conv_filters and, for a classifier, fcn_branch or, for a regressor,
-        linear_skip (lists only for ``tuner="grid"``).
+        {32, 64, 128}, n_layers {1, 2}, bidirectional {False, True}, dropout
+        U(0, 0.4), learning_rate logU(3e-4, 1e-2), batch_size {16, 32},
+        patch_size {"auto", 5, 10} (5 and 10 raised on series longer than 500
+        steps so that at most 100 and 50 GRU steps remain), patch_mode
+        {"max", "fold"}, pooling ({"auto", "mean", "attention"} for a
+        classifier, {"last", "mean", "attention"} for a regressor),
+        conv_filters {None, 64}; for a regressor linear_skip {None, True}; for
+        a classifier fcn_branch {False, True} on series of at most 500 steps
+        (or of unknown length) and crop_size {None, 0.25, 0.125} on series
+        longer than 40 steps (of known length).  With ``tuner="grid"`` the space
+        shrinks to short lists: units {32, 64}, dropout {0.0, 0.2},
+        learning_rate {1e-3, 3e-3}, batch_size {32}.
     tuner : {"random", "bayesian", "hyperband", "grid", "evolution", "tpe", "asha"} \
 or keras_tuner.Oracle, default="random"
         The search algorithm.  ``"tpe"`` is Optuna's Tree-structured Parzen
