@@ -408,6 +408,9 @@ DEFAULT_CANDIDATES = {
     "units32": dict(units=32),
     "dropout0.2": dict(dropout=0.2),
     "l2-1e-3": dict(l2=1e-3),
+    "ens1": dict(ensemble_size=1),  # round 14: seed ensembles (GRURegressor only)
+    "ens3": dict(ensemble_size=3),
+    "ens5": dict(ensemble_size=5),
     # round 6, classification: how the GRU's outputs are summarised on patched series;
     # "pool-last" is the former default (round 6's "defaults" column)
     "pool-last": dict(pooling="last"),

@@ -18,6 +18,7 @@ so onnxruntime receives what ``predict`` receives and returns what
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -125,6 +126,12 @@ def _graph(steps, est):
         x = ops.pad(x, widths, constant_values=value)
 
     raw = est.model_(x)
+    networks = [est, *getattr(est, "ensemble_", ())]  # GRURegressor(ensemble_size > 1)
+
+    def member_output(i):  # the members' models share one name: a view under its own name
+        model = networks[i].model_
+        return raw if i == 0 else keras.Model(model.input, model.output, name=f"skgru_gru_member{i}")(x)
+
     if hasattr(est, "classes_"):
         if est.target_encoder_.target_type_ == "multilabel-indicator":
             out = raw
@@ -136,19 +143,38 @@ def _graph(steps, est):
         te = est.target_encoder_
         scale, mean = np.asarray(te.scale_, dtype="float32"), np.asarray(te.mean_, dtype="float32")
         if hasattr(te, "levels_"):  # quantile network: predict = the point level of the sorted levels
+            raw = _mean([member_output(i) for i in range(len(networks))])
             q = ops.sort(ops.reshape(raw, (-1, te.n_targets_, len(te.levels_))), axis=-1)
             out = q[:, :, te.point_index_] * scale + mean
         else:
-            alpha = getattr(est, "shrinkage_", None)
-            if alpha is not None and np.any(alpha != 1.0):  # issue 12: shrink_to_mean, as predict does
-                center = np.asarray(est.shrink_center_, dtype="float32")
-                raw = ops.add(center, ops.multiply(np.asarray(alpha, dtype="float32"), ops.subtract(raw, center)))
+            # each member shrunk by its own factors, then averaged: as predict does
+            raw = _mean([_shrunk(member, member_output(i)) for i, member in enumerate(networks)])
             out = raw * scale + mean
         if te.ndim_ == 1:
             out = ops.reshape(out, (-1,))
         name = "predictions"
     model = keras.Model(inputs, keras.layers.Identity(name=name)(out), name="skgru_onnx")
     return model, name, description
+
+
+def _shrunk(est, raw):
+    """``raw`` with ``est``'s ``shrink_to_mean`` applied (issue 12), as ``predict`` does."""
+    from keras import ops
+
+    alpha = getattr(est, "shrinkage_", None)
+    if alpha is None or not np.any(alpha != 1.0):
+        return raw
+    center = np.asarray(est.shrink_center_, dtype="float32")
+    return ops.add(center, ops.multiply(np.asarray(alpha, dtype="float32"), ops.subtract(raw, center)))
+
+
+def _mean(outputs):
+    """The members' average (one output passes through unchanged)."""
+    from keras import ops
+
+    if len(outputs) == 1:
+        return outputs[0]
+    return ops.divide(functools.reduce(ops.add, outputs), float(len(outputs)))
 
 
 def _rename(graph, output_name) -> None:

@@ -119,6 +119,7 @@ _KNOWN = {
     # fused.structure_problem), the GRU head's shrinkage toward it, and the second
     # fused training on every row after early stopping
     "linear_skip": _ANY, "shrink_to_linear": _ANY, "refit_all_rows": _ANY,
+    "ensemble_size": _ANY,  # fit_folds fuses each member's k folds (_fit_ensemble_folds)
     # the GRU-FCN branch is not implemented by the fused step
     "fcn_branch": lambda v: v is False,
 }
@@ -342,6 +343,8 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optim
     ok, _ = can_fuse(estimator) if fuse == "auto" else (False, "fuse=False")
     if not ok or not splits:
         return _fit_separately(estimator, X, y, splits, sample_weight)
+    if estimator.get_params(deep=False).get("ensemble_size", 1) > 1:
+        return _fit_ensemble_folds(estimator, X, y, splits, sample_weight, optimizer_state)
     prepared = _prepare_folds(estimator, X, y, splits, sample_weight, share_network=share_network)
     if isinstance(prepared, str):  # a data-dependent reason not to fuse
         return _fit_separately(estimator, X, y, splits, sample_weight)
@@ -354,6 +357,25 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optim
         warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
                       "fitting the folds separately.", RuntimeWarning, stacklevel=2)
         return _fit_separately(estimator, X, y, splits, sample_weight)
+
+
+def _fit_ensemble_folds(estimator, X, y, splits, sample_weight, optimizer_state):
+    """A ``GRURegressor(ensemble_size=m)``'s folds: each member's k fold networks fused
+    (m computations of k), then fold j's member networks joined as a separate
+    ``clone(estimator).fit(X[train_j], ...)`` joins them (``ensemble_``).  The models
+    do not share a network (``share_network`` would leave only one fold usable, and a
+    fold is m estimators), so a search continues them by separate warm starts."""
+    from skgru.estimators._ensemble import member_seed
+
+    params = estimator.get_params(deep=False)
+    seeds = [params["random_state"]] + [member_seed(params["random_state"], i) for i in range(1, params["ensemble_size"])]
+    runs = [list(fit_folds(clone(estimator).set_params(ensemble_size=1, random_state=seed), X, y, splits,
+                           sample_weight, optimizer_state=optimizer_state))
+            for seed in seeds]
+    for j, est in enumerate(runs[0]):
+        est.set_params(ensemble_size=params["ensemble_size"])
+        est.ensemble_ = [run[j] for run in runs[1:]]
+    return runs[0]
 
 
 def fit_trial_folds(estimator, params, X, y, splits, fit_params=None, *, optimizer_state=True,

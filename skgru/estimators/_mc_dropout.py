@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from skgru._keras.mc_dropout import mc_dropout_predict
-from skgru.estimators import _params
+from skgru.estimators import _ensemble, _params
 from skgru.estimators._seeding import resolve_seed
 
 
@@ -28,17 +28,39 @@ def mc_seed(random_state) -> int | None:
 
 
 def predict_mean_std(estimator, X):
-    """(mean, std) of ``estimator.predict`` over ``mc_samples`` dropout masks."""
+    """(mean, std) of ``estimator.predict`` over ``mc_samples`` dropout masks, pooled
+    over the members of an ensemble (``ensemble_size > 1``: a member without dropout
+    counts as its one deterministic prediction, so the spread between the members'
+    predictions is the std of an ensemble without dropout)."""
     check_is_fitted(estimator, ("model_", "target_encoder_"))
-    spec = estimator.network_spec_
-    if spec.dropout == 0 and spec.recurrent_dropout == 0:
+    networks = _ensemble.members(estimator)
+    if len(networks) == 1 and not _has_dropout(estimator):
         raise ValueError(
             "predict(return_std=True) estimates the std by Monte Carlo dropout, but this "
             "network was fitted with dropout=0 and recurrent_dropout=0: every pass would give "
             "the same prediction (std 0). Refit with dropout > 0 (e.g. 0.1) or "
-            "recurrent_dropout > 0, or use skgru.conformal.ConformalRegressor for intervals."
+            "recurrent_dropout > 0, or with ensemble_size > 1 (the spread between the "
+            "members), or use skgru.conformal.ConformalRegressor for intervals."
         )
     _check_feature_names(estimator, X, reset=False)
+    samples = [_point_samples(member, X) for member in networks]
+    if len(samples) == 1:
+        return samples[0].mean(axis=0), samples[0].std(axis=0)
+    return _ensemble.pooled_mean_std(samples)
+
+
+def _has_dropout(estimator) -> bool:
+    spec = estimator.network_spec_
+    return spec.dropout > 0 or spec.recurrent_dropout > 0
+
+
+def _point_samples(estimator, X):
+    """``estimator``'s predictions (shrinkage applied, in the units of ``y``) under
+    ``mc_samples`` dropout masks, shape (passes, n_samples, ...); one pass, the
+    deterministic prediction, for a network without dropout."""
+    if not _has_dropout(estimator):
+        return estimator.target_encoder_.inverse(estimator._shrink(estimator._raw_predict(X)))[None]
+    spec = estimator.network_spec_
     Xa = estimator.feature_encoder_.transform(X)
     params = estimator.get_params(deep=False)
     batch = int(_params.routed(params, "predict__").get("batch_size", _params.PREDICT_BATCH_SIZE))
@@ -47,5 +69,5 @@ def predict_mean_std(estimator, X):
     )
     if not np.all(np.isfinite(samples)):
         raise ValueError("The network produced non-finite outputs under dropout; refit with a lower learning_rate.")
-    points = np.stack([estimator.target_encoder_.inverse(s) for s in samples])
-    return points.mean(axis=0), points.std(axis=0)
+    # the shrinkage is part of the model: each pass is shrunk as predict shrinks
+    return np.stack([estimator.target_encoder_.inverse(estimator._shrink(s)) for s in samples])

@@ -147,6 +147,7 @@ REGRESSOR_CONSTRAINTS = {
     # uncertainty (issue 16): quantile levels are checked in fit by _quantiles.check_quantiles
     "quantiles": [None, "array-like"],
     "mc_samples": [Interval(numbers.Integral, 2, None, closed="left")],
+    "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "loss": [None, StrOptions(set(REGRESSOR_LOSSES)), callable],
 }
 
