@@ -33,7 +33,8 @@ def GRUClassifier(**kwargs):
 
 
 def GRURegressor(**kwargs):
-    return _GRURegressor(**{**PLAIN, "shrink_to_mean": False, "early_stopping": False, **kwargs})
+    # one network per fold (an ensemble fuses member by member: tests/test_ensemble.py)
+    return _GRURegressor(**{**PLAIN, "shrink_to_mean": False, "early_stopping": False, "ensemble_size": 1, **kwargs})
 
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="fused step is TF-only")
@@ -317,7 +318,7 @@ def _shrinking_regressor_folds():
     X, _ = _data(n=40)
     y = X[:, :, 1].mean(axis=1) * 3 + 1
     splits = list(KFold(2, shuffle=True, random_state=0).split(X))
-    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None,
+    est = _GRURegressor(units=3, epochs=2, batch_size=8, random_state=1, linear_skip=None, ensemble_size=1,
                         refit_all_rows=False)
     return X, y, splits, est
 
@@ -783,9 +784,10 @@ def _default_regressor_data(n=60, t=8, seed=0):
 
 
 def _default_regressor(**kwargs):
-    # the defaults, with a short explicit budget (min_updates would plan hundreds of epochs)
+    # the defaults, with a short explicit budget (min_updates would plan hundreds of epochs),
+    # one network per fold: an ensemble fuses member by member (tests/test_ensemble.py)
     return _GRURegressor(**{"units": 4, "epochs": 12, "min_updates": 0, "n_iter_no_change": 4, "batch_size": 8,
-                            "learning_rate": 0.02, "random_state": 3, **kwargs})
+                            "learning_rate": 0.02, "random_state": 3, "ensemble_size": 1, **kwargs})
 
 
 def _assert_regressor_same(fm, sm, X, atol=ATOL):

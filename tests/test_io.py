@@ -134,8 +134,10 @@ def test_an_estimator_held_twice_is_stored_once(fitted, tmp_path):
     assert again.estimator_ is again.estimators_[0]  # as after pickle
     with zipfile.ZipFile(tmp_path / "c.skgru") as zf:
         manifest = zf.read("skgru.json")
-    # the unfitted `estimator` parameter and the fitted estimator_, each once; then one reference
-    assert manifest.count(b'"skgru.GRURegressor"') == 2 and manifest.count(b'"$ref"') == 1
+    # the unfitted `estimator` parameter and the fitted estimator_ (with its two ensemble
+    # members), each once; then one reference
+    assert len(conformal.estimator_.ensemble_) == 2
+    assert manifest.count(b'"skgru.GRURegressor"') == 4 and manifest.count(b'"$ref"') == 1
 
 
 def test_unfitted_estimator_round_trips_its_params(tmp_path):

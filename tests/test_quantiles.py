@@ -218,7 +218,7 @@ def test_mc_dropout_is_seeded_and_uses_mc_samples(dropout_gru):
 
 def test_mc_dropout_needs_dropout():
     X, y = ar2_windows(40, seed=4)
-    reg = GRURegressor(units=4, epochs=1, random_state=0).fit(X, y)
+    reg = GRURegressor(units=4, epochs=1, random_state=0, ensemble_size=1).fit(X, y)
     with pytest.raises(ValueError, match="dropout=0 and recurrent_dropout=0"):
         reg.predict(X, return_std=True)
     with pytest.raises(ValueError, match="'mc_samples' parameter"):

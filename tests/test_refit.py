@@ -12,6 +12,7 @@ import pytest
 from skgru import GRUClassifier, GRURegressor
 
 KW = dict(units=4, min_updates=0, random_state=0)
+REG = dict(KW, ensemble_size=1)  # the refit of one network
 
 
 def _reg_data(n=40, t=6, seed=0):
@@ -25,22 +26,22 @@ def test_refit_equals_a_fit_on_all_rows_for_the_chosen_epochs():
     """The refit is exactly a fresh fit on all rows, no stopping rule, for the
     epochs the validation split chose (same seed: same start, same shuffles)."""
     X, y = _reg_data()
-    refit = GRURegressor(epochs=12, refit_all_rows=True, shrink_to_mean=False, **KW).fit(X, y)
-    selection = GRURegressor(epochs=12, refit_all_rows=False, shrink_to_mean=False, **KW).fit(X, y)
+    refit = GRURegressor(epochs=12, refit_all_rows=True, shrink_to_mean=False, **REG).fit(X, y)
+    selection = GRURegressor(epochs=12, refit_all_rows=False, shrink_to_mean=False, **REG).fit(X, y)
     n = selection.best_epoch_
     assert n >= 1  # the fixture must train at least one epoch for this to test anything
     assert refit.n_iter_ == refit.best_epoch_ == n == len(refit.history_["refit_loss"])
     assert refit.history_["val_loss"] == selection.history_["val_loss"]  # the selection is kept
     plain = GRURegressor(epochs=n, early_stopping=False, n_iter_no_change=n + 1, shrink_to_mean=False,
-                         **KW).fit(X, y)
+                         **REG).fit(X, y)
     np.testing.assert_allclose(refit.predict(X), plain.predict(X), rtol=1e-5, atol=1e-5)
     assert not np.allclose(refit.predict(X), selection.predict(X), atol=1e-3)
 
 
 def test_refit_keeps_the_shrinkage_fitted_on_the_held_out_rows():
     X, y = _reg_data()
-    refit = GRURegressor(epochs=12, refit_all_rows=True, **KW).fit(X, y)
-    selection = GRURegressor(epochs=12, refit_all_rows=False, **KW).fit(X, y)
+    refit = GRURegressor(epochs=12, refit_all_rows=True, **REG).fit(X, y)
+    selection = GRURegressor(epochs=12, refit_all_rows=False, **REG).fit(X, y)
     np.testing.assert_allclose(refit.shrinkage_, selection.shrinkage_)
 
 
@@ -52,7 +53,7 @@ def test_a_start_no_epoch_beats_is_kept_and_refitted_as_ridge_on_all_rows():
     from skgru.estimators._architecture import SKIP_RIDGE_ALPHAS
 
     X, y = _reg_data(n=60)
-    kw = dict(KW, epochs=3, learning_rate=5.0, clipnorm=None, shrink_to_mean=False)
+    kw = dict(REG, epochs=3, learning_rate=5.0, clipnorm=None, shrink_to_mean=False)
     kept = GRURegressor(refit_all_rows=False, **kw).fit(X, y)
     assert kept.best_epoch_ == 0
     refit = GRURegressor(refit_all_rows=True, **kw).fit(X, y)
@@ -65,9 +66,9 @@ def test_a_start_no_epoch_beats_is_kept_and_refitted_as_ridge_on_all_rows():
 
 def test_no_refit_without_early_stopping_or_when_continuing():
     X, y = _reg_data()
-    plain = GRURegressor(epochs=3, early_stopping=False, **KW).fit(X, y)
+    plain = GRURegressor(epochs=3, early_stopping=False, **REG).fit(X, y)
     assert "refit_loss" not in plain.history_
-    warm = GRURegressor(epochs=3, warm_start=True, **KW).fit(X, y)
+    warm = GRURegressor(epochs=3, warm_start=True, **REG).fit(X, y)
     n_refit = len(warm.history_["refit_loss"])
     warm.fit(X, y)  # a continuation: trains on, never a second refit
     assert len(warm.history_["refit_loss"]) == n_refit
@@ -89,4 +90,4 @@ def test_classifier_refit_is_opt_in():
 def test_invalid_refit_all_rows(value):
     X, y = _reg_data()
     with pytest.raises(ValueError, match="refit_all_rows"):
-        GRURegressor(refit_all_rows=value, **KW).fit(X, y)
+        GRURegressor(refit_all_rows=value, **REG).fit(X, y)
