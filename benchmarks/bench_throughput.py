@@ -62,7 +62,7 @@ def main():
     clock = EpochClock()
     reg = GRURegressor(
         units=args.units, batch_size=args.batch_size, epochs=args.epochs, n_iter_no_change=args.epochs + 1,
-        standardize_y=False, random_state=0, callbacks=[clock],
+        standardize_y=False, random_state=0, callbacks=[clock], ensemble_size=1,  # one network vs raw Keras
     )
     reg.fit(X, y)
     record(f"skgru GRURegressor ({keras.backend.backend()})", min(clock.seconds[1:]))

@@ -144,3 +144,25 @@ def test_ensemble_size_is_validated(bad):
     X, y = windows(30)
     with pytest.raises((ValueError, TypeError), match="ensemble_size"):
         small(ensemble_size=bad).fit(X, y)
+
+
+def test_shared_network_folds_load_every_member_and_continue_fused():
+    from skgru.estimators._folds import SharedEnsembleFolds, continue_folds
+
+    X, y = windows(90, seed=7)
+    splits = [(np.arange(60), np.arange(60, 90)), (np.arange(30, 90), np.arange(30))]
+    est = small(ensemble_size=2, early_stopping=False, epochs=2)
+    shared = fit_folds(est, X, y, splits, share_network=True)
+    assert isinstance(shared, SharedEnsembleFolds) and shared.continuable
+    separate = fit_folds(est, X, y, splits, fuse=False)
+    for j in range(2):  # one fold at a time, as a search scores them
+        np.testing.assert_allclose(shared[j].predict(X), separate[j].predict(X), rtol=1e-4, atol=1e-4)
+    continued = continue_folds(shared, X, y, splits, 2)
+    assert isinstance(continued, SharedEnsembleFolds)
+    for j, (train, _) in enumerate(splits):
+        alone = separate[j].set_params(warm_start=True, epochs=2).fit(X[train], y[train])
+        fold = continued[j]
+        assert fold.n_iter_ == alone.n_iter_ == 4 and fold.ensemble_[0].n_iter_ == alone.ensemble_[0].n_iter_ == 4
+        np.testing.assert_allclose(fold.predict(X), alone.predict(X), rtol=1e-3, atol=1e-3)
+    detached = continued.detach()
+    assert detached[0].ensemble_[0].model_ is not detached[1].ensemble_[0].model_

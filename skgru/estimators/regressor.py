@@ -79,8 +79,9 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         benchmarks/README.md). With
         ``ensemble_size > 1``, ``predict(X, return_std=True)`` pools the
         members' predictions (and their dropout passes, if any), so it gives
-        the spread between members even without dropout. Set 1 for the fastest
-        fit or a single network.
+        the spread between members even without dropout. ``callbacks`` see
+        ``model_``'s training only (each member trains with copies). Set 1 for
+        the fastest fit or a single network.
 
     Attributes
     ----------{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}    shrinkage_, shrink_center_ : ndarray of shape (n_outputs,)
