@@ -10,10 +10,11 @@ weights, dropout masks and batch order) by more than the GRU adds over a linear
 model. Averaging three seeds lifted the mean cross-validated R^2 over issue 12's six
 regression training splits from 0.439 to 0.448 on seeds 0-2 and from 0.419 to 0.442 on
 seeds 3-5 (Ridge 0.425), level with or above Ridge on every set (benchmarks/README.md,
-"Round 14"); five seeds were no better (0.448, 0.439) at 5/3 the cost.  Each member is an ordinary, complete fit (its own
-validation split, early stopping, ridge start and shrinkage), so every guarantee a
-single fit gives holds for each; and as the squared error is convex, the average's
-error on any rows is at most the members' mean error there.
+"Round 14"); five seeds were no better (0.448, 0.439) at 5/3 the cost.  Each member is
+an ordinary, complete fit (its own validation split, early stopping, ridge start and
+shrinkage), so every guarantee a single fit gives holds for each; and as the squared
+error is convex, the average's error on any rows is at most the members' mean error
+there.
 """
 
 from __future__ import annotations

@@ -76,12 +76,12 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         model: three seeds lifted the mean cross-validated R^2 over issue 12's
         six regression training splits from 0.439 to 0.448 (seeds 0-2) and
         0.419 to 0.442 (seeds 3-5), against Ridge's 0.425 (round 14,
-        benchmarks/README.md). With
-        ``ensemble_size > 1``, ``predict(X, return_std=True)`` pools the
-        members' predictions (and their dropout passes, if any), so it gives
-        the spread between members even without dropout. ``callbacks`` see
-        ``model_``'s training only (each member trains with copies). Set 1 for
-        the fastest fit or a single network.
+        benchmarks/README.md). With ``ensemble_size > 1``,
+        ``predict(X, return_std=True)`` pools the members' predictions (and
+        their dropout passes, if any), so it gives the spread between members
+        even without dropout. ``callbacks`` see ``model_``'s training only
+        (each member trains with copies). Set 1 for the fastest fit or a
+        single network.
 
     Attributes
     ----------{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}    shrinkage_, shrink_center_ : ndarray of shape (n_outputs,)
@@ -319,8 +319,9 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
             prediction. Needs ``dropout`` or ``recurrent_dropout`` > 0, or
             ``ensemble_size > 1``. The spread is mostly the GRU part's: dropout
             does not reach the linear skip, and every member starts it at the
-            same ridge fit, so a GRU that adds little gives a std near zero. For calibrated intervals
-            use :class:`~skgru.conformal.ConformalRegressor`.
+            same ridge fit, so a GRU that adds little gives a std near zero.
+            For calibrated intervals use
+            :class:`~skgru.conformal.ConformalRegressor`.
 
         Returns
         -------
