@@ -98,13 +98,6 @@ def test_warm_start_and_partial_fit_continue_every_member():
     assert len(fresh.ensemble_) == 1 and fresh.ensemble_[0].n_iter_ == fresh.n_iter_ == 1
 
 
-def test_a_changed_ensemble_size_refits_its_members_on_a_warm_start():
-    X, y = windows(60, seed=4)
-    est = small(ensemble_size=2, early_stopping=False, epochs=2).fit(X, y)
-    est.set_params(warm_start=True, ensemble_size=3).fit(X, y)
-    assert len(est.ensemble_) == 2 and [m.n_iter_ for m in est.ensemble_] == [2, 2]  # new members: fresh fits
-
-
 def test_fused_folds_train_each_member_and_match_separate_fits():
     X, y = windows(90, seed=5)
     splits = [(np.arange(60), np.arange(60, 90)), (np.arange(30, 90), np.arange(30))]
@@ -135,8 +128,9 @@ def test_quantile_ensembles_average_the_levels():
     single = clone(est).set_params(ensemble_size=1).fit(X, y)
     q = est.predict_quantiles(X[:5])
     assert q.shape == (5, 3) and np.all(np.diff(q, axis=1) >= 0)
-    raw = (single._raw_predict(X[:5]) + est.ensemble_[0]._raw_predict(X[:5])) / 2
-    np.testing.assert_allclose(q, est.target_encoder_.quantiles_from_raw(raw), rtol=1e-5, atol=1e-5)
+    # each member's sorted levels, averaged in y's units
+    np.testing.assert_allclose(q, (single.predict_quantiles(X[:5]) + est.ensemble_[0].predict_quantiles(X[:5])) / 2,
+                               rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "3"])
@@ -166,3 +160,91 @@ def test_shared_network_folds_load_every_member_and_continue_fused():
         np.testing.assert_allclose(fold.predict(X), alone.predict(X), rtol=1e-3, atol=1e-3)
     detached = continued.detach()
     assert detached[0].ensemble_[0].model_ is not detached[1].ensemble_[0].model_
+
+
+def own_prediction(est, X):
+    """The estimator's own network alone, in the units of y."""
+    return est.target_encoder_.inverse(est._shrink(est._raw_predict(X)))
+
+
+def test_initialize_builds_every_member_and_partial_fit_streams_on_shifted_targets():
+    X0, y0 = windows(50, seed=8)
+    X1, y1 = windows(50, seed=9)
+    est = small(ensemble_size=3).initialize(X0, y0)
+    assert len(est.ensemble_) == 2 and all(m.n_iter_ == 0 for m in est.ensemble_)
+    est.partial_fit(X1, 10 * y1 + 100)  # a later batch on another scale: every encoder is the first batch's
+    assert [m.n_iter_ for m in est.ensemble_] == [1, 1] == [est.n_iter_] * 2
+    parts = [own_prediction(est, X1)] + [m.predict(X1) for m in est.ensemble_]
+    np.testing.assert_allclose(est.predict(X1), np.mean(parts, axis=0), rtol=1e-5, atol=1e-4)
+
+
+def test_a_warm_start_that_grows_the_ensemble_keeps_the_members_and_averages_in_y_units():
+    X, y = windows(60, seed=10)
+    est = small(ensemble_size=2, early_stopping=False, epochs=2).fit(X, y)
+    first = est.ensemble_[0]
+    est.set_params(warm_start=True, ensemble_size=3).fit(X, 10 * y + 100)
+    assert est.ensemble_[0] is first and first.n_iter_ == 4 and est.ensemble_[1].n_iter_ == 2
+    # the new member standardised other targets than the continued ones: average in y's units
+    parts = [own_prediction(est, X)] + [m.predict(X) for m in est.ensemble_]
+    np.testing.assert_allclose(est.predict(X), np.mean(parts, axis=0), rtol=1e-5, atol=1e-4)
+    est.set_params(ensemble_size=2).fit(X, y)  # shrinking drops the last member
+    assert est.ensemble_ == [first]
+
+
+def test_callbacks_run_for_every_member_and_are_not_copied():
+    import keras
+
+    class Count(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.begun = 0
+
+        def on_train_begin(self, logs=None):
+            self.begun += 1
+
+    X, y = windows(40, seed=11)
+    one, three = Count(), Count()
+    small(ensemble_size=1, callbacks=[one]).fit(X, y)
+    est = small(ensemble_size=3, callbacks=[three, keras.callbacks.TerminateOnNaN()]).fit(X, y)
+    assert one.begun > 0 and three.begun == 3 * one.begun
+    assert all(m.callbacks[0] is three for m in est.ensemble_)
+    est.fit(X, y)  # a second fit, with callbacks that already saw a training
+    assert three.begun == 6 * one.begun
+
+
+def test_a_copy_owns_its_members(ensemble_fit):
+    import copy
+
+    X, y, est = ensemble_fit
+    twin = copy.copy(est)
+    assert all(a is not b and a.model_ is not b.model_ for a, b in zip(twin.ensemble_, est.ensemble_))
+    before = est.predict(X)
+    twin.set_params(warm_start=True, epochs=2).fit(X, y)
+    np.testing.assert_array_equal(est.predict(X), before)
+
+
+def test_mc_samples_set_after_fit_reaches_every_member(monkeypatch):
+    from skgru.estimators import _mc_dropout
+
+    X, y = windows(40, seed=12)
+    est = small(ensemble_size=3, dropout=0.2, mc_samples=4).fit(X, y)
+    passes = []
+    real = _mc_dropout.mc_dropout_predict
+
+    def spy(spec, weights, Xa, n, seed, batch):
+        passes.append(n)
+        return real(spec, weights, Xa, n, seed, batch)
+
+    monkeypatch.setattr(_mc_dropout, "mc_dropout_predict", spy)
+    est.set_params(mc_samples=5).predict(X[:3], return_std=True)
+    assert passes == [5, 5, 5]
+
+
+def test_a_state_pickled_before_ensemble_size_existed_loads_as_one_network():
+    X, y = windows(30, seed=13)
+    state = small(ensemble_size=1).fit(X, y).__getstate__()
+    del state["ensemble_size"], state["ensemble_"]
+    old = GRURegressor.__new__(GRURegressor)
+    old.__setstate__(state)
+    assert old.ensemble_size == 1 and old.get_params()["ensemble_size"] == 1
+    assert old.predict(X).shape == (30,)

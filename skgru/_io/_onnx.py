@@ -140,21 +140,26 @@ def _graph(steps, est):
             out = clipped / ops.sum(clipped, axis=1, keepdims=True)
         name = "probabilities"
     else:
-        te = est.target_encoder_
-        scale, mean = np.asarray(te.scale_, dtype="float32"), np.asarray(te.mean_, dtype="float32")
-        if hasattr(te, "levels_"):  # quantile network: predict = the point level of the sorted levels
-            raw = _mean([member_output(i) for i in range(len(networks))])
-            q = ops.sort(ops.reshape(raw, (-1, te.n_targets_, len(te.levels_))), axis=-1)
-            out = q[:, :, te.point_index_] * scale + mean
-        else:
-            # each member shrunk by its own factors, then averaged: as predict does
-            raw = _mean([_shrunk(member, member_output(i)) for i, member in enumerate(networks)])
-            out = raw * scale + mean
-        if te.ndim_ == 1:
+        # each member decoded with its own target encoder (and shrunk by its own factors),
+        # then averaged in the units of y: as predict does
+        out = _mean([_decoded(member, member_output(i)) for i, member in enumerate(networks)])
+        if est.target_encoder_.ndim_ == 1:
             out = ops.reshape(out, (-1,))
         name = "predictions"
     model = keras.Model(inputs, keras.layers.Identity(name=name)(out), name="skgru_onnx")
     return model, name, description
+
+
+def _decoded(est, raw):
+    """``est``'s prediction in the units of y from its network's output ``raw``."""
+    from keras import ops
+
+    te = est.target_encoder_
+    scale, mean = np.asarray(te.scale_, dtype="float32"), np.asarray(te.mean_, dtype="float32")
+    if hasattr(te, "levels_"):  # quantile network: predict = the point level of the sorted levels
+        q = ops.sort(ops.reshape(raw, (-1, te.n_targets_, len(te.levels_))), axis=-1)
+        return q[:, :, te.point_index_] * scale + mean
+    return _shrunk(est, raw) * scale + mean
 
 
 def _shrunk(est, raw):

@@ -41,32 +41,38 @@ def members(estimator) -> list:
     return [estimator, *getattr(estimator, "ensemble_", ())]
 
 
-def fit_members(estimator, X, y, sample_weight=None, *, epochs=None, continue_training=False):
-    """Train (or continue) the ``ensemble_size - 1`` extra members beside ``estimator``'s
-    own network, which the caller has just trained the same way.
+def fit_members(estimator, X, y, sample_weight=None, *, epochs=None, continue_training=False, train=True):
+    """Train (``train=False``: only build, as ``initialize``) or continue the
+    ``ensemble_size - 1`` extra members beside ``estimator``'s own network, which the
+    caller has just trained the same way.
 
-    A warm start or ``partial_fit`` continues the members it has when their number
-    still matches ``ensemble_size``; otherwise the members are fitted afresh.  Each
-    member takes the estimator's current parameters, so a changed ``epochs`` or
-    ``learning_rate`` reaches every member.
+    A warm start or ``partial_fit`` continues the members it has; when
+    ``ensemble_size`` grew since, the new members start fresh on this call's data (as
+    a random forest's ``warm_start`` adds trees), and when it shrank the last ones are
+    dropped.  Each member takes the estimator's current parameters, so a changed
+    ``epochs`` or ``learning_rate`` reaches every member; the user's ``callbacks``
+    objects are passed on as they are (each member's training calls them in turn), not
+    copied: a Keras callback that saw a training holds its model and cannot be copied.
     """
     n_extra = int(estimator.ensemble_size) - 1
     kept = list(getattr(estimator, "ensemble_", ())) if continue_training else []
-    if len(kept) != n_extra:
-        kept = [None] * n_extra
+    kept = (kept + [None] * n_extra)[:n_extra]
     params = estimator.get_params(deep=False)
     fitted = []
     for index, member in enumerate(kept, start=1):
-        member = clone(estimator) if member is None else member
+        if member is None:
+            member = clone(type(estimator)(**{**params, "callbacks": None}))
         member.set_params(**{**params, "ensemble_size": 1, "random_state": member_seed(params["random_state"], index)})
-        member._fit(X, y, sample_weight, epochs=epochs, continue_training=continue_training)
+        member._fit(X, y, sample_weight, epochs=epochs, continue_training=continue_training, train=train)
         fitted.append(member)
     estimator.ensemble_ = fitted
     return estimator
 
 
 def average(outputs):
-    """The mean of the members' outputs (the only output when there is one)."""
+    """The mean of the members' outputs (the only output when there is one).  Average
+    in the units of ``y``: members started apart (a warm start that grew the ensemble)
+    standardised their targets on different data."""
     if len(outputs) == 1:
         return outputs[0]
     return np.mean(np.stack(outputs), axis=0).astype(outputs[0].dtype, copy=False)

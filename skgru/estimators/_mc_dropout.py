@@ -43,7 +43,12 @@ def predict_mean_std(estimator, X):
             "members), or use skgru.conformal.ConformalRegressor for intervals."
         )
     _check_feature_names(estimator, X, reset=False)
-    samples = [_point_samples(member, X) for member in networks]
+    # the owner's mc_samples and batch size (a member keeps the ones of its fit), each
+    # member's own seed
+    params = estimator.get_params(deep=False)
+    n_passes = int(params["mc_samples"])
+    batch = int(_params.routed(params, "predict__").get("batch_size", _params.PREDICT_BATCH_SIZE))
+    samples = [_point_samples(member, X, n_passes, batch) for member in networks]
     if len(samples) == 1:
         return samples[0].mean(axis=0), samples[0].std(axis=0)
     return _ensemble.pooled_mean_std(samples)
@@ -54,7 +59,7 @@ def _has_dropout(estimator) -> bool:
     return spec.dropout > 0 or spec.recurrent_dropout > 0
 
 
-def _point_samples(estimator, X):
+def _point_samples(estimator, X, n_passes, batch):
     """``estimator``'s predictions (shrinkage applied, in the units of ``y``) under
     ``mc_samples`` dropout masks, shape (passes, n_samples, ...); one pass, the
     deterministic prediction, for a network without dropout."""
@@ -62,10 +67,8 @@ def _point_samples(estimator, X):
         return estimator.target_encoder_.inverse(estimator._shrink(estimator._raw_predict(X)))[None]
     spec = estimator.network_spec_
     Xa = estimator.feature_encoder_.transform(X)
-    params = estimator.get_params(deep=False)
-    batch = int(_params.routed(params, "predict__").get("batch_size", _params.PREDICT_BATCH_SIZE))
     samples = mc_dropout_predict(
-        spec, estimator.model_.get_weights(), Xa, int(params["mc_samples"]), mc_seed(params["random_state"]), batch
+        spec, estimator.model_.get_weights(), Xa, n_passes, mc_seed(estimator.random_state), batch
     )
     if not np.all(np.isfinite(samples)):
         raise ValueError("The network produced non-finite outputs under dropout; refit with a lower learning_rate.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import NamedTuple
 
 import numpy as np
@@ -79,9 +80,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         benchmarks/README.md). With ``ensemble_size > 1``,
         ``predict(X, return_std=True)`` pools the members' predictions (and
         their dropout passes, if any), so it gives the spread between members
-        even without dropout. ``callbacks`` see ``model_``'s training only
-        (each member trains with copies). Set 1 for the fastest fit or a
-        single network.
+        even without dropout. ``callbacks`` are called for every member's
+        training in turn. Set 1 for the fastest fit or a single network.
 
     Attributes
     ----------{FITTED_ATTRS_DOC}{ARCHITECTURE_ATTRS_DOC.lstrip(chr(10))}    shrinkage_, shrink_center_ : ndarray of shape (n_outputs,)
@@ -282,6 +282,25 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self._fit(X, y, sample_weight, continue_training=self.warm_start)
         return _ensemble.fit_members(self, X, y, sample_weight, continue_training=self.warm_start)
 
+    def initialize(self, X, y):
+        """Build the network (every member's, with ``ensemble_size > 1``) for ``(X, y)``
+        without training it; ``partial_fit`` then continues from there.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, in any accepted layout.
+        y : array-like
+            Targets.
+
+        Returns
+        -------
+        self : GRURegressor
+            The initialized estimator.
+        """
+        super().initialize(X, y)
+        return _ensemble.fit_members(self, X, y, train=False)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one more epoch on ``(X, y)``, keeping the current weights.
@@ -333,8 +352,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         """
         if return_std:
             return _mc_dropout.predict_mean_std(self, X)
-        raw = _ensemble.average([m._shrink(m._raw_predict(X)) for m in _ensemble.members(self)])
-        return self.target_encoder_.inverse(raw)
+        return _ensemble.average([m.target_encoder_.inverse(m._shrink(m._raw_predict(X)))
+                                  for m in _ensemble.members(self)])
 
     def predict_quantiles(self, X):
         """Predicted quantiles at the levels of ``quantiles`` (sorted, non-crossing).
@@ -355,8 +374,9 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
                 "predict_quantiles needs a quantile regressor: this GRURegressor was fitted with "
                 "quantiles=None. Set quantiles=(0.1, 0.5, 0.9), for example, and refit."
             )
-        raw = _ensemble.average([m._raw_predict(X) for m in _ensemble.members(self)])
-        return self.target_encoder_.quantiles_from_raw(raw)
+        # each member's sorted levels, averaged: an average of non-crossing levels does not cross
+        return _ensemble.average([m.target_encoder_.quantiles_from_raw(m._raw_predict(X))
+                                  for m in _ensemble.members(self)])
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the prediction.
@@ -409,6 +429,18 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
             _scale_gru_head(network.model, shrink.gru)
         self.gru_shrinkage_ = np.ones(n_out) if shrink.gru is None else shrink.gru
         self.shrinkage_, self.shrink_center_ = shrink.alpha, shrink.center
+
+    def __copy__(self):
+        # the base copy gives the copy its own model_; its members must be its own too
+        new = super().__copy__()
+        if getattr(self, "ensemble_", None):
+            new.ensemble_ = [copy.copy(member) for member in self.ensemble_]
+        return new
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "ensemble_size" not in vars(self):  # pickled before ensemble_size existed: one network
+            self.ensemble_size = 1
 
     def _shrink(self, raw):
         alpha = getattr(self, "shrinkage_", None)
