@@ -248,3 +248,33 @@ def test_a_state_pickled_before_ensemble_size_existed_loads_as_one_network():
     old.__setstate__(state)
     assert old.ensemble_size == 1 and old.get_params()["ensemble_size"] == 1
     assert old.predict(X).shape == (30,)
+
+
+def test_a_fit_that_fails_in_a_member_leaves_every_member_as_it_was():
+    import keras
+
+    class FailOnCall(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls, self.fail_at = 0, None
+
+        def on_train_begin(self, logs=None):
+            self.calls += 1
+            if self.calls == self.fail_at:
+                raise RuntimeError("planted failure")
+
+    X, y = windows(50, seed=14)
+    cb = FailOnCall()
+    est = small(ensemble_size=3, early_stopping=False, epochs=2, callbacks=[cb]).fit(X, y)
+    before = est.predict(X)
+    iters = [m.n_iter_ for m in est.ensemble_]
+    cb.calls, cb.fail_at = 0, 2  # members train first: the second member's training fails
+    with pytest.raises(RuntimeError, match="planted failure"):
+        est.set_params(warm_start=True).fit(X, y)
+    assert [m.n_iter_ for m in est.ensemble_] == iters and est.n_iter_ == 2
+    np.testing.assert_array_equal(est.predict(X), before)
+    cb.calls, cb.fail_at = 0, 3  # the estimator's own network fails after both members trained
+    with pytest.raises(RuntimeError, match="planted failure"):
+        est.fit(X, y)
+    assert [m.n_iter_ for m in est.ensemble_] == iters
+    np.testing.assert_array_equal(est.predict(X), before)

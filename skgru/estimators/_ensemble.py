@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from skgru.estimators._persistence import restore_model, snapshot_model
 from skgru.estimators._seeding import resolve_seed
 
 
@@ -41,10 +42,15 @@ def members(estimator) -> list:
     return [estimator, *getattr(estimator, "ensemble_", ())]
 
 
-def fit_members(estimator, X, y, sample_weight=None, *, epochs=None, continue_training=False, train=True):
+def fit_with_members(estimator, fit_own, X, y, sample_weight=None, *, epochs=None, continue_training=False,
+                     train=True):
     """Train (``train=False``: only build, as ``initialize``) or continue the
-    ``ensemble_size - 1`` extra members beside ``estimator``'s own network, which the
-    caller has just trained the same way.
+    ``ensemble_size - 1`` extra members, then ``fit_own()`` (the estimator's own
+    network, trained the same way); ``ensemble_`` is set only when all succeeded.
+
+    As the fit template promises for one network, a fit that raises leaves the
+    estimator as it was: every member it had is restored (its weights, optimizer state
+    and fitted attributes) whichever member or the own network failed.
 
     A warm start or ``partial_fit`` continues the members it has; when
     ``ensemble_size`` grew since, the new members start fresh on this call's data (as
@@ -58,13 +64,23 @@ def fit_members(estimator, X, y, sample_weight=None, *, epochs=None, continue_tr
     kept = list(getattr(estimator, "ensemble_", ())) if continue_training else []
     kept = (kept + [None] * n_extra)[:n_extra]
     params = estimator.get_params(deep=False)
+    saved = [(member, dict(vars(member)), snapshot_model(member.model_)) for member in kept if member is not None]
     fitted = []
-    for index, member in enumerate(kept, start=1):
-        if member is None:
-            member = clone(type(estimator)(**{**params, "callbacks": None}))
-        member.set_params(**{**params, "ensemble_size": 1, "random_state": member_seed(params["random_state"], index)})
-        member._fit(X, y, sample_weight, epochs=epochs, continue_training=continue_training, train=train)
-        fitted.append(member)
+    try:
+        for index, member in enumerate(kept, start=1):
+            if member is None:
+                member = clone(type(estimator)(**{**params, "callbacks": None}))
+            member.set_params(**{**params, "ensemble_size": 1,
+                                 "random_state": member_seed(params["random_state"], index)})
+            member._fit(X, y, sample_weight, epochs=epochs, continue_training=continue_training, train=train)
+            fitted.append(member)
+        fit_own()
+    except BaseException:
+        for member, state, weights in saved:
+            vars(member).clear()
+            vars(member).update(state)
+            restore_model(member.model_, weights)
+        raise
     estimator.ensemble_ = fitted
     return estimator
 

@@ -279,8 +279,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self : GRURegressor
             The fitted estimator.
         """
-        self._fit(X, y, sample_weight, continue_training=self.warm_start)
-        return _ensemble.fit_members(self, X, y, sample_weight, continue_training=self.warm_start)
+        own = lambda: self._fit(X, y, sample_weight, continue_training=self.warm_start)  # noqa: E731
+        return _ensemble.fit_with_members(self, own, X, y, sample_weight, continue_training=self.warm_start)
 
     def initialize(self, X, y):
         """Build the network (every member's, with ``ensemble_size > 1``) for ``(X, y)``
@@ -298,8 +298,9 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self : GRURegressor
             The initialized estimator.
         """
-        super().initialize(X, y)
-        return _ensemble.fit_members(self, X, y, train=False)
+        self._validate_params()
+        own = lambda: self._fit(X, y, None, train=False)  # noqa: E731
+        return _ensemble.fit_with_members(self, own, X, y, train=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -319,8 +320,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self : GRURegressor
             The updated estimator.
         """
-        self._fit(X, y, sample_weight, epochs=1, continue_training=True)
-        return _ensemble.fit_members(self, X, y, sample_weight, epochs=1, continue_training=True)
+        own = lambda: self._fit(X, y, sample_weight, epochs=1, continue_training=True)  # noqa: E731
+        return _ensemble.fit_with_members(self, own, X, y, sample_weight, epochs=1, continue_training=True)
 
     def predict(self, X, return_std=False):
         """Predicted targets, optionally with a Monte Carlo dropout standard deviation.
