@@ -351,6 +351,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         y_std : ndarray of the same shape
             Only with ``return_std=True``.
         """
+        check_is_fitted(self, ("model_", "target_encoder_"))
         if return_std:
             return _mc_dropout.predict_mean_std(self, X)
         return _ensemble.average([m.target_encoder_.inverse(m._shrink(m._raw_predict(X)))
