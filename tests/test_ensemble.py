@@ -141,7 +141,8 @@ def test_ensemble_size_is_validated(bad):
 
 
 def test_shared_network_folds_load_every_member_and_continue_fused():
-    from skgru.estimators._folds import SharedEnsembleFolds, continue_folds
+    from skgru.estimators._ensemble_folds import SharedEnsembleFolds
+    from skgru.estimators._folds import continue_folds
 
     X, y = windows(90, seed=7)
     splits = [(np.arange(60), np.arange(60, 90)), (np.arange(30, 90), np.arange(30))]

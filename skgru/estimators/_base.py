@@ -163,7 +163,8 @@ class GRUEstimatorBase:
         )
 
     def initialize(self, X, y):
-        """Build the network for ``(X, y)`` without training it.
+        """Build the network for ``(X, y)`` without training it (every member's, for
+        ``GRURegressor(ensemble_size > 1)``).
 
         As in SciKeras: afterwards the estimator can predict (with its initial
         weights) and ``partial_fit`` continues from there.
@@ -181,6 +182,9 @@ class GRUEstimatorBase:
             The initialized estimator.
         """
         self._validate_params()
+        return self._initialize(X, y)
+
+    def _initialize(self, X, y):
         return self._fit(X, y, None, train=False)
 
     # ------------------------------------------------------------------ fit

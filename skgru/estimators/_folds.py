@@ -119,7 +119,7 @@ _KNOWN = {
     # fused.structure_problem), the GRU head's shrinkage toward it, and the second
     # fused training on every row after early stopping
     "linear_skip": _ANY, "shrink_to_linear": _ANY, "refit_all_rows": _ANY,
-    "ensemble_size": _ANY,  # fit_folds fuses each member's k folds (_fit_ensemble_folds)
+    "ensemble_size": _ANY,  # fit_folds fuses each member's k folds (_ensemble_folds)
     # the GRU-FCN branch is not implemented by the fused step
     "fcn_branch": lambda v: v is False,
 }
@@ -344,7 +344,9 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optim
     if not ok or not splits:
         return _fit_separately(estimator, X, y, splits, sample_weight)
     if estimator.get_params(deep=False).get("ensemble_size", 1) > 1:
-        return _fit_ensemble_folds(estimator, X, y, splits, sample_weight, optimizer_state, share_network)
+        from skgru.estimators._ensemble_folds import fit_ensemble_folds  # it builds on this module
+
+        return fit_ensemble_folds(estimator, X, y, splits, sample_weight, optimizer_state, share_network)
     prepared = _prepare_folds(estimator, X, y, splits, sample_weight, share_network=share_network)
     if isinstance(prepared, str):  # a data-dependent reason not to fuse
         return _fit_separately(estimator, X, y, splits, sample_weight)
@@ -357,26 +359,6 @@ def fit_folds(estimator, X, y, splits, sample_weight=None, *, fuse="auto", optim
         warnings.warn(f"fold-fused training failed ({type(exc).__name__}: {str(exc)[:200]}); "
                       "fitting the folds separately.", RuntimeWarning, stacklevel=2)
         return _fit_separately(estimator, X, y, splits, sample_weight)
-
-
-def _fit_ensemble_folds(estimator, X, y, splits, sample_weight, optimizer_state, share_network):
-    """A ``GRURegressor(ensemble_size=m)``'s folds: each member's k fold networks fused
-    (m computations of k), then fold j's member networks joined as a separate
-    ``clone(estimator).fit(X[train_j], ...)`` joins them (``ensemble_``).  With
-    ``share_network`` each member's k folds share one network, and the result is a
-    :class:`SharedEnsembleFolds` (fold j's members are loaded together)."""
-    from skgru.estimators._ensemble import member_seed
-
-    params = estimator.get_params(deep=False)
-    seeds = [params["random_state"]] + [member_seed(params["random_state"], i) for i in range(1, params["ensemble_size"])]
-    runs = [fit_folds(clone(estimator).set_params(ensemble_size=1, random_state=seed), X, y, splits,
-                      sample_weight, optimizer_state=optimizer_state, share_network=share_network)
-            for seed in seeds]
-    for j in range(len(splits)):  # the configuration's own parameters, as its fit leaves them
-        (runs[0].estimator(j) if isinstance(runs[0], SharedFoldModels) else runs[0][j]).set_params(
-            ensemble_size=params["ensemble_size"])
-    ensemble = SharedEnsembleFolds(runs)
-    return ensemble if any(isinstance(run, SharedFoldModels) for run in runs) else [ensemble[j] for j in range(len(splits))]
 
 
 def fit_trial_folds(estimator, params, X, y, splits, fit_params=None, *, optimizer_state=True,
@@ -857,46 +839,6 @@ class SharedFoldModels(Sequence):
         return out
 
 
-class SharedEnsembleFolds(Sequence):
-    """The fold estimators of an ensemble regressor (``ensemble_size = m``) fitted by
-    :func:`fit_folds`: one fold-sequence per member (a :class:`SharedFoldModels` when
-    the member's folds share a network, else a list).  ``models[j]`` is fold j's
-    first member with the others as its ``ensemble_``, each loaded with its fold-j
-    weights; as with :class:`SharedFoldModels`, use one fold at a time."""
-
-    def __init__(self, members):
-        self.members = list(members)
-
-    def __len__(self):
-        return len(self.members[0])
-
-    def __getitem__(self, j):
-        est, *others = [member[j] for member in self.members]
-        est.ensemble_ = others
-        return est
-
-    @property
-    def continuable(self):
-        """Whether every member's folds can continue fused (:func:`continue_folds`)."""
-        return all(isinstance(m, SharedFoldModels) and m.continuable for m in self.members)
-
-    def estimator(self, j):
-        """Fold j's first member, without loading any weights (its parameters)."""
-        first = self.members[0]
-        return first.estimator(j) if isinstance(first, SharedFoldModels) else first[j]
-
-    def detach(self):
-        """Fold estimators as independent copies (each member with its own network, see
-        :meth:`SharedFoldModels.detach`), for fold-by-fold ``warm_start`` continuation."""
-        detached = [m.detach() if isinstance(m, SharedFoldModels) else list(m) for m in self.members]
-        out = []
-        for j in range(len(self)):
-            est = detached[0][j]
-            est.ensemble_ = [d[j] for d in detached[1:]]
-            out.append(est)
-        return out
-
-
 def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimizer_state=True):
     """Train kept fold models on for ``epochs`` more epochs, fused, or return None.
 
@@ -916,8 +858,10 @@ def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimize
     optimizer state, or the configuration no longer fuses; the caller then fits
     each fold separately (``models[j]`` loads fold j's weights first).
     """
+    from skgru.estimators._ensemble_folds import SharedEnsembleFolds, continue_ensemble_folds
+
     if isinstance(models, SharedEnsembleFolds):
-        return _continue_ensemble_folds(models, X, y, splits, epochs, sample_weight, optimizer_state)
+        return continue_ensemble_folds(models, X, y, splits, epochs, sample_weight, optimizer_state)
     if not isinstance(models, SharedFoldModels) or not models.continuable or len(models) != len(splits):
         return None
     splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splits]
@@ -932,25 +876,6 @@ def continue_folds(models, X, y, splits, epochs, sample_weight=None, *, optimize
             m.set_params(**params)
         return None
     return _train_fused(prepared, optimizer_state=optimizer_state)
-
-
-def _continue_ensemble_folds(models, X, y, splits, epochs, sample_weight, optimizer_state):
-    """:func:`continue_folds` member by member; None, with nothing changed, unless every
-    member's folds can continue fused (checked on all of them before any trains)."""
-    if not models.continuable or len(models) != len(splits):
-        return None
-    probe = clone(models.estimator(0)).set_params(warm_start=True, epochs=int(epochs))
-    if not can_fuse(probe)[0]:
-        return None
-    continued = []
-    for i, member in enumerate(models.members):
-        result = continue_folds(member, X, y, splits, epochs, sample_weight, optimizer_state=optimizer_state)
-        if result is None:
-            if i:  # the members share one configuration: the first decides for all
-                raise RuntimeError("ensemble members' fold models continued unevenly; this is a bug in skgru.")
-            return None
-        continued.append(result)
-    return SharedEnsembleFolds(continued)
 
 
 def _model_weights(model, spec):

@@ -282,23 +282,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         own = lambda: self._fit(X, y, sample_weight, continue_training=self.warm_start)  # noqa: E731
         return _ensemble.fit_with_members(self, own, X, y, sample_weight, continue_training=self.warm_start)
 
-    def initialize(self, X, y):
-        """Build the network (every member's, with ``ensemble_size > 1``) for ``(X, y)``
-        without training it; ``partial_fit`` then continues from there.
-
-        Parameters
-        ----------
-        X : array-like or list of arrays
-            Sequences, in any accepted layout.
-        y : array-like
-            Targets.
-
-        Returns
-        -------
-        self : GRURegressor
-            The initialized estimator.
-        """
-        self._validate_params()
+    def _initialize(self, X, y):
+        # every member is built too, so that partial_fit continues them all
         own = lambda: self._fit(X, y, None, train=False)  # noqa: E731
         return _ensemble.fit_with_members(self, own, X, y, train=False)
 
