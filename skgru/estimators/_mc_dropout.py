@@ -64,7 +64,7 @@ def _point_samples(estimator, X, n_passes, batch):
     ``mc_samples`` dropout masks, shape (passes, n_samples, ...); one pass, the
     deterministic prediction, for a network without dropout."""
     if not _has_dropout(estimator):
-        return estimator.target_encoder_.inverse(estimator._shrink(estimator._raw_predict(X)))[None]
+        return estimator._network_prediction(X)[None]
     spec = estimator.network_spec_
     Xa = estimator.feature_encoder_.transform(X)
     samples = mc_dropout_predict(

@@ -339,8 +339,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         check_is_fitted(self, ("model_", "target_encoder_"))
         if return_std:
             return _mc_dropout.predict_mean_std(self, X)
-        return _ensemble.average([m.target_encoder_.inverse(m._shrink(m._raw_predict(X)))
-                                  for m in _ensemble.members(self)])
+        return _ensemble.average([m._network_prediction(X) for m in _ensemble.members(self)])
 
     def predict_quantiles(self, X):
         """Predicted quantiles at the levels of ``quantiles`` (sorted, non-crossing).
@@ -428,6 +427,11 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         super().__setstate__(state)
         if "ensemble_size" not in vars(self):  # pickled before ensemble_size existed: one network
             self.ensemble_size = 1
+
+    def _network_prediction(self, X):
+        """This estimator's own network's prediction (its shrinkage applied) in the
+        units of ``y``, without the other members of an ensemble."""
+        return self.target_encoder_.inverse(self._shrink(self._raw_predict(X)))
 
     def _shrink(self, raw):
         alpha = getattr(self, "shrinkage_", None)
