@@ -1,8 +1,9 @@
 """``GRURegressor(ensemble_size=m)``: m networks that differ only in their seeds, averaged.
 
 The estimator trains its own network (``model_``, exactly what ``ensemble_size=1``
-trains) and ``m - 1`` more, each a clone with ``ensemble_size=1`` and a seed derived
-from ``random_state`` (:func:`member_seed`); they are kept in ``ensemble_``.
+trains) and ``m - 1`` more, each an estimator of its class with its parameters,
+``ensemble_size=1`` and a seed derived from ``random_state`` (:func:`member_seed`); they
+are kept in ``ensemble_``.
 ``predict`` averages the members' predictions after each member's own shrinkage.
 
 Why: on 50-300 training windows a GRU's prediction moves with its seed (its initial
@@ -20,7 +21,6 @@ there.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
 
 from skgru.estimators._persistence import restore_model, snapshot_model
 from skgru.estimators._seeding import resolve_seed
@@ -68,10 +68,8 @@ def fit_with_members(estimator, fit_own, X, y, sample_weight=None, *, epochs=Non
     fitted = []
     try:
         for index, member in enumerate(kept, start=1):
-            if member is None:
-                member = clone(type(estimator)(**{**params, "callbacks": None}))
-            member.set_params(**{**params, "ensemble_size": 1,
-                                 "random_state": member_seed(params["random_state"], index)})
+            member_params = {**params, "ensemble_size": 1, "random_state": member_seed(params["random_state"], index)}
+            member = type(estimator)(**member_params) if member is None else member.set_params(**member_params)
             member._fit(X, y, sample_weight, epochs=epochs, continue_training=continue_training, train=train)
             fitted.append(member)
         fit_own()

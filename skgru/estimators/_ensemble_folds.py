@@ -29,10 +29,9 @@ def fit_ensemble_folds(estimator, X, y, splits, sample_weight, optimizer_state, 
     runs = [fit_folds(clone(estimator).set_params(ensemble_size=1, random_state=seed), X, y, splits,
                       sample_weight, optimizer_state=optimizer_state, share_network=share_network)
             for seed in seeds]
-    for j in range(len(splits)):  # the configuration's own parameters, as its fit leaves them
-        (runs[0].estimator(j) if isinstance(runs[0], SharedFoldModels) else runs[0][j]).set_params(
-            ensemble_size=params["ensemble_size"])
     ensemble = SharedEnsembleFolds(runs)
+    for j in range(len(splits)):  # the configuration's own parameters, as its fit leaves them
+        ensemble.estimator(j).set_params(ensemble_size=params["ensemble_size"])
     return ensemble if any(isinstance(run, SharedFoldModels) for run in runs) else [ensemble[j] for j in range(len(splits))]
 
 
