@@ -30,7 +30,10 @@ same epoch budget; the table reports, averaged over seeds:
 Full-fidelity methods (random, bayesian, evolution, tpe, RandomizedSearchCV,
 OptunaSearchCV) get ``--trials`` trials of ``--max-epochs`` epochs; the
 multi-fidelity ones (asha = ASHA with its default TPE sampler for new
-configurations, asha-random = ASHA drawing them at random, asha-min3 = ASHA whose
+configurations, asha-random = ASHA drawing them at random, asha-score and
+asha-random-score = the same with ``promote_by="score"``: a classifier's rungs ranked
+by the search's score instead of the validation log loss, ASHA's default before
+2026-12-06 evening; a regressor's rungs are ranked by the score either way, asha-min3 = ASHA whose
 bottom rung is 3 epochs instead of 1, so rungs 3 and 9, asha-eta2 = ASHA keeping the top
 half of each rung instead of the top third, so rungs 1, 2, 5 and 9, hyperband) get the same
 total epoch budget and spend it on more, shorter trials (Hyperband runs as many
@@ -61,8 +64,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-TUNED_METHODS = ["asha", "asha-random", "asha-min3", "asha-eta2", "hyperband", "tpe", "random",
-                 "bayesian", "evolution"]
+TUNED_METHODS = ["asha", "asha-random", "asha-score", "asha-random-score", "asha-min3",
+                 "asha-eta2", "hyperband", "tpe", "random", "bayesian", "evolution"]
 REFERENCE_METHODS = ["RandomizedSearchCV", "OptunaSearchCV"]
 
 
@@ -129,8 +132,10 @@ def run_tuned(method, task, X, y, splits, args, seed):
     if tuner == "asha":
         kwargs["tuner_params"] = {"min_epochs": 1, "max_epochs": args.max_epochs,
                                   "reduction_factor": 3, "max_epochs_total": budget}
-        if method == "asha-random":
+        if method.startswith("asha-random"):
             kwargs["tuner_params"]["sampler"] = "random"
+        if method.endswith("-score"):  # rungs ranked by the score, not the log loss
+            kwargs["tuner_params"]["promote_by"] = "score"
         elif method == "asha-min3":  # a bottom rung long enough to rank configurations?
             kwargs["tuner_params"]["min_epochs"] = 3
         elif method == "asha-eta2":  # halving instead of thirds: rungs 1, 2, 5, 9

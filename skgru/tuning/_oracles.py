@@ -59,7 +59,7 @@ def _diskless(oracle):
 
 
 def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
-                max_trials, continued=True):
+                max_trials, continued=True, probabilistic=False):
     """A new diskless oracle that maximises the sklearn score.
 
     Parameters
@@ -80,6 +80,9 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
         The oracle's trial limit.
     continued : bool
         ASHA: promotions continue their parent's models (``warm_start``).
+    probabilistic : bool
+        ASHA: the estimator is a classifier with ``predict_proba``, so
+        ``promote_by="auto"`` (the default) ranks its rungs by log loss.
 
     Returns
     -------
@@ -116,11 +119,16 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
 
             tp.pop("max_epochs", None)  # resolved into max_epochs by TunedGRU
             unknown = sorted(set(tp) - {"min_epochs", "reduction_factor", "max_epochs_total",
-                                     "sampler", "random_fraction", "min_points"})
+                                     "sampler", "random_fraction", "min_points", "promote_by"})
             if unknown:
                 raise TypeError(f"unexpected keyword arguments {unknown} (tuner='asha' takes "
                                 "min_epochs, max_epochs, reduction_factor, max_epochs_total, "
-                                "sampler, random_fraction, min_points)")
+                                "sampler, random_fraction, min_points, promote_by)")
+            if tp.get("promote_by", "auto") == "auto":
+                tp["promote_by"] = "log_loss" if probabilistic else "score"
+            elif tp["promote_by"] == "log_loss" and not probabilistic:
+                raise ValueError("promote_by='log_loss' ranks trials by the log loss of "
+                                 "predict_proba: it needs a classifier that has one.")
             oracle = ASHAOracle(max_trials=max_trials, max_epochs=max_epochs,
                                 continued=continued, **common, **tp)
         elif name == "tpe":

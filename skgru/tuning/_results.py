@@ -77,7 +77,7 @@ def _score_columns(results, records, names, n_splits, key, error_score, rank):
 
 
 def build_cv_results(records, n_splits, error_score=np.nan, names=None,
-                     return_train_score=False, tie_break=False):
+                     return_train_score=False, tie_break=False, promotion_log_loss=False):
     """sklearn's ``cv_results_`` from trial records (see ``SearchSession``).
 
     Parameters
@@ -91,6 +91,9 @@ def build_cv_results(records, n_splits, error_score=np.nan, names=None,
     return_train_score : bool
     tie_break : bool
         Add ``tie_break_log_loss`` (see :func:`tie_break_losses`).
+    promotion_log_loss : bool
+        Add ``promotion_log_loss``: the same losses, what ASHA ranked its rungs
+        by (``promote_by="log_loss"``).
     """
     n = len(records)
     results = {}
@@ -139,15 +142,22 @@ def build_cv_results(records, n_splits, error_score=np.nan, names=None,
         dtype=np.int64)
     if tie_break:
         results["tie_break_log_loss"] = tie_break_losses(records)
+    if promotion_log_loss:
+        results["promotion_log_loss"] = tie_break_losses(records)
     return results
 
 
+def mean_log_loss(losses):
+    """The mean of one trial's per-split log losses; NaN where any is missing
+    (not computed, no ``predict_proba``, an older state)."""
+    if losses and np.all(np.isfinite(losses)):
+        return float(np.mean(losses))
+    return float("nan")
+
+
 def tie_break_losses(records):
-    """Each trial's mean log loss over its splits (TunedGRU's ``tie_break``); NaN
-    where it was not computed (a failed trial, no ``predict_proba``, an older state)."""
-    out = np.full(len(records), np.nan)
-    for i, rec in enumerate(records):
-        losses = rec.get("tie_break_losses")
-        if rec["status"] == "COMPLETED" and losses and np.all(np.isfinite(losses)):
-            out[i] = float(np.mean(losses))
-    return out
+    """Each trial's mean log loss over its splits (TunedGRU's ``tie_break``, and
+    what ASHA ranks by with ``promote_by="log_loss"``); NaN where it was not
+    computed (a failed trial, no ``predict_proba``, an older state)."""
+    return np.array([mean_log_loss(rec.get("tie_break_losses")) if rec["status"] == "COMPLETED"
+                     else np.nan for rec in records], dtype=float)

@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from skgru.tuning._oracles import OBJECTIVE, free_oracle, oracle_summary, promotable_ids
+from skgru.tuning._results import mean_log_loss
 from skgru.tuning._state import json_values
 
 __all__ = ["SearchPlan", "SearchSession", "trial_params", "trial_seed"]
@@ -51,6 +52,9 @@ class SearchPlan:
     is_asha : bool
         ``tuner="asha"``: promotions keep their configuration's seed and
         continue its fold models like Hyperband's.
+    probabilistic : bool
+        The estimator is a classifier with ``predict_proba``: its trials can be
+        ranked by validation log loss (``tie_break``, ASHA's ``promote_by``).
     """
 
     name: str
@@ -63,6 +67,7 @@ class SearchPlan:
     warm_start_param: str | None
     seed_names: list
     is_asha: bool = False
+    probabilistic: bool = False
 
 
 def trial_seed(base_seed, index):
@@ -212,6 +217,9 @@ class SearchSession:
         """Tell the oracle how ``trial`` ended; the error if it stops the search."""
         if rec["status"] == "COMPLETED":
             self.oracle.update_trial(trial.trial_id, {OBJECTIVE: rec["mean"]})
+            if getattr(self.oracle, "promotion_metric", None) == "log_loss":
+                # ASHA ranking its rungs by log loss (computed with tie_break's losses)
+                self.oracle.tell_log_loss(trial.trial_id, mean_log_loss(rec["tie_break_losses"]))
             trial.status = "COMPLETED"
         else:
             trial.status = "FAILED"

@@ -220,6 +220,10 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
             "fit_params": _data_hash(fit_params) if fit_params else None,
         },
     }
+    if getattr(oracle, "promote_by", None) == "log_loss":
+        # ASHA promoting by log loss is another search: a classifier's ASHA state
+        # saved before promote_by existed resumes with tuner_params promote_by="score"
+        parts["promotion"] = "log_loss"
     parts = json.loads(json.dumps(parts, sort_keys=True, default=str))
     digest = {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:16]
               for k, v in parts.items()}

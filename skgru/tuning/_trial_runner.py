@@ -238,7 +238,8 @@ def evaluate_candidate(
     tie_break : None or "log_loss"
         ``"log_loss"``: also compute each split's log loss of ``predict_proba``
         (``TunedGRU(tie_break="log_loss")`` ranks trials tied at the best score by
-        it); NaN where the estimator has none or it cannot be computed.
+        it, and ASHA with ``promote_by="log_loss"`` its rungs); NaN where the
+        estimator has none or it cannot be computed.
 
     Returns
     -------
@@ -366,7 +367,8 @@ def split_log_loss(estimator, X, y, score_params):
     scorer's ``sample_weight`` when it has one), or NaN where there is none: a
     regressor, multi-output targets, or probabilities that do not fit ``y``.
 
-    A secondary criterion only (``tie_break``), so it never fails a trial.
+    A secondary criterion only (``tie_break``, ASHA's ranking), so it never
+    fails a trial (a trial without one is not promoted by ASHA).
     """
     from sklearn.metrics import log_loss
 

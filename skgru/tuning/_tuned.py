@@ -150,8 +150,14 @@ or keras_tuner.Oracle, default="random"
         trials fit in ``max_trials``), ``max_epochs`` (or the parameter below),
         ``sampler`` (``"tpe"``, default, needs Optuna; ``"random"``),
         ``random_fraction`` (default 1/3: new configurations still drawn at
-        random) and ``min_points`` (configurations that must complete the
-        first rung before TPE proposes; default: searched parameters + 1).
+        random), ``min_points`` (configurations that must complete the
+        first rung before TPE proposes; default: searched parameters + 1) and
+        ``promote_by`` (what ranks a rung: ``"auto"``, default, is the mean
+        validation log loss of ``predict_proba`` for a classifier that has one
+        and the score otherwise; ``"log_loss"``; ``"score"``.  The log loss
+        ranks short trainings closer to how they end than accuracy does, which
+        moves in steps of one validation series; the search still reports its
+        score, and ``cv_results_["promotion_log_loss"]`` holds the losses).
         No trial starts that would exceed the budget.
 
         An ``Oracle`` instance is deep-copied before use (the parameter itself
@@ -601,14 +607,16 @@ or keras_tuner.Oracle, default="random"
             max_epochs=max_epochs, space=space, space_names=space_names,
             base_params=base_params, warm_start_param=warm_start_param,
             seed_names=self._seed_names(base, exclude=set(space_names)),
-            is_asha=is_asha)
+            is_asha=is_asha,
+            probabilistic=is_classifier(base) and hasattr(base, "predict_proba"))
 
     # ------------------------------------------------------------ the oracle
     def _make_oracle(self, plan, oracle_seed):
         """A new diskless oracle for ``plan`` (see :func:`make_oracle`)."""
         return make_oracle(self.tuner, plan.name, self.tuner_params,
                            self.hyperband_factor, oracle_seed, plan.max_epochs,
-                           self.max_trials, continued=plan.warm_start_param is not None)
+                           self.max_trials, continued=plan.warm_start_param is not None,
+                           probabilistic=plan.probabilistic)
 
     # ------------------------------------------------------------ splitting
     def _make_splits(self, estimator, X, y, split_params, split_seed):
@@ -797,6 +805,8 @@ or keras_tuner.Oracle, default="random"
             state_file=state_file, state_seed=draw_seed, objective=scoring.objective,
             progress=progress, timeout=self.timeout)
         tie_break = self._tie_break_metric(base)  # what each trial computes for ties
+        # ASHA ranking its rungs by log loss needs the same per-split losses
+        promotion = getattr(oracle, "promotion_metric", None)
         try:
             if state is not None:
                 session.replay(state)
@@ -809,7 +819,7 @@ or keras_tuner.Oracle, default="random"
                 score_params=dict(routed.scorer.score),
                 return_train_score=bool(self.return_train_score),
                 error_score=self.error_score, objective=scoring.objective,
-                tie_break=tie_break))
+                tie_break=tie_break or promotion))
         finally:
             progress.close()
         if session.stop_error is not None:
@@ -818,11 +828,12 @@ or keras_tuner.Oracle, default="random"
         summary = session.close()
         del oracle
         self._best_record = self._store_search_results(
-            session, summary, scoring, len(splits), t_start, tie_break=tie_break is not None)
+            session, summary, scoring, len(splits), t_start, tie_break=tie_break is not None,
+            promotion_log_loss=promotion == "log_loss")
 
     # --------------------------------------------------------------- results
     def _store_search_results(self, session, summary, scoring, n_splits, t_start,
-                              tie_break=False):
+                              tie_break=False, promotion_log_loss=False):
         """Set the fitted search attributes; returns the best trial's record
         (None when no best is chosen: several metrics and ``refit=False``).
 
@@ -852,7 +863,8 @@ or keras_tuner.Oracle, default="random"
         self.multimetric_ = bool(multimetric)
         self.cv_results_ = build_cv_results(
             records, n_splits, error_score=self.error_score, names=names,
-            return_train_score=bool(self.return_train_score), tie_break=tie_break)
+            return_train_score=bool(self.return_train_score), tie_break=tie_break,
+            promotion_log_loss=promotion_log_loss)
         self.scorer_ = scoring.scorers
         self.n_splits_ = n_splits
         self.n_trials_ = len(records)
