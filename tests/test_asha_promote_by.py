@@ -132,6 +132,15 @@ def test_regressors_are_promoted_by_score_and_log_loss_is_refused(xy):
         _asha(X, y, promote_by="accuracy")
 
 
+def test_a_multilabel_target_is_promoted_by_score(xy):
+    # sklearn's log_loss has no multilabel form: every trial's loss would be NaN and
+    # nothing would ever be promoted
+    X, y = xy
+    tuned = _asha(X, np.column_stack([y, 1 - y]), max_trials=12)
+    assert tuned.oracle_summary_["promote_by"] == "score"
+    assert (np.asarray(tuned.cv_results_["iter"]) > 0).any()
+
+
 def test_a_resumed_search_promotes_the_same_way(xy, tmp_path):
     X, y = xy
     first = _asha(X, y, directory=tmp_path / "s")
@@ -143,3 +152,27 @@ def test_a_resumed_search_promotes_the_same_way(xy, tmp_path):
     # a search ranked by score is another search: its state is not resumed as this one
     with pytest.raises(ValueError, match="differs in: .*promotion"):
         _asha(X, y, promote_by="score", directory=tmp_path / "s")
+
+
+def test_a_gru_runs_its_network_once_for_the_score_and_the_log_loss(monkeypatch):
+    from skgru import GRUClassifier
+    from skgru.estimators._base import GRUEstimatorBase
+    from skgru.tuning._trial_runner import _one_forward_pass, split_log_loss
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 5, 2)), np.arange(40) % 3
+    est = GRUClassifier(units=4, epochs=2, random_state=0).fit(X, y)
+    calls = []
+    outputs = GRUEstimatorBase._network_outputs
+    monkeypatch.setattr(GRUEstimatorBase, "_network_outputs",
+                        lambda self, Xa: calls.append(1) or outputs(self, Xa))
+    separate = est.score(X, y), split_log_loss(est, X, y, {})
+    assert len(calls) == 2
+    with _one_forward_pass(est, X, True):
+        reused = est.score(X, y), split_log_loss(est, X, y, {})
+        est.predict(X[:10])  # other rows: predicted as usual
+    assert len(calls) == 4 and reused == separate
+    assert "_reused_outputs" not in vars(est)  # nothing kept after the block
+    with _one_forward_pass(est, X, False):
+        est.score(X, y), split_log_loss(est, X, y, {})
+    assert len(calls) == 6

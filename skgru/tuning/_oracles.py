@@ -81,8 +81,9 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
     continued : bool
         ASHA: promotions continue their parent's models (``warm_start``).
     probabilistic : bool
-        ASHA: the estimator is a classifier with ``predict_proba``, so
-        ``promote_by="auto"`` (the default) ranks its rungs by log loss.
+        ASHA: the estimator is a classifier with ``predict_proba`` and the
+        target single-label, so ``promote_by="auto"`` (the default) ranks its
+        rungs by log loss.
 
     Returns
     -------
@@ -128,7 +129,8 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
                 tp["promote_by"] = "log_loss" if probabilistic else "score"
             elif tp["promote_by"] == "log_loss" and not probabilistic:
                 raise ValueError("promote_by='log_loss' ranks trials by the log loss of "
-                                 "predict_proba: it needs a classifier that has one.")
+                                 "predict_proba: it needs a classifier that has one and "
+                                 "a target with one label per sample.")
             oracle = ASHAOracle(max_trials=max_trials, max_epochs=max_epochs,
                                 continued=continued, **common, **tp)
         elif name == "tpe":

@@ -53,8 +53,9 @@ class SearchPlan:
         ``tuner="asha"``: promotions keep their configuration's seed and
         continue its fold models like Hyperband's.
     probabilistic : bool
-        The estimator is a classifier with ``predict_proba``: its trials can be
-        ranked by validation log loss (``tie_break``, ASHA's ``promote_by``).
+        The estimator is a classifier with ``predict_proba`` and the target has
+        one label per sample: its trials can be ranked by validation log loss
+        (ASHA's ``promote_by="auto"``).
     """
 
     name: str

@@ -6,6 +6,7 @@ worker: everything it needs is passed in, everything it produces is returned.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
@@ -323,11 +324,13 @@ def evaluate_candidate(
             fit_time = time.perf_counter() - t0 if fused is None else fused[1] / len(splits)
             t1 = time.perf_counter()
             test_params = index_fit_params(score_params, test, n_samples)
-            scores, multi = score_split(scorer, est, X_test, y_test, test_params,
-                                        error_score, objective)
-            score_time = time.perf_counter() - t1
-            if res["tie_break_losses"] is not None:
-                res["tie_break_losses"].append(split_log_loss(est, X_test, y_test, test_params))
+            with _one_forward_pass(est, X_test, res["tie_break_losses"] is not None):
+                scores, multi = score_split(scorer, est, X_test, y_test, test_params,
+                                            error_score, objective)
+                score_time = time.perf_counter() - t1
+                if res["tie_break_losses"] is not None:
+                    res["tie_break_losses"].append(
+                        split_log_loss(est, X_test, y_test, test_params))
             if return_train_score:
                 train_scores, _ = score_split(
                     scorer, est, X_train, y_train,
@@ -360,6 +363,13 @@ def evaluate_candidate(
         # a fused fit's own container: it keeps the folds' state for a fused continuation
         res["models"] = fused[0] if fused is not None else models
     return res
+
+
+def _one_forward_pass(estimator, X, needed):
+    """A GRU estimator's outputs for ``X`` computed once for its score and its log
+    loss (when ``needed``); any other estimator predicts as it does."""
+    reuse = getattr(estimator, "_outputs_reused_for", None)
+    return reuse(X) if needed and reuse is not None else contextlib.nullcontext()
 
 
 def split_log_loss(estimator, X, y, score_params):

@@ -154,7 +154,7 @@ or keras_tuner.Oracle, default="random"
         first rung before TPE proposes; default: searched parameters + 1) and
         ``promote_by`` (what ranks a rung: ``"auto"``, default, is the mean
         validation log loss of ``predict_proba`` for a classifier that has one
-        and the score otherwise; ``"log_loss"``; ``"score"``.  The log loss
+        on a single-label target, and the score otherwise; ``"log_loss"``; ``"score"``.  The log loss
         ranks short trainings closer to how they end than accuracy does, which
         moves in steps of one validation series; the search still reports its
         score, and ``cv_results_["promotion_log_loss"]`` holds the losses).
@@ -544,11 +544,12 @@ or keras_tuner.Oracle, default="random"
             )
         return None
 
-    def _plan_search(self, base, name, X=None, n_timesteps=None):
+    def _plan_search(self, base, name, X=None, n_timesteps=None, y=None):
         """Check the search against the estimator and resolve its budget.
 
         ``n_timesteps`` is the padded length ``base`` itself reads in ``X``
         (from :func:`validate_search_data`), reused when ``base`` is the GRU step.
+        ``y`` says whether trials can be ranked by log loss (one label per sample).
 
         Returns
         -------
@@ -608,7 +609,11 @@ or keras_tuner.Oracle, default="random"
             base_params=base_params, warm_start_param=warm_start_param,
             seed_names=self._seed_names(base, exclude=set(space_names)),
             is_asha=is_asha,
-            probabilistic=is_classifier(base) and hasattr(base, "predict_proba"))
+            # log loss ranks a single-label classifier's trials (sklearn's log_loss
+            # has no multilabel or multi-output form)
+            probabilistic=bool(is_classifier(base) and hasattr(base, "predict_proba")
+                               and y is not None
+                               and type_of_target(y) in ("binary", "multiclass")))
 
     # ------------------------------------------------------------ the oracle
     def _make_oracle(self, plan, oracle_seed):
@@ -748,7 +753,7 @@ or keras_tuner.Oracle, default="random"
         X, y, n_timesteps = validate_search_data(base, X, y, groups)
         routed = self._route_fit_params(scoring, groups, fit_params)
         base_seed, draw_seed = self._draw_seeds()
-        plan = self._plan_search(base, name, X, n_timesteps)
+        plan = self._plan_search(base, name, X, n_timesteps, y=y)
         splits = self._make_splits(base, X, y, routed.splitter.split,
                                    None if base_seed is None else base_seed % (2**31 - 1))
 
