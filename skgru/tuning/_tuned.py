@@ -154,10 +154,11 @@ or keras_tuner.Oracle, default="random"
         first rung before TPE proposes; default: searched parameters + 1) and
         ``promote_by`` (what ranks a rung: ``"auto"``, default, is the mean
         validation log loss of ``predict_proba`` for a classifier that has one
-        on a single-label target, and the score otherwise; ``"log_loss"``; ``"score"``.  The log loss
-        ranks short trainings closer to how they end than accuracy does, which
-        moves in steps of one validation series; the search still reports its
-        score, and ``cv_results_["promotion_log_loss"]`` holds the losses).
+        on a single-label target, and the score otherwise; ``"log_loss"``;
+        ``"score"``.  After a few epochs accuracy moves in steps of one
+        validation series and ties; the log loss sees every probability move.
+        The search still reports its score, and
+        ``cv_results_["promotion_log_loss"]`` holds the losses).
         No trial starts that would exceed the budget.
 
         An ``Oracle`` instance is deep-copied before use (the parameter itself
