@@ -5,6 +5,7 @@ A stand-in classifier whose score and log loss disagree: its score peaks at
 configurations go up a rung then says which of the two ranked them.
 """
 
+import copy
 import sys
 
 import cloudpickle
@@ -128,8 +129,14 @@ def test_regressors_are_promoted_by_score_and_log_loss_is_refused(xy):
     with pytest.raises(ValueError, match="promote_by='log_loss'.*classifier"):
         TunedGRU(EpochRegressor(), space, tuner="asha", cv=2, max_trials=6, max_epochs=9,
                  tuner_params={"sampler": "random", "promote_by": "log_loss"}).fit(X, y)
-    with pytest.raises(ValueError, match="promote_by must be one of"):
+    with pytest.raises(ValueError, match="promote_by must be 'auto', 'log_loss' or 'score'"):
         _asha(X, y, promote_by="accuracy")
+    # an ASHA oracle passed as such is checked too
+    from skgru.tuning._asha_oracle import ASHAOracle
+
+    oracle = ASHAOracle(max_epochs=9, sampler="random", promote_by="log_loss")
+    with pytest.raises(ValueError, match="promote_by='log_loss'.*classifier"):
+        TunedGRU(EpochRegressor(), space, tuner=oracle, cv=2, max_trials=6).fit(X, y)
 
 
 def test_a_multilabel_target_is_promoted_by_score(xy):
@@ -171,8 +178,56 @@ def test_a_gru_runs_its_network_once_for_the_score_and_the_log_loss(monkeypatch)
     with _one_forward_pass(est, X, True):
         reused = est.score(X, y), split_log_loss(est, X, y, {})
         est.predict(X[:10])  # other rows: predicted as usual
+        assert "_reused_outputs" not in vars(copy.copy(est))  # never copied
     assert len(calls) == 4 and reused == separate
     assert "_reused_outputs" not in vars(est)  # nothing kept after the block
     with _one_forward_pass(est, X, False):
         est.score(X, y), split_log_loss(est, X, y, {})
     assert len(calls) == 6
+
+
+def test_a_class_missing_from_a_training_fold_still_gets_a_finite_loss():
+    # one member of class 2: the fold that validates on it never trained on it.  Its
+    # log loss is large, not NaN: a NaN for every trial would stop all promotions
+    from sklearn.model_selection import StratifiedKFold
+
+    from skgru import GRUClassifier
+
+    rng = np.random.RandomState(0)
+    y = np.r_[np.arange(47) % 2, 2]
+    X = rng.normal(size=(48, 4, 1)) + y[:, None, None]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the singleton class warns in StratifiedKFold
+        tuned = TunedGRU(GRUClassifier(units=4, random_state=0), {"learning_rate": uniform(1e-3, 0.1)},
+                         tuner="asha", cv=StratifiedKFold(3), max_trials=12, max_epochs=9,
+                         random_state=0,
+                         tuner_params={"min_epochs": 1, "sampler": "random"}).fit(X, y)
+    res = tuned.cv_results_
+    assert tuned.oracle_summary_["promote_by"] == "log_loss"
+    assert np.all(np.isfinite(res["promotion_log_loss"]))
+    assert (np.asarray(res["iter"]) > 0).any()
+
+
+def test_an_older_score_ranked_state_resumes_with_promote_by_score(xy, tmp_path, monkeypatch):
+    from skgru.tuning import _tuned
+
+    X, y = xy
+    plan_search = _tuned.TunedGRU._plan_search
+
+    def as_before(self, *args, **kwargs):  # a search saved before promote_by existed
+        plan = plan_search(self, *args, **kwargs)
+        plan.probabilistic = False
+        return plan
+
+    monkeypatch.setattr(_tuned.TunedGRU, "_plan_search", as_before)
+    saved = _asha(X, y, directory=tmp_path / "s")
+    assert saved.oracle_summary_["promote_by"] == "score"
+    monkeypatch.setattr(_tuned.TunedGRU, "_plan_search", plan_search)
+    resumed = _asha(X, y, promote_by="score", directory=tmp_path / "s")
+    assert list(resumed.cv_results_["params"]) == list(saved.cv_results_["params"])
+    # "auto" and an explicit "log_loss" are one search
+    first = _asha(X, y, directory=tmp_path / "t")
+    again = _asha(X, y, promote_by="log_loss", directory=tmp_path / "t")
+    assert list(again.cv_results_["parent_trial_id"]) == list(first.cv_results_["parent_trial_id"])

@@ -211,10 +211,17 @@ def _is_fitted_name(name: str) -> bool:
     return name.endswith("_")
 
 
+# Attributes that live only inside a block of the estimator's own code and are
+# never copied or pickled (``GRUEstimatorBase._outputs_reused_for``).
+_TRANSIENT = frozenset({"_reused_outputs"})
+
+
 def get_state(estimator) -> dict:
     """The estimator's ``__dict__`` as plain values (see the module docstring)."""
     state = {}
     for name, value in estimator.__dict__.items():
+        if name in _TRANSIENT:
+            continue
         state[name] = to_plain(value) if _is_fitted_name(name) else value
     model = state.pop("model_", None)
     if model is not None:

@@ -125,12 +125,12 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
                 raise TypeError(f"unexpected keyword arguments {unknown} (tuner='asha' takes "
                                 "min_epochs, max_epochs, reduction_factor, max_epochs_total, "
                                 "sampler, random_fraction, min_points, promote_by)")
-            if tp.get("promote_by", "auto") == "auto":
+            promote_by = tp.get("promote_by", "auto")
+            if not isinstance(promote_by, str) or promote_by not in ("auto", "log_loss", "score"):
+                raise ValueError("promote_by must be 'auto', 'log_loss' or 'score', "
+                                 f"got {promote_by!r}.")
+            if promote_by == "auto":
                 tp["promote_by"] = "log_loss" if probabilistic else "score"
-            elif tp["promote_by"] == "log_loss" and not probabilistic:
-                raise ValueError("promote_by='log_loss' ranks trials by the log loss of "
-                                 "predict_proba: it needs a classifier that has one and "
-                                 "a target with one label per sample.")
             oracle = ASHAOracle(max_trials=max_trials, max_epochs=max_epochs,
                                 continued=continued, **common, **tp)
         elif name == "tpe":

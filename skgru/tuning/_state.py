@@ -209,7 +209,7 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
                 search.random_state, (numbers.Integral, type(None))) else "RandomState",
             "validation_fraction": search.validation_fraction,
             "max_epochs": max_epochs, "hyperband_factor": search.hyperband_factor,
-            "budget_param": budget_param, "tuner_params": search.tuner_params,
+            "budget_param": budget_param, "tuner_params": _without_promote_by(search.tuner_params),
             "objective": objective, "return_train_score": search.return_train_score,
             "error_score": search.error_score,
         }),
@@ -221,8 +221,9 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
         },
     }
     if getattr(oracle, "promote_by", None) == "log_loss":
-        # ASHA promoting by log loss is another search: a classifier's ASHA state
-        # saved before promote_by existed resumes with tuner_params promote_by="score"
+        # ASHA promoting by log loss is another search ("auto" or "log_loss" alike);
+        # a classifier's ASHA state saved before promote_by existed resumes with
+        # tuner_params promote_by="score", which hashes as it did
         parts["promotion"] = "log_loss"
     parts = json.loads(json.dumps(parts, sort_keys=True, default=str))
     digest = {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:16]
@@ -230,6 +231,14 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
     fingerprint = hashlib.sha256(
         json.dumps(digest, sort_keys=True).encode()).hexdigest()
     return fingerprint, digest
+
+
+def _without_promote_by(tuner_params):
+    """``tuner_params`` as the fingerprint's settings hash them: ASHA's
+    ``promote_by`` is hashed as what it resolved to (the "promotion" part)."""
+    if isinstance(tuner_params, dict) and "promote_by" in tuner_params:
+        return {k: v for k, v in tuner_params.items() if k != "promote_by"} or None
+    return tuner_params
 
 
 class SearchStateFile:

@@ -386,10 +386,32 @@ def split_log_loss(estimator, X, y, score_params):
         return float("nan")
     try:
         proba = estimator.predict_proba(X)
-        return float(log_loss(y, proba, labels=getattr(estimator, "classes_", None),
+        labels = getattr(estimator, "classes_", None)
+        if labels is not None:
+            proba, labels = _with_unseen_labels(proba, np.asarray(labels), y)
+        return float(log_loss(y, proba, labels=labels,
                               sample_weight=score_params.get("sample_weight")))
     except (ValueError, TypeError, AttributeError):
         return float("nan")
+
+
+def _with_unseen_labels(proba, classes, y):
+    """``proba`` with a zero column for each label of ``y`` its model never saw.
+
+    A class with fewer members than folds (or a group split that holds a whole
+    class) leaves a validation split with a label its training rows lacked:
+    ``log_loss`` refuses such a ``y``, and a NaN loss for every trial would
+    stop ASHA promoting anything.  The model gave that label no probability,
+    which is its loss: large (sklearn clips the zero) and finite.
+    """
+    y = np.asarray(y)
+    if proba.ndim != 2 or y.ndim != 1 or proba.shape[1] != len(classes):
+        return proba, classes
+    unseen = np.setdiff1d(np.unique(y), classes)
+    if unseen.size == 0:
+        return proba, classes
+    labels = np.concatenate([classes, unseen])
+    return np.hstack([proba, np.zeros((len(proba), unseen.size))]), labels
 
 
 def failed_result(n_splits, error, tb=None):

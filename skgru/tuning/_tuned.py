@@ -619,10 +619,17 @@ or keras_tuner.Oracle, default="random"
     # ------------------------------------------------------------ the oracle
     def _make_oracle(self, plan, oracle_seed):
         """A new diskless oracle for ``plan`` (see :func:`make_oracle`)."""
-        return make_oracle(self.tuner, plan.name, self.tuner_params,
-                           self.hyperband_factor, oracle_seed, plan.max_epochs,
-                           self.max_trials, continued=plan.warm_start_param is not None,
-                           probabilistic=plan.probabilistic)
+        oracle = make_oracle(self.tuner, plan.name, self.tuner_params,
+                             self.hyperband_factor, oracle_seed, plan.max_epochs,
+                             self.max_trials, continued=plan.warm_start_param is not None,
+                             probabilistic=plan.probabilistic)
+        if getattr(oracle, "promotion_metric", None) == "log_loss" and not plan.probabilistic:
+            # every trial's loss would be NaN, and ASHA would promote nothing
+            free_oracle(oracle)
+            raise ValueError("promote_by='log_loss' ranks trials by the log loss of "
+                             "predict_proba: it needs a classifier that has one and a "
+                             "target with one label per sample.")
+        return oracle
 
     # ------------------------------------------------------------ splitting
     def _make_splits(self, estimator, X, y, split_params, split_seed):
