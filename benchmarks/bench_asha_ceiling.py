@@ -107,16 +107,12 @@ def _scheduler(rungs, eta, budget, bootstrap):
     return sched
 
 
-def replay_asha(order, rung_scores, rank_scores, rungs, eta, budget, bootstrap=0):
-    """Run the ASHA scheduler on measured scores, one worker.  ``rung_scores[k]`` is
-    what a job at rung ``k`` reports; ``rank_scores[k]`` what the rule ranks it by.
-    Returns (reported best after each job, fold-epochs of each job)."""
-    sched = _scheduler(rungs, eta, budget, bootstrap)
-    if tuple(sched.rungs) != tuple(rungs):
-        raise ValueError(f"rungs {rungs} are not ASHA's for these bounds: {sched.rungs}")
+def scheduled_jobs(sched, order):
+    """Drive ``sched`` as one worker would, ``order`` giving the new configurations in
+    turn: yields ``(job id, proposal, configuration)`` for each job it starts.  The
+    caller reports each job (``sched.report``) before asking for the next."""
     stream = iter(order)
     config_of = {}
-    reported, spent, levels = [], [], []
     job = 0
     while True:
         prop = sched.propose()
@@ -127,15 +123,25 @@ def replay_asha(order, rung_scores, rank_scores, rungs, eta, budget, bootstrap=0
                 sched.exhaust()
                 continue
         elif prop.kind != "promote":
-            break
-        cfg_job = sched.start(job, prop)
-        cfg = config_of[cfg_job]
+            return
+        yield job, prop, config_of[sched.start(job, prop)]
+        job += 1
+
+
+def replay_asha(order, rung_scores, rank_scores, rungs, eta, budget, bootstrap=0):
+    """Run the ASHA scheduler on measured scores, one worker.  ``rung_scores[k]`` is
+    what a job at rung ``k`` reports; ``rank_scores[k]`` what the rule ranks it by.
+    Returns (reported best after each job, fold-epochs of each job)."""
+    sched = _scheduler(rungs, eta, budget, bootstrap)
+    if tuple(sched.rungs) != tuple(rungs):
+        raise ValueError(f"rungs {rungs} are not ASHA's for these bounds: {sched.rungs}")
+    reported, spent, levels = [], [], []
+    for job, prop, cfg in scheduled_jobs(sched, order):
         # the scheduler ranks by what it is told: the rule's score
         sched.report(job, float(rank_scores[prop.rung][cfg]))
         reported.append(float(rung_scores[prop.rung][cfg]))
         levels.append(prop.rung)
         spent.append(prop.cost * N_FOLDS)
-        job += 1
     return reported_best(np.asarray(reported), np.asarray(levels)), np.asarray(spent, float)
 
 

@@ -49,6 +49,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bench_asha_ceiling import scheduled_jobs  # noqa: E402
 from bench_search_efficiency import (  # noqa: E402
     cv_splits, epochs_to_reach, load_dataset, make_estimator, search_space)
 
@@ -119,21 +120,9 @@ def replay(order, spec, scores, rank):
     sched.spec = spec
     if tuple(sched.rungs) != tuple(e for e, _ in spec):
         raise ValueError(f"rungs {spec} are not ASHA's for these bounds: {sched.rungs}")
-    stream = iter(order)
-    config_of, reported, spent = {}, [], []
+    reported, spent = [], []
     level, best = -1, -np.inf
-    job = 0
-    while True:
-        prop = sched.propose()
-        if prop.kind == "new":
-            try:
-                config_of[job] = next(stream)
-            except StopIteration:
-                sched.exhaust()
-                continue
-        elif prop.kind != "promote":
-            break
-        cfg = config_of[sched.start(job, prop)]
+    for job, prop, cfg in scheduled_jobs(sched, order):
         epochs, folds = spec[prop.rung]
         sched.report(job, float(rank(epochs, folds, cfg)))
         if folds == N_FOLDS:  # only an all-fold score is reported
@@ -144,7 +133,6 @@ def replay(order, spec, scores, rank):
                 best = max(best, score)
         reported.append(best)
         spent.append(prop.cost * N_FOLDS)
-        job += 1
     return np.asarray(reported), np.asarray(spent, dtype=float)
 
 
