@@ -119,6 +119,11 @@ SLOW_FUNCTIONS = {
         "test_gru_promoted_model_is_the_parent_model_continued",
         "test_loky_streams_trials",
     },
+    "tests/test_asha_promote_by.py": {
+        "test_a_class_missing_from_a_training_fold_still_gets_a_finite_loss",
+        "test_a_gru_runs_its_network_once_for_the_score_and_the_log_loss",
+        "test_promotions_follow_the_log_loss_on_loky_workers",
+    },
     "tests/test_conformal.py": {
         "test_cqr_with_a_quantile_gru_pipeline_covers_90_percent",
         "test_cv_plus_gru_covers_90_percent",

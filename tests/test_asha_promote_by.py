@@ -231,3 +231,13 @@ def test_an_older_score_ranked_state_resumes_with_promote_by_score(xy, tmp_path,
     first = _asha(X, y, directory=tmp_path / "t")
     again = _asha(X, y, promote_by="log_loss", directory=tmp_path / "t")
     assert list(again.cv_results_["parent_trial_id"]) == list(first.cv_results_["parent_trial_id"])
+
+
+def test_promotions_follow_the_log_loss_on_loky_workers(xy):
+    # the losses are computed where the trials run and must reach the oracle from there
+    X, y = xy
+    tuned = _asha(X, y, n_jobs=2)
+    assert tuned.parallel_backend_ == "loky"
+    assert np.all(np.isfinite(tuned.cv_results_["promotion_log_loss"]))
+    promoted, everyone = _distance_of_promoted(tuned, LOSS_PEAK)
+    assert promoted < 0.5 * everyone, (promoted, everyone)
