@@ -116,7 +116,7 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
                 max_epochs=max_epochs, factor=hyperband_factor, **common, **tp)
             oracle.max_trials = max_trials
         elif name == "asha":
-            from skgru.tuning._asha_oracle import ASHAOracle
+            from skgru.tuning._asha_oracle import PROMOTE_BY, ASHAOracle
 
             tp.pop("max_epochs", None)  # resolved into max_epochs by TunedGRU
             unknown = sorted(set(tp) - {"min_epochs", "reduction_factor", "max_epochs_total",
@@ -126,7 +126,7 @@ def make_oracle(tuner, name, tuner_params, hyperband_factor, seed, max_epochs,
                                 "min_epochs, max_epochs, reduction_factor, max_epochs_total, "
                                 "sampler, random_fraction, min_points, promote_by)")
             promote_by = tp.get("promote_by", "auto")
-            if not isinstance(promote_by, str) or promote_by not in ("auto", "log_loss", "score"):
+            if not isinstance(promote_by, str) or promote_by not in ("auto", *PROMOTE_BY):
                 raise ValueError("promote_by must be 'auto', 'log_loss' or 'score', "
                                  f"got {promote_by!r}.")
             if promote_by == "auto":
