@@ -63,15 +63,16 @@ MAX_EPOCHS = 9
 N_FOLDS = 3
 
 
-def score_pool(task, X, y, splits, seed, pool, fidelities):
-    """``{epochs: scores}`` of ``pool`` random configurations, the same draws at each
-    fidelity (checked)."""
+def pool_results(task, X, y, splits, seed, pool, fidelities, scoring=None):
+    """``{epochs: cv_results_}`` of ``pool`` random configurations trained ``epochs``
+    each (``TunedGRU(tuner="random")``), the same draws at each fidelity (checked)."""
     from skgru.tuning import TunedGRU
 
-    scores, params = {}, None
+    results, params = {}, None
     for epochs in fidelities:
         tuned = TunedGRU(make_estimator(task, epochs, seed), search_space(), tuner="random",
-                         max_trials=pool, cv=splits, random_state=10_000 + seed, refit=False)
+                         max_trials=pool, cv=splits, random_state=10_000 + seed, refit=False,
+                         scoring=scoring)
         tuned.fit(X, y)
         res = tuned.cv_results_
         drawn = [dict(p) for p in res["params"]]
@@ -79,8 +80,14 @@ def score_pool(task, X, y, splits, seed, pool, fidelities):
             params = drawn
         elif drawn != params:
             raise AssertionError("the random draws differ between fidelities")
-        scores[epochs] = np.asarray(res["mean_test_score"], dtype=float)
-    return scores
+        results[epochs] = res
+    return results
+
+
+def score_pool(task, X, y, splits, seed, pool, fidelities):
+    """``{epochs: scores}`` of ``pool`` random configurations (:func:`pool_results`)."""
+    return {epochs: np.asarray(res["mean_test_score"], dtype=float)
+            for epochs, res in pool_results(task, X, y, splits, seed, pool, fidelities).items()}
 
 
 @functools.cache
@@ -128,6 +135,30 @@ def scheduled_jobs(sched, order):
         job += 1
 
 
+def add_pool_arguments(parser, pool, replays):
+    """The arguments both replay benchmarks take (this one and bench_asha_ranking.py):
+    data sets, seeds, pool size, replays per seed, training rows, the pool cache."""
+    parser.add_argument("--datasets", nargs="+", default=["digits", "sunspots", "ItalyPowerDemand"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--pool", type=int, default=pool, help="configurations scored per seed")
+    parser.add_argument("--replays", type=int, default=replays, help="replays per seed")
+    parser.add_argument("--n-train", type=int, default=400)
+    parser.add_argument("--pools", default=None,
+                        help="a folder to keep each seed's scored pool in (and read it from)")
+
+
+def cached_pool(path, score):
+    """``{key: array}`` read from the ``.npz`` at ``path`` when it exists, else
+    ``score()``, saved there (``path`` None: not kept)."""
+    if path and os.path.exists(path):
+        with np.load(path) as saved:
+            return {k: saved[k] for k in saved.files}
+    scores = score()
+    if path:
+        np.savez(path, **scores)
+    return scores
+
+
 def replay_asha(order, rung_scores, rank_scores, rungs, eta, budget, bootstrap=0):
     """Run the ASHA scheduler on measured scores, one worker.  ``rung_scores[k]`` is
     what a job at rung ``k`` reports; ``rank_scores[k]`` what the rule ranks it by.
@@ -155,13 +186,7 @@ def asha_rungs_for(spec):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=["digits", "sunspots", "ItalyPowerDemand"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument("--pool", type=int, default=96, help="configurations scored per seed")
-    p.add_argument("--replays", type=int, default=400, help="replays per seed")
-    p.add_argument("--n-train", type=int, default=400)
-    p.add_argument("--pools", default=None,
-                   help="a folder to keep each seed's scored pool in (and read it from)")
+    add_pool_arguments(p, pool=96, replays=400)
     p.add_argument("--bootstrap", nargs="*", type=int, default=[],
                    help="also replay ASHA whose bottom rung promotes only after this many "
                         "configurations completed it")
@@ -184,13 +209,9 @@ def main(argv=None):
             t0 = time.perf_counter()
             splits = cv_splits(task, y, seed)
             cache = args.pools and os.path.join(args.pools, f"{name}-{seed}-{args.pool}.npz")
-            if cache and os.path.exists(cache):
-                with np.load(cache) as saved:
-                    scores = {int(k[1:]): saved[k] for k in saved.files}
-            else:
-                scores = score_pool(task, X, y, splits, seed, args.pool, fidelities)
-                if cache:
-                    np.savez(cache, **{f"e{k}": v for k, v in scores.items()})
+            saved = cached_pool(cache, lambda: {
+                f"e{k}": v for k, v in score_pool(task, X, y, splits, seed, args.pool, fidelities).items()})
+            scores = {int(k[1:]): v for k, v in saved.items()}
             if not set(fidelities) <= set(scores):
                 raise ValueError(f"{cache} lacks fidelities {sorted(set(fidelities) - set(scores))}")
             final = scores[MAX_EPOCHS]

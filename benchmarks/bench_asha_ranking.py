@@ -49,9 +49,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_asha_ceiling import scheduled_jobs  # noqa: E402
-from bench_search_efficiency import (  # noqa: E402
-    cv_splits, epochs_to_reach, load_dataset, make_estimator, search_space)
+from bench_asha_ceiling import (  # noqa: E402
+    add_pool_arguments, cached_pool, pool_results, scheduled_jobs)
+from bench_search_efficiency import cv_splits, epochs_to_reach, load_dataset  # noqa: E402
 
 RS_TRIALS = 16
 MAX_EPOCHS = 9
@@ -66,22 +66,10 @@ def score_pool(task, X, y, splits, seed, pool):
     """``{key: array}``: ``f<e>`` the per-fold scores (pool, folds) after ``e`` epochs and,
     for a classifier, ``l<e>`` the per-fold log losses; the same draws at each
     fidelity (checked)."""
-    from skgru.tuning import TunedGRU
-
     classifier = task == "classification"
     scoring = {"score": "accuracy", "log_loss": "neg_log_loss"} if classifier else None
-    saved, params = {}, None
-    for epochs in FIDELITIES:
-        tuned = TunedGRU(make_estimator(task, epochs, seed), search_space(), tuner="random",
-                         max_trials=pool, cv=splits, random_state=10_000 + seed, refit=False,
-                         scoring=scoring)
-        tuned.fit(X, y)
-        res = tuned.cv_results_
-        drawn = [dict(p) for p in res["params"]]
-        if params is None:
-            params = drawn
-        elif drawn != params:
-            raise AssertionError("the random draws differ between fidelities")
+    saved = {}
+    for epochs, res in pool_results(task, X, y, splits, seed, pool, FIDELITIES, scoring).items():
 
         def per_fold(metric):
             return np.stack([np.asarray(res[f"split{k}_test_{metric}"], dtype=float)
@@ -138,13 +126,7 @@ def replay(order, spec, scores, rank):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=["digits", "sunspots", "ItalyPowerDemand"])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument("--pool", type=int, default=128, help="configurations scored per seed")
-    p.add_argument("--replays", type=int, default=200, help="replays per seed")
-    p.add_argument("--n-train", type=int, default=400)
-    p.add_argument("--pools", default=None,
-                   help="a folder to keep each seed's scored pool in (and read it from)")
+    add_pool_arguments(p, pool=128, replays=200)
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     from scipy.stats import spearmanr
@@ -156,13 +138,8 @@ def main(argv=None):
         for seed in args.seeds:
             t0 = time.perf_counter()
             cache = args.pools and os.path.join(args.pools, f"{name}-{seed}-{args.pool}-folds.npz")
-            if cache and os.path.exists(cache):
-                with np.load(cache) as saved:
-                    scores = {k: saved[k] for k in saved.files}
-            else:
-                scores = score_pool(task, X, y, cv_splits(task, y, seed), seed, args.pool)
-                if cache:
-                    np.savez(cache, **scores)
+            scores = cached_pool(cache, lambda: score_pool(task, X, y, cv_splits(task, y, seed), seed,
+                                                           args.pool))
             final = scores[f"f{MAX_EPOCHS}"].mean(axis=1)
             has_loss = f"l{MAX_EPOCHS}" in scores
 
