@@ -1,0 +1,133 @@
+"""Benchmark: what ``TunedGRU()`` should search for a regressor, chosen on training splits.
+
+``TunedGRU()`` (its default space and shuffled 20% hold-out) scored below its own base
+estimator's defaults on the regression test splits of ``bench_accuracy.py`` (issue 12:
+nile 128-156 RMSE against the defaults' 113 and the training mean's 122; airline 64
+against 26 on seed 0). This script asks, on the **training splits only**, which variant
+of the search to ship. Each task is one fold of ``bench_accuracy.py``'s selection CV
+(3 folds: ``TimeSeriesSplit`` for forecasting windows, past -> future; shuffled
+``KFold`` for the simulated set): a candidate is fitted on the fold's training rows
+and scored by R^2 on its validation rows (1 - MSE / variance of those rows' targets:
+0 is predicting their mean). The dummy model, Ridge and the base estimator's defaults
+are scored on the same folds for context. No test split is loaded.
+
+Candidates (``CANDIDATES``):
+
+* ``defaults``: ``GRURegressor(random_state=seed)``, no search;
+* ``tuned``: ``TunedGRU(GRURegressor(random_state=seed), random_state=seed)``, what
+  ``TunedGRU()`` does today;
+* ``tuned-skip``: the same search without ``linear_skip`` in the space (every trial
+  keeps the estimator's linear skip, its default since round 3);
+* ``tuned-cv3``: the current space scored by 3-fold CV (``cv=3``: unshuffled
+  ``KFold``, contiguous blocks of rows) instead of the shuffled hold-out;
+* ``tuned-skip-cv3``: both;
+* ``tuned-last``: the current space scored on the **last** 20% of the rows (one split,
+  as ``train_test_split(shuffle=False)`` holds out), not a shuffled 20%: on overlapping
+  forecasting windows a shuffled hold-out holds out near-duplicates of training rows;
+* ``tuned-skip-last``: the last 20% and no ``linear_skip`` in the space.
+
+    python benchmarks/bench_tuned_select.py --seeds 0
+    python benchmarks/bench_tuned_select.py --seeds 1 --candidates tuned tuned-skip
+
+Not run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+REGRESSION_SETS = ["nile", "airline", "sunspots", "sim-mv-reg", "elnino", "co2"]
+
+
+def _space_without(estimator, X, names):
+    from skgru.tuning._search_space import default_search_space
+
+    n_timesteps = np.asarray(X).shape[1] if not isinstance(X, list) else None
+    space = default_search_space(estimator, "random", n_timesteps=n_timesteps)
+    return {k: v for k, v in space.items() if k not in names}
+
+
+def _last_rows(n, fraction=0.2):
+    """One split holding out the last ``fraction`` of ``n`` rows."""
+    n_val = int(np.ceil(n * fraction))  # as the shuffled hold-out counts it
+    return [(np.arange(n - n_val), np.arange(n - n_val, n))]
+
+
+def _tuned(seed, X, *, skip_fixed=False, cv=None):
+    from skgru import GRURegressor, TunedGRU
+
+    est = GRURegressor(random_state=seed)
+    if cv == "last":
+        cv = _last_rows(len(X))
+    space = _space_without(est, X, {"linear_skip"}) if skip_fixed else None
+    return TunedGRU(est, space, cv=cv, random_state=seed)
+
+
+CANDIDATES = {
+    "defaults": lambda seed, X: __import__("skgru").GRURegressor(random_state=seed),
+    "tuned": lambda seed, X: _tuned(seed, X),
+    "tuned-skip": lambda seed, X: _tuned(seed, X, skip_fixed=True),
+    "tuned-cv3": lambda seed, X: _tuned(seed, X, cv=3),
+    "tuned-skip-cv3": lambda seed, X: _tuned(seed, X, skip_fixed=True, cv=3),
+    "tuned-last": lambda seed, X: _tuned(seed, X, cv="last"),
+    "tuned-skip-last": lambda seed, X: _tuned(seed, X, skip_fixed=True, cv="last"),
+}
+
+
+def run(names, seeds, candidates):
+    from _datasets import load
+    from bench_accuracy import _baseline_rows, _cv_splits, _fold_r2, _take
+
+    print(f"\nTunedGRU variants for a regressor: 3-fold CV on the TRAIN split (TimeSeriesSplit "
+          f"for forecasting windows), seeds {list(seeds)}. R^2.\n")
+    print("| data set | candidate | CV R^2 | seconds per fit |")
+    print("|---|---|---|---|")
+    table = {}
+    for name in names:
+        ds = load(name)
+        _baseline_rows(ds, seeds, False, 3)
+        for cand in candidates:
+            t0, scores = time.perf_counter(), []
+            for seed in seeds:
+                for tr, va in _cv_splits(ds, seed, 3):
+                    X_tr = _take(ds.X_train, tr)
+                    model = CANDIDATES[cand](seed, X_tr).fit(X_tr, ds.y_train[tr])
+                    scores.append(_fold_r2(ds.y_train[va], model.predict(_take(ds.X_train, va))))
+                    if hasattr(model, "best_params_"):
+                        print(f"    {name} {cand} seed {seed}: fold R^2 {scores[-1]:.4f}, "
+                              f"best_params_ {model.best_params_}", flush=True)
+            table[(name, cand)] = np.mean(scores)
+            n_fits = len(scores)
+            print(f"| {name} | {cand} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | "
+                  f"{(time.perf_counter() - t0) / n_fits:.0f} |", flush=True)
+            print(f"FOLDS {name} {cand} " + " ".join(f"{v:.4f}" for v in scores), flush=True)
+    print("\nMean CV R^2 per candidate over the sets above (each set clipped at -1):\n")
+    print("| candidate | mean R^2 | sets |")
+    print("|---|---|---|")
+    for cand in candidates:
+        vals = [max(table[(n, cand)], -1.0) for n in names if (n, cand) in table]
+        print(f"| {cand} | {np.mean(vals):.3f} | {len(vals)} |", flush=True)
+    return table
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=REGRESSION_SETS, choices=REGRESSION_SETS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    args = parser.parse_args(argv)
+    from bench_accuracy import print_environment
+
+    print_environment()
+    run(args.datasets, args.seeds, args.candidates)
+
+
+if __name__ == "__main__":
+    main()
