@@ -78,13 +78,13 @@ def _tuned(seed, X, *, skip_fixed=False, cv=None, max_trials=10):
 class DefaultsFirst:
     """The ``tuned-defaults-first`` stand-in (see the module docstring)."""
 
-    def __init__(self, seed, X):
-        self.seed, self.X = seed, X
+    def __init__(self, seed, X):  # X: the candidates' common signature; fit gets the rows
+        self.seed = seed
 
     def fit(self, X, y):
         from skgru import GRURegressor, TunedGRU
 
-        search = _tuned(self.seed, self.X, max_trials=9).fit(X, y)
+        search = _tuned(self.seed, X, max_trials=9).fit(X, y)
         est = GRURegressor(random_state=self.seed)
         # a one-value space: the one trial is the defaults themselves, on the same hold-out
         alone = TunedGRU(est, {"units": [est.units]}, max_trials=1, random_state=self.seed).fit(X, y)
