@@ -33,6 +33,7 @@ Candidates (``CANDIDATES``):
 
     python benchmarks/bench_tuned_select.py --seeds 0
     python benchmarks/bench_tuned_select.py --seeds 1 --candidates tuned tuned-skip
+    python benchmarks/bench_tuned_select.py --sizes   # rows each search is ranked on
 
 Not run by the tests.
 """
@@ -147,15 +148,39 @@ def run(names, seeds, candidates):
     return table
 
 
+def print_sizes(names):
+    """How many rows each search is ranked on: the training windows, the rows
+    ``TunedGRU()``'s default hold-out keeps back, and the selection folds' training rows."""
+    from _datasets import load
+    from bench_accuracy import _cv_splits
+
+    from skgru import GRURegressor, TunedGRU
+    from skgru.tuning._hold_out import hold_out_split
+
+    fraction = TunedGRU().validation_fraction
+    print(f"| data set | training windows | TunedGRU() hold-out rows ({fraction:.0%}) | "
+          "selection folds' training rows (seed 0) |")
+    print("|---|---|---|---|")
+    for name in names:
+        y = load(name).y_train
+        [(_, held)] = hold_out_split(GRURegressor(), y, len(y), fraction, 0)
+        folds = [len(tr) for tr, _ in _cv_splits(load(name), 0, 3)]
+        print(f"| {name} | {len(y)} | {len(held)} | {', '.join(map(str, folds))} |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=REGRESSION_SETS, choices=REGRESSION_SETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--sizes", action="store_true",
+                        help="only print how many rows each search is ranked on (seconds)")
     args = parser.parse_args(argv)
     from bench_accuracy import print_environment
 
     print_environment()
+    if args.sizes:
+        return print_sizes(args.datasets)
     run(args.datasets, args.seeds, args.candidates)
 
 
