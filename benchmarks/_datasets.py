@@ -256,6 +256,63 @@ def sim_multivariate_regression(seed=12):
     return Dataset("sim-mv-reg", "regression", X_train, X_test, y_train, y_test, "4 ch x 60, 75 train")
 
 
+# Simulated nonlinear regression (round 15 of issue 12, 2026-12-06): targets that no
+# linear model of the steps fits, the kind a GRU is for.  Written before any candidate
+# was scored on them; a regressor whose stopping rule ends on an early plateau keeps its
+# ridge start here (R^2 near Ridge's) where a trained GRU reaches far above it.
+
+
+def sim_square(seed=21):
+    """150 training / 300 test univariate series of 20 steps (AR(1), phi 0.5); the
+    target is the square of the last step plus the step before it, with noise of a
+    fifth of the signal's std: half of it linear, half quadratic."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        e = rng.normal(size=(n, 20))
+        X = np.zeros_like(e)
+        for t in range(20):
+            X[:, t] = (0.5 * X[:, t - 1] if t else 0.0) + e[:, t]
+        signal = X[:, -1] ** 2 + X[:, -2]
+        return X, signal + rng.normal(0, 0.2 * signal.std(), n)
+
+    X_train, y_train = make(150)
+    X_test, y_test = make(300)
+    return Dataset("sim-square", "regression", X_train, X_test, y_train, y_test, "len 20, 150 train")
+
+
+def sim_threshold_ar(seed=22, n=800):
+    """Forecasting windows (12 steps, next value) of a simulated two-regime threshold
+    AR(2) series (SETAR): the dynamics switch with the sign of the last value.  Split
+    as the statsmodels series are (chronological 70/30, no overlap); CV on its training
+    windows runs past to future."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n + 100)
+    for t in range(2, len(x)):
+        if x[t - 1] <= 0:
+            x[t] = 0.8 * x[t - 1] - 0.3 * x[t - 2] + 0.6 + 0.4 * rng.normal()
+        else:
+            x[t] = -0.7 * x[t - 1] + 0.2 * x[t - 2] - 0.2 + 0.4 * rng.normal()
+    return _windows("sim-setar", x[100:], 12)
+
+
+def sim_multivariate_peaks(seed=23):
+    """100 training / 300 test series, 3 channels x 40 steps (random walks); the target
+    is channel 0's maximum minus channel 1's minimum plus tanh of channel 2's last
+    value, with noise of a quarter of the signal's std: summaries over the whole
+    series that a linear model of the steps only approximates."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        X = rng.normal(size=(n, 40, 3)).cumsum(axis=1) * 0.3
+        signal = X[:, :, 0].max(axis=1) - X[:, :, 1].min(axis=1) + np.tanh(X[:, -1, 2])
+        return X, signal + rng.normal(0, 0.25 * signal.std(), n)
+
+    X_train, y_train = make(100)
+    X_test, y_test = make(300)
+    return Dataset("sim-mv-peaks", "regression", X_train, X_test, y_train, y_test, "3 ch x 40, 100 train")
+
+
 CLASSIFICATION = {
     "digits": digits,
     "ItalyPowerDemand": italy_power_demand,
@@ -277,7 +334,14 @@ REGRESSION = {
     "airline": airline,
     "sim-mv-reg": sim_multivariate_regression,
 }
-LOADERS = {**CLASSIFICATION, **REGRESSION}
+SIMULATED_NONLINEAR = {
+    "sim-square": sim_square,
+    "sim-setar": sim_threshold_ar,
+    "sim-mv-peaks": sim_multivariate_peaks,
+}
+# simulated sets whose rows are windows of one series (CV past to future, not shuffled)
+FORECASTING_SIMULATIONS = {"sim-setar"}
+LOADERS = {**CLASSIFICATION, **REGRESSION, **SIMULATED_NONLINEAR}
 
 
 def load(name) -> Dataset:

@@ -83,12 +83,31 @@ def fit_with_members(estimator, fit_own, X, y, sample_weight=None, *, epochs=Non
     return estimator
 
 
-def average(outputs):
+# How predict weighs the members: "equal" (the default), or "inverse_val_loss", each
+# member by 1 / its lowest validation loss (a benchmark knob for round 15 of issue 12,
+# set by benchmarks/bench_accuracy.py; round 14 found it level on the six regression
+# training splits).
+MEMBER_WEIGHTS = "equal"
+
+
+def member_weights(fitted):
+    """Weights of ``fitted``'s members in ``predict`` (None: equal)."""
+    if MEMBER_WEIGHTS == "equal":
+        return None
+    losses = [min(m.history_.get("val_loss") or [np.nan]) for m in fitted]
+    if not np.all(np.isfinite(losses)) or min(losses) <= 0:
+        return None
+    return 1.0 / np.asarray(losses, dtype=np.float64)
+
+
+def average(outputs, weights=None):
     """The mean of the members' outputs (the only output when there is one).  Average
     in the units of ``y``: members started apart (a warm start that grew the ensemble)
     standardised their targets on different data."""
     if len(outputs) == 1:
         return outputs[0]
+    if weights is not None:
+        return np.average(np.stack(outputs), axis=0, weights=weights).astype(outputs[0].dtype, copy=False)
     return np.mean(np.stack(outputs), axis=0).astype(outputs[0].dtype, copy=False)
 
 

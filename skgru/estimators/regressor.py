@@ -339,7 +339,8 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         check_is_fitted(self, ("model_", "target_encoder_"))
         if return_std:
             return _mc_dropout.predict_mean_std(self, X)
-        return _ensemble.average([m._network_prediction(X) for m in _ensemble.members(self)])
+        fitted = _ensemble.members(self)
+        return _ensemble.average([m._network_prediction(X) for m in fitted], _ensemble.member_weights(fitted))
 
     def predict_quantiles(self, X):
         """Predicted quantiles at the levels of ``quantiles`` (sorted, non-crossing).
