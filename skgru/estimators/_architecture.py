@@ -162,7 +162,7 @@ ARCHITECTURE_PARAMS_DOC = """
         per entry, applied to the (patched) sequence before the GRU. None: no stem.
     conv_kernel_size : int, default=5
         Kernel length of the convolutional stem.
-    min_updates : int >= 0, default=3000 (classifier), 1000 (regressor)
+    min_updates : int >= 0, default=3000
         Count optimizer updates, not epochs, on small training sets: ``fit``
         waits at least ``ceil(0.1 * min_updates / steps_per_epoch)`` epochs
         without improvement before it stops, and with ``epochs="auto"`` may run

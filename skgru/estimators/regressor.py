@@ -156,7 +156,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         standardize_X=True,
         conv_filters=None,
         conv_kernel_size=5,
-        min_updates=1000,
+        min_updates=3000,
         linear_skip=True,
         fcn_branch=False,
         l1=0.0,
