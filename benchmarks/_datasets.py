@@ -265,7 +265,8 @@ def sim_multivariate_regression(seed=12):
 def sim_square(seed=21):
     """150 training / 300 test univariate series of 20 steps (AR(1), phi 0.5); the
     target is the square of the last step plus the step before it, with noise of a
-    fifth of the signal's std: half of it linear, half quadratic."""
+    fifth of the signal's std (the square carries most of the signal's variance: about
+    3.6 against the linear part's 1.3)."""
     rng = np.random.default_rng(seed)
 
     def make(n):
