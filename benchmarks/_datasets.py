@@ -258,8 +258,9 @@ def sim_multivariate_regression(seed=12):
 
 # Simulated nonlinear regression (round 15 of issue 12, 2026-12-06): targets that no
 # linear model of the steps fits, the kind a GRU is for.  Written before any candidate
-# was scored on them; a regressor whose stopping rule ends on an early plateau keeps its
-# ridge start here (R^2 near Ridge's) where a trained GRU reaches far above it.
+# was scored on them, on the hypothesis that a regressor whose stopping rule ends on an
+# early plateau stays near its ridge start there. Only sim-square bore it out (round 15,
+# benchmarks/README.md); they are scored by --select and --datasets, not by a plain run.
 
 
 def sim_square(seed=21):

@@ -85,6 +85,7 @@ SLOW_FUNCTIONS = {
         "test_auto_patch_size",
         "test_conv_stem",
         "test_conv_stem_keeps_token_padding_masked",
+        "test_default_regressor_trains_past_the_early_plateau_of_a_nonlinear_target",
         "test_digits_with_the_new_defaults",
         "test_last_partial_patch_is_zero_padded",
         "test_min_updates_counts_updates_not_epochs",

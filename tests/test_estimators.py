@@ -154,7 +154,7 @@ def test_early_stopping_restores_best_epoch():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(80, 5, 2)).astype("float32")
     y = rng.randint(0, 2, size=80)  # noise: validation loss soon rises
-    # min_updates=1000 (the former default): patience 50 epochs on 60 rows stops within 60
+    # min_updates=1000 (the classifier's former default): patience 50 epochs on 60 rows stops within 60
     params = dict(units=16, learning_rate=0.05, random_state=0, early_stopping=True, validation_fraction=0.25,
                   min_updates=1000)
     clf = GRUClassifier(epochs=60, n_iter_no_change=5, **params).fit(X, y)

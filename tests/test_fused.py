@@ -282,7 +282,7 @@ def test_trial_helper_applies_params_and_only_takes_sample_weight():
 
 def test_default_classifier_standardize_and_conv_stem_match_separate_fits(step):
     # The estimator's defaults: standardize_X=True, conv_filters=64 (Conv1D(64, 5, "same")),
-    # patch_size="auto" (1 here), min_updates=1000 (patience from each fold's size).
+    # patch_size="auto" (1 here), min_updates=3000 (patience from each fold's size).
     rng = np.random.RandomState(0)
     X = (rng.normal(size=(45, 7, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -2.0]).astype("float32")
     y = (X[:, :, 0].sum(axis=1) > 0).astype(int) + (X[:, 0, 1] > 3)

@@ -170,7 +170,8 @@ ARCHITECTURE_PARAMS_DOC = """
         series, batch 32, 3000: up to 1500 epochs, patience 150; ``lr_patience``
         and the exponential schedule's decay are stretched in the same
         proportion, see ``lr_schedule``). Training
-        sets of more than ~1000 rows are not affected. An int ``epochs`` is
+        sets of more than ~1000 rows (~1200 for the regressor, whose early
+        stopping holds out 20%) are not affected. An int ``epochs`` is
         always the maximum. 0 keeps ``n_iter_no_change`` (and 100 epochs for
         "auto") as given. ``partial_fit`` always trains one epoch.
     linear_skip : None, bool or int, default=None (classifier), True (regressor)

@@ -92,10 +92,11 @@ MEMBER_WEIGHTS = "equal"
 
 
 def member_weights(fitted):
-    """Weights of ``fitted``'s members in ``predict`` (None: equal)."""
+    """Weights of ``fitted``'s members in ``predict`` (None: equal, also when a member
+    has no validation loss, i.e. without ``early_stopping``)."""
     if MEMBER_WEIGHTS == "equal":
         return None
-    losses = [min(m.history_.get("val_loss") or [np.nan]) for m in fitted]
+    losses = [np.min(m.history_.get("val_loss") or [np.nan]) for m in fitted]
     if not np.all(np.isfinite(losses)) or min(losses) <= 0:
         return None
     return 1.0 / np.asarray(losses, dtype=np.float64)
