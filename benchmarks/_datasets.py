@@ -35,6 +35,8 @@ class Dataset:
     y_train: np.ndarray
     y_test: np.ndarray
     note: str = ""
+    # rows are overlapping windows of one series (``_windows``): CV runs past to future
+    windows: bool = False
 
 
 # ------------------------------------------------------------------ classification
@@ -196,7 +198,7 @@ def _windows(name, series, window, horizon=1, note=""):
     cut = int(0.7 * len(X))
     # drop the windows whose target overlaps the test period's inputs (no leak either way)
     return Dataset(name, "regression", X[: cut - window], X[cut:], y[: cut - window], y[cut:],
-                   note or f"window {window}, {cut - window} train")
+                   note or f"window {window}, {cut - window} train", windows=True)
 
 
 def sunspots():
@@ -341,8 +343,6 @@ SIMULATED_NONLINEAR = {
     "sim-setar": sim_threshold_ar,
     "sim-mv-peaks": sim_multivariate_peaks,
 }
-# simulated sets whose rows are windows of one series (CV past to future, not shuffled)
-FORECASTING_SIMULATIONS = {"sim-setar"}
 LOADERS = {**CLASSIFICATION, **REGRESSION, **SIMULATED_NONLINEAR}
 
 

@@ -532,11 +532,9 @@ def _cv_splits(ds, seed, n_splits):
         # PigCVP has 2 training series per class: as many folds as the rarest class allows
         n_splits = min(n_splits, int(np.unique(ds.y_train, return_counts=True)[1].min()))
         return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n), ds.y_train))
-    from _datasets import FORECASTING_SIMULATIONS
-
-    if ds.name.startswith("sim") and ds.name not in FORECASTING_SIMULATIONS:
-        return list(KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n)))
-    return list(TimeSeriesSplit(n_splits).split(np.zeros(n)))  # forecasting windows: past -> future
+    if ds.windows:  # forecasting windows of one series: past -> future
+        return list(TimeSeriesSplit(n_splits).split(np.zeros(n)))
+    return list(KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(n)))
 
 
 def _take(X, idx):
@@ -718,6 +716,7 @@ def print_environment():
 def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _datasets import LOADERS as ALL_SETS
+    from _datasets import SIMULATED_NONLINEAR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
@@ -774,8 +773,6 @@ def main(argv=None):
         else:
             run_table(names, args.seeds, fast, args.tuned)
         return
-
-    from _datasets import SIMULATED_NONLINEAR
 
     # round 15's simulated nonlinear sets only when named (README's tables: the 17 others)
     names = args.datasets or [n for n in ALL_SETS if n not in SIMULATED_NONLINEAR]

@@ -162,9 +162,10 @@ def print_sizes(names):
           "selection folds' training rows (seed 0) |")
     print("|---|---|---|---|")
     for name in names:
-        y = load(name).y_train
+        ds = load(name)
+        y = ds.y_train
         [(_, held)] = hold_out_split(GRURegressor(), y, len(y), fraction, 0)
-        folds = [len(tr) for tr, _ in _cv_splits(load(name), 0, 3)]
+        folds = [len(tr) for tr, _ in _cv_splits(ds, 0, 3)]
         print(f"| {name} | {len(y)} | {len(held)} | {', '.join(map(str, folds))} |", flush=True)
 
 
