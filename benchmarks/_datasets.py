@@ -317,6 +317,26 @@ def sim_multivariate_peaks(seed=23):
     return Dataset("sim-mv-peaks", "regression", X_train, X_test, y_train, y_test, "3 ch x 40, 100 train")
 
 
+def sim_trend_season(seed=24, n=144):
+    """Forecasting windows (12 steps, next value) of a simulated monthly series with an
+    exponential trend, a drifting level and a seasonal swing that grows with it, 144
+    points as aeon's airline: the test windows (after the training ones) lie above every
+    training value, so a model must extrapolate."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    level = 100 * np.exp(0.01 * t + 0.5 * rng.normal(0, 0.02, n).cumsum())
+    x = level * (1 + 0.15 * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 2 * np.pi))) + rng.normal(0, 3, n)
+    return _windows("sim-trend-season", x, 12)
+
+
+def sim_random_walk(seed=25, n=150):
+    """Forecasting windows (10 steps, next value) of a Gaussian random walk, 150 points:
+    the last value is the best forecast, and the test windows may wander outside the
+    training range."""
+    rng = np.random.default_rng(seed)
+    return _windows("sim-walk", 50 + rng.normal(0, 1, n).cumsum(), 10)
+
+
 CLASSIFICATION = {
     "digits": digits,
     "ItalyPowerDemand": italy_power_demand,
@@ -343,7 +363,12 @@ SIMULATED_NONLINEAR = {
     "sim-setar": sim_threshold_ar,
     "sim-mv-peaks": sim_multivariate_peaks,
 }
-LOADERS = {**CLASSIFICATION, **REGRESSION, **SIMULATED_NONLINEAR}
+# round 16 (issue 12): forecasting series whose test windows leave the training range
+SIMULATED_FORECASTING = {
+    "sim-trend-season": sim_trend_season,
+    "sim-walk": sim_random_walk,
+}
+LOADERS = {**CLASSIFICATION, **REGRESSION, **SIMULATED_NONLINEAR, **SIMULATED_FORECASTING}
 
 
 def load(name) -> Dataset:

@@ -484,8 +484,33 @@ def _fit_shrinkage(network, y_train, validation, to_mean=True, to_linear=False):
         # b = 1 where the GRU adds nothing (the ridge start kept): nothing to shrink
         gru = _least_squares_factor(pred - linear, y - linear, w, empty=1.0)
         pred = linear + gru * (pred - linear)
-    alpha = _least_squares_factor(pred - center, y - center, w, empty=0.0) if to_mean else np.ones(y.shape[1])
+    alpha = _mean_shrink_factor(pred - center, y - center, w) if to_mean else np.ones(y.shape[1])
     return Shrinkage(alpha, center, gru)
+
+
+# How ``shrink_to_mean`` turns the validation rows into its factor ``a`` (a benchmark
+# knob, issue 12 round 16): "least_squares" (the factor minimising their squared error),
+# "one_se" (that factor plus one standard error of it, toward no shrink), or
+# "no_worse_than_mean" (2 * that factor: the least shrink whose validation error is still
+# at most the mean's, as the error is a parabola in ``a`` centred on the least-squares factor).
+SHRINK_TO_MEAN_RULE = "least_squares"
+
+
+def _mean_shrink_factor(d, r, w):
+    a = _least_squares_factor(d, r, w, empty=0.0)
+    if SHRINK_TO_MEAN_RULE == "least_squares":
+        return a
+    if SHRINK_TO_MEAN_RULE == "no_worse_than_mean":
+        return np.clip(2.0 * a, 0.0, 1.0)
+    if SHRINK_TO_MEAN_RULE != "one_se":
+        raise ValueError(f"unknown SHRINK_TO_MEAN_RULE {SHRINK_TO_MEAN_RULE!r}")
+    wn = w / w.mean()  # weights as counts: n rows of weight 1 give n
+    num, den = (wn[:, None] * d * r).sum(axis=0), (wn[:, None] * d * d).sum(axis=0)
+    raw = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)  # the unclipped factor
+    dof = max(wn.sum() - 1.0, 1.0)
+    s2 = (wn[:, None] * (r - raw * d) ** 2).sum(axis=0) / dof
+    se = np.sqrt(np.where(den > 0, s2 / np.where(den > 0, den, 1.0), 0.0))
+    return np.where(den > 0, np.clip(raw + se, 0.0, 1.0), 0.0)
 
 
 def _least_squares_factor(d, r, w, empty):
