@@ -490,7 +490,8 @@ def _fit_shrinkage(network, y_train, validation, to_mean=True, to_linear=False):
 
 # How ``shrink_to_mean`` turns the validation rows into its factor ``a`` (a benchmark
 # knob, issue 12 round 16): "least_squares" (the factor minimising their squared error),
-# "one_se" (that factor plus one standard error of it, toward no shrink), or
+# "one_se" (that factor plus one standard error of it, toward no shrink, at most twice
+# the factor), or
 # "no_worse_than_mean" (2 * that factor: the least shrink whose validation error is still
 # at most the mean's, as the error is a parabola in ``a`` centred on the least-squares factor).
 SHRINK_TO_MEAN_RULE = "least_squares"
@@ -510,7 +511,8 @@ def _mean_shrink_factor(d, r, w):
     dof = max(wn.sum() - 1.0, 1.0)
     s2 = (wn[:, None] * (r - raw * d) ** 2).sum(axis=0) / dof
     se = np.sqrt(np.where(den > 0, s2 / np.where(den > 0, den, 1.0), 0.0))
-    return np.where(den > 0, np.clip(raw + se, 0.0, 1.0), 0.0)
+    # capped at 2 * a: the validation error stays at most the mean's (the issue's promise)
+    return np.where(den > 0, np.clip(np.minimum(raw + se, 2.0 * raw), 0.0, 1.0), 0.0)
 
 
 def _least_squares_factor(d, r, w, empty):
