@@ -297,6 +297,34 @@ def test_regressor_shrinkage_multi_output():
     assert reg.shrinkage_.shape == (2,) and reg.predict(X).shape == (60, 2)
 
 
+@pytest.mark.parametrize("rule", ["least_squares", "one_se", "no_worse_than_mean"])
+def test_every_shrink_to_mean_rule_keeps_the_validation_error_at_most_the_means(monkeypatch, rule):
+    """The promise behind shrink_to_mean, for each of round 16's rules (a benchmark knob):
+    the factor a lies in [0, 1], the shrunk validation error is at most the mean's, and
+    the alternatives shrink less than the least-squares factor (toward a = 1)."""
+    from skgru.estimators import regressor as module
+
+    rng = np.random.default_rng(3)
+    w = np.ones(12)
+    for scale in (0.05, 0.5, 1.0, 2.0):  # from a network that learned little to one that overshoots
+        signal = rng.normal(size=(12, 2))
+        d = signal / scale + rng.normal(size=(12, 2))  # prediction - mean
+        r = signal + 0.5 * rng.normal(size=(12, 2))  # target - mean
+        least = module._least_squares_factor(d, r, w, empty=0.0)
+        monkeypatch.setattr(module, "SHRINK_TO_MEAN_RULE", rule)
+        a = module._mean_shrink_factor(d, r, w)
+        assert np.all((a >= 0) & (a <= 1)) and np.all(a >= least - 1e-12)
+        shrunk_error = ((r - a * d) ** 2).sum(axis=0)
+        assert np.all(shrunk_error <= (r**2).sum(axis=0) + 1e-9)  # a = 0 is the mean
+        if rule == "least_squares":
+            np.testing.assert_array_equal(a, least)
+        if rule == "no_worse_than_mean":
+            np.testing.assert_allclose(a, np.minimum(2 * least, 1.0))
+    monkeypatch.setattr(module, "SHRINK_TO_MEAN_RULE", "no such rule")
+    with pytest.raises(ValueError, match="SHRINK_TO_MEAN_RULE"):
+        module._mean_shrink_factor(d, r, w)
+
+
 def _linear_plus_noise(n=60, seed=0):
     """A target linear in the last step plus noise: what a GRU beside the ridge start can
     only overfit."""
