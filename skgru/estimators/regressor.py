@@ -502,16 +502,14 @@ SHRINK_TO_MEAN_RULE = "least_squares"
 def _mean_shrink_factor(d, r, w):
     """``shrink_to_mean``'s factor per column, by :data:`SHRINK_TO_MEAN_RULE`; ``d`` the
     predictions and ``r`` the targets, both minus the training mean, ``w`` row weights."""
-    a = _least_squares_factor(d, r, w, empty=0.0)
     if SHRINK_TO_MEAN_RULE == "least_squares":
-        return a
+        return _least_squares_factor(d, r, w, empty=0.0)
     if SHRINK_TO_MEAN_RULE == "no_worse_than_mean":
-        return np.clip(2.0 * a, 0.0, 1.0)
+        return np.clip(2.0 * _least_squares_factor(d, r, w, empty=0.0), 0.0, 1.0)
     if SHRINK_TO_MEAN_RULE != "one_se":
         raise ValueError(f"unknown SHRINK_TO_MEAN_RULE {SHRINK_TO_MEAN_RULE!r}")
     wn = w / w.mean()  # weights as counts: n rows of weight 1 give n
-    num, den = (wn[:, None] * d * r).sum(axis=0), (wn[:, None] * d * d).sum(axis=0)
-    raw = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)  # the unclipped factor
+    raw, den = _unclipped_factor(d, r, wn, empty=0.0)
     dof = max(wn.sum() - 1.0, 1.0)
     s2 = (wn[:, None] * (r - raw * d) ** 2).sum(axis=0) / dof
     se = np.sqrt(np.where(den > 0, s2 / np.where(den > 0, den, 1.0), 0.0))
@@ -522,8 +520,14 @@ def _mean_shrink_factor(d, r, w):
 def _least_squares_factor(d, r, w, empty):
     """Per column, the ``c`` in [0, 1] minimising ``sum(w * (r - c * d) ** 2)``
     (``empty`` where ``d`` is all zero)."""
+    return np.clip(_unclipped_factor(d, r, w, empty)[0], 0.0, 1.0)
+
+
+def _unclipped_factor(d, r, w, empty):
+    """Per column, the ``c`` minimising ``sum(w * (r - c * d) ** 2)`` (``empty`` where
+    ``d`` is all zero), and ``sum(w * d ** 2)``."""
     num, den = (w[:, None] * d * r).sum(axis=0), (w[:, None] * d * d).sum(axis=0)
-    return np.clip(np.where(den > 0, num / np.where(den > 0, den, 1.0), empty), 0.0, 1.0)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty), den
 
 
 @contextlib.contextmanager
