@@ -73,10 +73,12 @@ from skgru._keras.network import (
     NetworkSpec,
     _MaskedPooling,
     _PatchPooling,
+    _RelativeToLast,
     _ZeroPadding,
     fold_patches,
     pool_patches,
     pool_steps,
+    uses_stem,
 )
 
 
@@ -177,6 +179,8 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
         names += [f"conv_zero_padding_{c}", f"conv_{c}"] if zero_padding else [f"conv_{c}"]
     if pools_patches(spec):
         names.append(f"patch_{spec.patch_mode}_pooling")
+    if spec.gru_input != "values":
+        names.append("relative_to_last")
     names += [directions[0].partition("/")[0] for directions in gru_names(spec)]
     if spec.pooling != "last":
         names.append(f"{spec.pooling}_pooling")
@@ -186,7 +190,7 @@ def expected_layer_names(spec: NetworkSpec) -> list[str]:
     return names + ["output"]  # with a linear skip, the Add of the GRU head and the skip
 
 
-def numpy_only_feature(linear_skip, pooling, dropout, bidirectional) -> str | None:
+def numpy_only_feature(linear_skip, pooling, dropout, bidirectional, gru_input="values") -> str | None:
     """The first of a network's features that only the NumPy step implements (None:
     none): the compiled step falls back on them.  ``can_fuse`` asks it of an
     estimator's parameters, :func:`structure_problem` of a built network's spec."""
@@ -198,6 +202,8 @@ def numpy_only_feature(linear_skip, pooling, dropout, bidirectional) -> str | No
         return "dropout"
     if bidirectional:
         return "the bidirectional GRU"
+    if gru_input != "values":
+        return f"gru_input={gru_input!r}"
     return None
 
 
@@ -215,7 +221,8 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
         return f"patch_mode={spec.patch_mode!r} is not fused"
     if spec.fcn_filters:
         return "the GRU-FCN branch is not fused"
-    feature = numpy_only_feature(spec.linear_skip, spec.pooling, spec.dropout, spec.bidirectional)
+    feature = numpy_only_feature(spec.linear_skip, spec.pooling, spec.dropout, spec.bidirectional,
+                                 spec.gru_input)
     if feature is not None and choose_step(spec.activation, spec.recurrent_activation) != "numpy":
         return f"{feature} is fused by the NumPy step only"
     names = [layer.name for layer in model.layers]
@@ -262,6 +269,10 @@ def structure_problem(model: keras.Model, spec: NetworkSpec) -> str | None:
                 isinstance(model.get_layer(f"conv_zero_padding_{c}"), _ZeroPadding)
                 for c in range(len(spec.conv_filters))):
             return "the convolutions' padding layers are not the ones the fused step implements"
+    if spec.gru_input != "values":
+        layer = model.get_layer("relative_to_last")
+        if not isinstance(layer, _RelativeToLast) or layer.mode != spec.gru_input:
+            return "the layer relative_to_last is not the one the fused step implements"
     if spec.pooling != "last":
         layer = model.get_layer(f"{spec.pooling}_pooling")
         if not isinstance(layer, _MaskedPooling) or layer.mode != spec.pooling:
@@ -333,11 +344,6 @@ def stem_fold(spec: NetworkSpec) -> int:
     return 1 if pools_patches(spec) else spec.patch_size
 
 
-def uses_stem(spec: NetworkSpec) -> bool:
-    """Whether ``build_network`` puts its ``stem`` layer (mask, standardise, patch) first."""
-    return spec.patch_size > 1 or spec.normalize or bool(spec.conv_filters) or spec.pooling != "last"
-
-
 def input_statistics(model: keras.Model, spec: NetworkSpec):
     """The network's per-feature (mean, std) standardisation, or None without one."""
     if not spec.normalize:
@@ -366,7 +372,8 @@ class FusedTrainer:
     def __init__(self, spec: NetworkSpec, k: int, rule: OptimizerRule, task: str):
         import tensorflow as tf
 
-        feature = numpy_only_feature(spec.linear_skip, spec.pooling, spec.dropout, spec.bidirectional)
+        feature = numpy_only_feature(spec.linear_skip, spec.pooling, spec.dropout, spec.bidirectional,
+                                 spec.gru_input)
         if feature is not None:  # refused by structure_problem: a guard
             raise ValueError(f"the compiled fused step does not implement {feature}")
         self.tf = tf

@@ -32,7 +32,7 @@ import numpy as np
 
 from skgru._keras import fold_threads
 from skgru._keras.fused import OptimizerRule, pools_patches, stem_fold, uses_stem, variable_layout
-from skgru._keras.network import last_steps
+from skgru._keras.network import last_steps, relative_to_last, relative_to_last_backward
 
 
 def _sigmoid(x):
@@ -363,6 +363,9 @@ class NumpyFusedTrainer:
         if pools_patches(spec) and not self.pools_after_conv:
             # pooled straight from the input: no weight before it, so once here
             x, mask, _ = _pool_patches(x, mask, spec.patch_size, spec.patch_mode)
+        if spec.gru_input != "values" and not spec.conv_filters:
+            # round 17: no weight before it either, so once here (else in _forward)
+            x, _ = relative_to_last(x, mask, spec.gru_input)
         cols = None
         if spec.conv_filters and x.size * spec.conv_kernel_size * 4 <= PRECOMPUTE_BYTES:
             cols = self._im2col(x)  # the first convolution's windows, once (else per batch)
@@ -419,6 +422,9 @@ class NumpyFusedTrainer:
             step_mask = mask
             h, mask, record = _pool_patches(h, mask, spec.patch_size, spec.patch_mode)
             tape.append(("patches", (record, step_mask)))
+        if spec.gru_input != "values" and spec.conv_filters:  # network._RelativeToLast
+            h, is_last = relative_to_last(h, mask, spec.gru_input)
+            tape.append(("relative", (mask, is_last)))
         n_layers = len(spec.units)
         pooled = spec.pooling != "last"
         directions = self.directions
@@ -614,6 +620,10 @@ class NumpyFusedTrainer:
             if drop is not None:  # d the layer's input before its mask
                 dxs = [dx_r * drop[i * n_dir + r][:, :, None, :] for r, dx_r in enumerate(dxs)]
             d = dxs[0] if n_dir == 1 else dxs[1] + dxs[0]
+        if spec.gru_input != "values" and spec.conv_filters:
+            valid, is_last = tape[pos][1]
+            d = relative_to_last_backward(d, valid, is_last, spec.gru_input)
+            pos -= 1
         step_mask = None
         if self.pools_after_conv:
             record, step_mask = tape[pos][1]

@@ -55,6 +55,10 @@ class NetworkSpec:
     # standardised, unpatched sequence: Conv1D(k_i, FCN_KERNELS[i]) + BatchNorm + ReLU
     # per entry, masked global average pooling, concatenated with the GRU summary.
     fcn_filters: tuple = ()
+    # ---- issue 12, round 17: what the GRU reads at each step (see _RelativeToLast):
+    # "values" the steps as the stem/convolutions give them, "relative" each step minus
+    # the series' last valid step, "both" the two side by side
+    gru_input: str = "values"
 
 
 # Kernel lengths of the FCN branch's blocks (Wang et al. 2017, "Time series
@@ -65,6 +69,14 @@ FCN_KERNELS = (8, 5, 3)
 
 def fcn_kernel(i: int) -> int:
     return FCN_KERNELS[i] if i < len(FCN_KERNELS) else FCN_KERNELS[-1]
+
+
+def uses_stem(spec: NetworkSpec) -> bool:
+    """Whether ``build_network`` puts its ``stem`` layer (mask, standardise, patch) first:
+    anything that needs the mask explicitly (Conv1D and the layers after it drop Keras'
+    propagated one) or the standardised, patched steps."""
+    return (spec.patch_size > 1 or spec.normalize or bool(spec.conv_filters) or spec.pooling != "last"
+            or spec.gru_input != "values")
 
 
 def cudnn_eligible(spec: NetworkSpec) -> bool:
@@ -296,6 +308,78 @@ class _LastSteps(keras.layers.Layer):
         return None
 
 
+GRU_INPUTS = ("values", "relative", "both")
+
+
+class _RelativeToLast(keras.layers.Layer):
+    """Each step of ``(batch, t, f)`` minus the sequence's last valid step
+    (``mode="relative"``), or the steps and that difference side by side,
+    ``(batch, t, 2f)`` (``mode="both"``).
+
+    Why (round 17 of issue 12): a GRU sees the last step of a window once, at its last
+    update, yet a forecast leans on it most; read relative to it, every step carries it.
+    With a mask the last valid step may sit anywhere (post- or pre-padding); padded
+    steps get zeros in the difference.
+    """
+
+    def __init__(self, mode, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("relative", "both"):
+            raise ValueError(f"mode must be 'relative' or 'both'; got {mode!r}.")
+        self.mode = mode
+
+    def call(self, x, valid=None):
+        ops = keras.ops
+        if valid is None:
+            rel = x - x[:, -1:, :]
+        else:
+            v = ops.cast(valid, x.dtype)  # (batch, t)
+            from_end = ops.flip(ops.cumsum(ops.flip(v, axis=1), axis=1), axis=1)  # 1 = the last valid step
+            is_last = v * ops.cast(ops.equal(from_end, 1.0), x.dtype)
+            last = ops.einsum("bt,btf->bf", is_last, x)[:, None, :]
+            rel = (x - last) * v[..., None]
+        return rel if self.mode == "relative" else ops.concatenate([x, rel], axis=-1)
+
+    def compute_output_shape(self, x_shape, valid_shape=None):
+        f = x_shape[-1]
+        return (*x_shape[:-1], f if self.mode == "relative" or f is None else 2 * f)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+def relative_to_last(x: np.ndarray, valid, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """NumPy twin of :class:`_RelativeToLast` over any leading axes: ``(..., t, f)`` ->
+    (the layer's output, the one-hot of each row's last valid step ``(..., t)`` or None
+    without a mask, which :func:`relative_to_last_backward` needs)."""
+    if valid is None:
+        is_last = None
+        rel = x - x[..., -1:, :]
+    else:
+        v = valid.astype(x.dtype)
+        from_end = np.cumsum(v[..., ::-1], axis=-1)[..., ::-1]
+        is_last = v * (from_end == 1)
+        rel = (x - np.einsum("...t,...tf->...f", is_last, x)[..., None, :]) * v[..., None]
+    return (rel if mode == "relative" else np.concatenate([x, rel], axis=-1)), is_last
+
+
+def relative_to_last_backward(d: np.ndarray, valid, is_last, mode: str) -> np.ndarray:
+    """d loss / d the input of :func:`relative_to_last`, given d loss / d its output."""
+    if mode == "both":
+        f = d.shape[-1] // 2
+        d_values, d = d[..., :f], d[..., f:]
+    if valid is None:
+        dx = d.copy()
+        dx[..., -1, :] -= d.sum(axis=-2)
+    else:
+        d = d * valid[..., None].astype(d.dtype)
+        dx = d - is_last[..., None] * d.sum(axis=-2, keepdims=True)
+    return dx + d_values if mode == "both" else dx
+
+
 def last_steps(x: np.ndarray, valid, window: int) -> np.ndarray:
     """NumPy twin of :class:`_LastSteps` over any leading axes: ``(..., t, f)`` ->
     ``(..., window * f)``, the last ``window`` valid steps (``valid``: ``(..., t)``
@@ -416,7 +500,7 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             # the unpatched, standardised steps for the linear skip and the FCN branch
             out = _SequenceStem(spec.n_step_features, 1, spec.normalize, spec.mask_value, name="steps")(x)
             steps, step_mask = out if spec.mask_value is not None else (out, None)
-        if spec.patch_size > 1 or spec.normalize or spec.conv_filters or spec.pooling != "last":
+        if uses_stem(spec):
             out = _SequenceStem(
                 spec.n_step_features, fold, spec.normalize, spec.mask_value, name="stem"
             )(x)
@@ -445,6 +529,9 @@ def build_network(spec: NetworkSpec, seed: int | None = None) -> keras.Model:
             x, mask = layer(x, valid=mask)
         else:
             x = layer(x)
+
+    if spec.gru_input != "values":
+        x = _RelativeToLast(spec.gru_input, name="relative_to_last")(x, valid=mask)
 
     n_layers = len(spec.units)
     pooled = spec.pooling != "last"

@@ -198,6 +198,17 @@ ARCHITECTURE_PARAMS_DOC = """
         block; False: no branch. Not for token input. The convolutions cost
         about ``t * sum(k_i * f_(i-1) * f_i)`` multiply-adds per series (1.1e8
         for 275 steps at 128-256-128): far more than the GRU on long series.
+    gru_input : {"values", "relative", "both"}, default="values"
+        What the GRU reads at each step (after the standardisation, patching
+        and convolutions): ``"values"`` the steps as they are; ``"relative"``
+        each step minus the series' last valid step (patch, with patching);
+        ``"both"`` the two side by side (twice the GRU's input features).
+        Read relative to it, every step carries the last value, which a GRU
+        otherwise sees once, at its last update: on forecasting windows whose
+        target is a nonlinear function of the latest values it learns what the
+        plain reading does not (round 17 of issue 12 in benchmarks/README.md
+        gives the cross-validated figures). The linear skip and the FCN branch
+        read the values either way. Not for token input.
 """
 
 ARCHITECTURE_ATTRS_DOC = """

@@ -122,6 +122,8 @@ _KNOWN = {
     "ensemble_size": _ANY,  # fit_folds fuses each member's k folds (_ensemble_folds)
     # the GRU-FCN branch is not implemented by the fused step
     "fcn_branch": lambda v: v is False,
+    # round 17: the GRU reading its steps relative to the last one (NumPy step only)
+    "gru_input": _ANY,
 }
 _DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
                  "regression": {None, "mean_squared_error", "mse"}}
@@ -261,7 +263,7 @@ def can_fuse(estimator, X=None, y=None) -> tuple[bool, str]:
     dropout = params.get("dropout", 0)
     feature = fused.numpy_only_feature(skip, params.get("pooling"),
                                        dropout if isinstance(dropout, numbers.Real) else 0,
-                                       params.get("bidirectional"))
+                                       params.get("bidirectional"), params.get("gru_input", "values"))
     if feature is not None and fused_step(estimator) != "numpy":
         return False, f"{feature} is fused by the NumPy step only"
     _, reason = _optimizer_rule(params)

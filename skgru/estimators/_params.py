@@ -132,6 +132,7 @@ COMMON_CONSTRAINTS = {
     "min_updates": [Interval(numbers.Integral, 0, None, closed="left")],
     "linear_skip": [None, "boolean", _positive_int],
     "fcn_branch": ["boolean", *_sizes_constraint()],
+    "gru_input": [StrOptions({"values", "relative", "both"})],
 }
 CLASSIFIER_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,
@@ -379,7 +380,16 @@ def architecture(params: dict, input_spec) -> dict:
         conv_kernel_size=int(params["conv_kernel_size"]),
         linear_skip=linear_skip_window(params["linear_skip"], t, tokens),
         fcn_filters=fcn_sizes(params["fcn_branch"], tokens),
+        gru_input=gru_input(params.get("gru_input", "values"), tokens),
     )
+
+
+def gru_input(value, tokens=False) -> str:
+    """``gru_input`` checked against the input: token ids have no value to subtract."""
+    if value != "values" and tokens:
+        raise ValueError(f"gru_input={value!r} is not supported for token input (embedding_dim is set); "
+                         "use gru_input='values'.")
+    return value
 
 
 def resolve_pooling(pooling, patch_size: int) -> str:

@@ -124,6 +124,7 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         patch_mode="max",
         refit_all_rows=False,
         crop_size=None,
+        gru_input="values",
         **kwargs,
     ):
         self.units = units
@@ -160,6 +161,7 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         self.patch_mode = patch_mode
         self.refit_all_rows = refit_all_rows
         self.crop_size = crop_size
+        self.gru_input = gru_input
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters

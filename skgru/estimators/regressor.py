@@ -167,6 +167,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         patch_mode="fold",
         refit_all_rows=True,
         ensemble_size=3,
+        gru_input="values",
         **kwargs,
     ):
         self.units = units
@@ -207,6 +208,7 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         self.patch_mode = patch_mode
         self.refit_all_rows = refit_all_rows
         self.ensemble_size = ensemble_size
+        self.gru_input = gru_input
         self.pooling = pooling
         self.standardize_X = standardize_X
         self.conv_filters = conv_filters
