@@ -136,3 +136,18 @@ def test_gru_input_is_validated():
     tokens = np.random.RandomState(0).randint(1, 5, size=(10, 4))
     with pytest.raises(ValueError, match="gru_input='both' is not supported for token input"):
         GRUClassifier(gru_input="both", embedding_dim=3, vocab_size=6, epochs=1).fit(tokens, np.arange(10) % 2)
+
+
+def test_save_load_and_pickle_keep_the_layer(tmp_path):
+    import pickle
+
+    import skgru.io
+
+    rng = np.random.RandomState(1)
+    X = [rng.normal(size=(n, 1)).astype("float32") for n in rng.randint(4, 9, size=16)]
+    y = np.array([s[-1, 0] for s in X])
+    est = GRURegressor(units=3, epochs=2, ensemble_size=2, min_updates=0, random_state=0, gru_input="both").fit(X, y)
+    skgru.io.save(est, tmp_path / "m.skgru")
+    for again in (skgru.io.load(tmp_path / "m.skgru"), pickle.loads(pickle.dumps(est))):
+        assert again.gru_input == "both"
+        np.testing.assert_array_equal(again.predict(X), est.predict(X))

@@ -126,6 +126,24 @@ def test_ragged_input_exports_with_a_dynamic_time_axis(tmp_path):
     assert "-1000000000.0" in session.get_modelmeta().custom_metadata_map["skgru_input"]
 
 
+@pytest.mark.parametrize("mode, ragged", [("both", True), ("relative", False)])
+def test_gru_input_exports(mode, ragged, tmp_path):
+    # the layer that subtracts each series' last valid step (round 17 of issue 12)
+    rng = np.random.RandomState(3)
+    lengths = rng.randint(4, 12, size=20) if ragged else np.full(20, 7)
+    X = [(rng.normal(size=(n, 2)) * 2 + 1).astype("float32") for n in lengths]
+    y = np.array([s[-1, 0] for s in X])
+    if ragged:
+        est = GRURegressor(**SMALL, gru_input=mode, ensemble_size=1).fit(X, y)
+        X_onnx = SequencePadder(value=-1.0e9).fit_transform(X).astype("float32")
+    else:
+        X = np.stack(X)
+        est = GRURegressor(**SMALL, gru_input=mode, ensemble_size=1).fit(X, y)
+        X_onnx = X
+    assert "relative_to_last" in [layer.name for layer in est.model_.layers]
+    _check(est, X, X_onnx, "predict", tmp_path)
+
+
 def test_token_input_exports(tmp_path):
     rng = np.random.RandomState(2)
     T = rng.randint(1, 9, size=(20, 6))

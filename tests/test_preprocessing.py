@@ -49,7 +49,7 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [SequenceScaler(), SequenceScaler(with_mean=False), SequencePadder()],
+    [SequenceScaler(), SequenceScaler(with_mean=False), SequenceScaler(per_series=True), SequencePadder()],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -794,3 +794,49 @@ def test_text_standardize_must_return_strings(standardize, match):
 def test_make_windows_rejects_numeric_strings():
     with pytest.raises(ValueError, match="bytes/strings"):
         make_windows(pd.Series(["1", "2", "3", "4"], dtype=object), window=2)
+
+
+# ------------------------------------------------------- SequenceScaler(per_series=True)
+
+
+def test_per_series_scaler_standardises_each_series_and_feature_by_its_own_statistics():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5, 9, 2)) * np.array([3.0, 0.5]) + rng.normal(size=(5, 1, 2)) * 100
+    X[2, :, 1] = 7.0  # a constant feature of one series: scale 1, centred at 0
+    Xt = SequenceScaler(per_series=True).fit_transform(X)
+    for i in range(5):
+        for k in range(2):
+            if (i, k) == (2, 1):
+                assert_allclose(Xt[i, :, k], 0.0)
+                continue
+            assert_allclose(Xt[i, :, k], (X[i, :, k] - X[i, :, k].mean()) / X[i, :, k].std())
+    # stateless: a series is transformed the same alone, in any batch, or after fitting on other data
+    other = SequenceScaler(per_series=True).fit(rng.normal(size=(3, 4, 2)))
+    assert_allclose(other.transform(X[1:2]), Xt[1:2])
+    # a level and a scale added to a series change nothing
+    assert_allclose(SequenceScaler(per_series=True).fit_transform(X * 4.0 + 1e4), Xt, atol=1e-8)
+
+
+def test_per_series_scaler_on_ragged_lists_flattened_2d_and_without_mean_or_std():
+    rng = np.random.RandomState(1)
+    seqs = [rng.normal(size=(n, 2)) * 5 + 3 for n in (4, 7, 5)]
+    out = SequenceScaler(per_series=True).fit_transform(seqs)
+    assert [o.shape for o in out] == [s.shape for s in seqs]
+    for o, s in zip(out, seqs):
+        assert_allclose(o, (s - s.mean(axis=0)) / s.std(axis=0))
+    X = rng.normal(size=(4, 6, 3)) + 2.0
+    flat = SequenceScaler(per_series=True, n_features=3).fit_transform(X.reshape(4, 18))
+    assert_allclose(flat, SequenceScaler(per_series=True).fit_transform(X).reshape(4, 18))
+    assert_allclose(SequenceScaler(per_series=True, with_std=False).fit_transform(X), X - X.mean(axis=1, keepdims=True))
+    assert_allclose(SequenceScaler(per_series=True, with_mean=False).fit_transform(X), X / X.std(axis=1, keepdims=True))
+
+
+def test_per_series_scaler_learns_no_statistics_and_has_no_inverse():
+    X = np.arange(24.0).reshape(2, 4, 3)
+    scaler = SequenceScaler(per_series=True).fit(X)
+    assert scaler.mean_ is None and scaler.var_ is None and scaler.scale_ is None
+    assert not hasattr(scaler, "inverse_transform")
+    assert hasattr(SequenceScaler().fit(X), "inverse_transform")
+    before = X.copy()
+    scaler.transform(X)
+    assert_array_equal(X, before)  # the input is not modified

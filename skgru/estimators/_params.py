@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skgru._keras.engines import CompileConfig
-from skgru._keras.network import NetworkSpec
+from skgru._keras.network import GRU_INPUTS, NetworkSpec
 from skgru._sequences import RAGGED_PAD_VALUE
 from skgru.estimators import _training_knobs
 
@@ -132,7 +132,7 @@ COMMON_CONSTRAINTS = {
     "min_updates": [Interval(numbers.Integral, 0, None, closed="left")],
     "linear_skip": [None, "boolean", _positive_int],
     "fcn_branch": ["boolean", *_sizes_constraint()],
-    "gru_input": [StrOptions({"values", "relative", "both"})],
+    "gru_input": [StrOptions(set(GRU_INPUTS))],
 }
 CLASSIFIER_CONSTRAINTS = {
     **COMMON_CONSTRAINTS,

@@ -7,7 +7,8 @@ The pieces here close the gap so sequence data goes through ``Pipeline``,
 SequenceScaler
     Standardise each feature over all samples *and* timesteps, on 3D arrays
     ``(n_samples, n_timesteps, n_features)``, on flattened 2D arrays/DataFrames
-    and on lists of variable-length sequences.
+    and on lists of variable-length sequences; with ``per_series=True`` each series
+    by its own statistics instead (z-normalisation, the UCR archive's convention).
 SequencePadder
     Turn a list of variable-length sequences into one padded 3D array, ready for
     ``GRUClassifier(mask_value=...)``.

@@ -1,4 +1,5 @@
-"""SequenceScaler: standardise sequence features over all samples and timesteps."""
+"""SequenceScaler: standardise sequence features over all samples and timesteps, or
+each series by its own statistics (``per_series=True``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted, validate_data
 
@@ -54,12 +56,23 @@ class SequenceScaler(
       data) -> a list of arrays of the same shapes.  Scale such lists *before*
       :class:`SequencePadder`, so padding values do not enter the statistics.
 
+    With ``per_series=True`` each sequence is instead standardised by its own
+    statistics over its timesteps, feature by feature (the z-normalisation the UCR
+    archive applies to every series): a series' level and amplitude are removed and
+    only its shape remains, which suits classes that differ in shape while each
+    series sits at its own level.  Nothing but the number of features is learned
+    then, and ``inverse_transform`` is not available.
+
     Parameters
     ----------
     with_mean : bool, default=True
         Subtract each feature's mean.
     with_std : bool, default=True
         Divide each feature by its standard deviation.
+    per_series : bool, default=False
+        Standardise each sequence (each feature of it) by its own mean and standard
+        deviation over its timesteps instead of the training set's; a constant
+        series gets a scale of 1.
     n_features : int or None, default=None
         Number of features per timestep in flattened 2D input.  ``None`` reads a 2D
         array as ``(n_samples, n_timesteps)`` of a single feature.  Ignored for 3D
@@ -73,13 +86,13 @@ class SequenceScaler(
 
     Attributes
     ----------
-    mean_ : ndarray of shape (n_sequence_features,)
-        Per-feature mean over samples and timesteps.
-    var_ : ndarray of shape (n_sequence_features,)
-        Per-feature variance over samples and timesteps.
+    mean_ : ndarray of shape (n_sequence_features,) or None
+        Per-feature mean over samples and timesteps (``None`` with ``per_series``).
+    var_ : ndarray of shape (n_sequence_features,) or None
+        Per-feature variance over samples and timesteps (``None`` with ``per_series``).
     scale_ : ndarray of shape (n_sequence_features,) or None
         Per-feature scale (standard deviation, 1 for constant features);
-        ``None`` when ``with_std=False``.
+        ``None`` when ``with_std=False`` or with ``per_series``.
     n_sequence_features_ : int
         Number of features per timestep.
     n_samples_seen_ : int
@@ -112,6 +125,12 @@ class SequenceScaler(
     >>> flat = SequenceScaler(n_features=2).fit_transform(X.reshape(2, 4))
     >>> flat.shape, bool(np.allclose(flat, scaler.transform(X).reshape(2, 4)))
     ((2, 4), True)
+
+    Each series by its own statistics (the constant feature gets a scale of 1):
+
+    >>> SequenceScaler(per_series=True).fit_transform(X)[1]
+    array([[-1.,  0.],
+           [ 1.,  0.]])
     """
 
     _parameter_constraints = {
@@ -119,13 +138,15 @@ class SequenceScaler(
         "with_std": ["boolean"],
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
         "input_layout": [StrOptions({"ntf", "nft"})],
+        "per_series": ["boolean"],
     }
 
-    def __init__(self, with_mean=True, with_std=True, n_features=None, input_layout="ntf"):
+    def __init__(self, with_mean=True, with_std=True, n_features=None, input_layout="ntf", per_series=False):
         self.with_mean = with_mean
         self.with_std = with_std
         self.n_features = n_features
         self.input_layout = input_layout
+        self.per_series = per_series
 
     # -- input handling ----------------------------------------------------
     def _parse(self, X, *, reset, check_names=True):
@@ -227,26 +248,27 @@ class SequenceScaler(
             flat = data.reshape(-1, data.shape[2])
         if flat.shape[0] == 0:
             raise ValueError("X contains no timesteps: cannot compute statistics.")
+        self.n_samples_seen_ = int(flat.shape[0])
+        if self.per_series:  # each series' own statistics, computed in transform
+            self.mean_ = self.var_ = self.scale_ = None
+            return self
         mean = flat.mean(axis=0, dtype=np.float64)
         var = flat.var(axis=0, dtype=np.float64)
-        self.n_samples_seen_ = int(flat.shape[0])
         self.mean_ = mean
         self.var_ = var
-        if self.with_std:
-            eps = np.finfo(np.float64).eps
-            n = flat.shape[0]
-            constant = var <= n * eps * var + (n * mean * eps) ** 2
-            scale = np.sqrt(var)
-            scale[constant | (scale == 0)] = 1.0
-            self.scale_ = scale
-        else:
-            self.scale_ = None
+        self.scale_ = _scale(mean, var, flat.shape[0]) if self.with_std else None
         return self
 
     def _apply(self, data, inverse):
         def one(arr):
             out = arr.astype(np.float64, copy=True)
-            if inverse:
+            if self.per_series:  # arr: one (t, f) series or an (n, t, f) batch of them
+                mean, var = out.mean(axis=-2, keepdims=True), out.var(axis=-2, keepdims=True)
+                if self.with_mean:
+                    out -= mean
+                if self.with_std:
+                    out /= _scale(mean, var, out.shape[-2])
+            elif inverse:
                 if self.with_std:
                     out *= self.scale_
                 if self.with_mean:
@@ -282,8 +304,10 @@ class SequenceScaler(
         data, restore = self._parse(X, reset=False)
         return wrap_2d_output(self, restore(self._apply(data, inverse=False)), X)
 
+    @available_if(lambda self: not self.per_series)
     def inverse_transform(self, X):
-        """Undo the scaling.
+        """Undo the scaling (not available with ``per_series``: each series'
+        statistics are not kept).
 
         Parameters
         ----------
@@ -331,3 +355,13 @@ class SequenceScaler(
         tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _scale(mean, var, n):
+    """Standard deviations from ``var`` (any shape), 1 where a feature is constant:
+    its variance is within float64 rounding of 0 (as StandardScaler decides it)."""
+    eps = np.finfo(np.float64).eps
+    constant = var <= n * eps * var + (n * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant | (scale == 0)] = 1.0
+    return scale
