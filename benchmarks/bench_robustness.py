@@ -32,6 +32,8 @@ draws, and the defaults' RMSE over Ridge's (mean of the per-draw ratios).
 
     python benchmarks/bench_robustness.py                    # both tables, seed 0
     python benchmarks/bench_robustness.py --task regression --draws 4
+    python benchmarks/bench_robustness.py --task classification --per-series   # + a column:
+        # the defaults after SequenceScaler(per_series=True) (each series z-normalised)
 
 Not run by the tests.
 """
@@ -195,21 +197,34 @@ def _fit_score(ds, model):
     return _score(ds, model, ds.X_test, ds.y_test), time.perf_counter() - t0
 
 
-def run_classification(names, seeds):
+def _mean_accuracy(ds, make, seeds):
+    fits = [_fit_score(ds, make(seed)) for seed in seeds]
+    acc = np.array([f[0] for f in fits])
+    spread = f" ± {acc.std():.3f}" if len(seeds) > 1 else ""
+    return f"{acc.mean():.3f}{spread}", np.mean([f[1] for f in fits])
+
+
+def run_classification(names, seeds, per_series=False):
+    from sklearn.pipeline import make_pipeline
+
     from _references import knn_dtw, minirocket
     from bench_accuracy import make_default
+    from skgru.preprocessing import SequenceScaler
 
-    print("| family | defaults | 1-NN-DTW | MiniRocket | defaults' seconds per fit |")
-    print("|---|---|---|---|---|")
+    extra = " defaults after SequenceScaler(per_series=True) |" if per_series else ""
+    print(f"| family | defaults |{extra} 1-NN-DTW | MiniRocket | defaults' seconds per fit |")
+    print("|---|---|---|---|---|" + ("---|" if per_series else ""))
     for name in names:
         ds = classification_set(name)
-        fits = [_fit_score(ds, make_default(ds, seed)) for seed in seeds]
-        acc = np.array([f[0] for f in fits])
-        spread = f" ± {acc.std():.3f}" if len(seeds) > 1 else ""
+        acc, seconds = _mean_accuracy(ds, lambda seed: make_default(ds, seed), seeds)
+        column = ""
+        if per_series:
+            z_acc, _ = _mean_accuracy(
+                ds, lambda seed: make_pipeline(SequenceScaler(per_series=True), make_default(ds, seed)), seeds)
+            column = f" {z_acc} |"
         dtw = _fit_score(ds, knn_dtw(ds.task, 0))[0]
         rocket = _fit_score(ds, minirocket(ds.task, 0))[0]
-        print(f"| {name} | {acc.mean():.3f}{spread} | {dtw:.3f} | {rocket:.3f} | "
-              f"{np.mean([f[1] for f in fits]):.0f} |", flush=True)
+        print(f"| {name} | {acc} |{column} {dtw:.3f} | {rocket:.3f} | {seconds:.0f} |", flush=True)
 
 
 def run_regression(names, draws, seed):
@@ -240,6 +255,8 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
                         help="seeds of the defaults' networks (regression: the first)")
     parser.add_argument("--draws", type=int, default=4, help="regression: series drawn per family")
+    parser.add_argument("--per-series", action="store_true",
+                        help="classification: also the defaults after SequenceScaler(per_series=True)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     from bench_accuracy import print_environment
@@ -251,7 +268,7 @@ def main(argv=None):
         parser.error(f"--datasets: unknown {sorted(unknown)}")
     if args.task in ("both", "classification"):
         print(f"\nTest accuracy on one draw of each family (defaults: seeds {args.seeds})\n")
-        run_classification([n for n in CLASSIFICATION if n in chosen], args.seeds)
+        run_classification([n for n in CLASSIFICATION if n in chosen], args.seeds, args.per_series)
     if args.task in ("both", "regression"):
         print(f"\nTest RMSE, mean over {args.draws} draws per family (defaults: seed {args.seeds[0]})")
         run_regression([n for n in REGRESSION if n in chosen], args.draws, args.seeds[0])
