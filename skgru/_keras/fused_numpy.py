@@ -251,6 +251,9 @@ class NumpyFusedTrainer:
         # patches pooled after the convolutions, inside the step (with its backward pass);
         # without convolutions they are pooled from the input once, in _prepare
         self.pools_after_conv = pools_patches(spec) and bool(spec.conv_filters)
+        # gru_input "relative"/"both" (network._RelativeToLast) after the convolutions, inside
+        # the step; without convolutions it reads the input, so it runs once, in _prepare
+        self.relative_after_conv = spec.gru_input != "values" and bool(spec.conv_filters)
         # each GRU layer's recurrences: forward, and with bidirectional the reversed one
         self.directions = (False, True) if spec.bidirectional else (False,)
         self.act, self.dact, self.act_ = ACTIVATIONS[spec.activation]
@@ -363,8 +366,8 @@ class NumpyFusedTrainer:
         if pools_patches(spec) and not self.pools_after_conv:
             # pooled straight from the input: no weight before it, so once here
             x, mask, _ = _pool_patches(x, mask, spec.patch_size, spec.patch_mode)
-        if spec.gru_input != "values" and not spec.conv_filters:
-            # round 17: no weight before it either, so once here (else in _forward)
+        if spec.gru_input != "values" and not self.relative_after_conv:
+            # round 17: no weight before it either, so once here
             x, _ = relative_to_last(x, mask, spec.gru_input)
         cols = None
         if spec.conv_filters and x.size * spec.conv_kernel_size * 4 <= PRECOMPUTE_BYTES:
@@ -422,7 +425,7 @@ class NumpyFusedTrainer:
             step_mask = mask
             h, mask, record = _pool_patches(h, mask, spec.patch_size, spec.patch_mode)
             tape.append(("patches", (record, step_mask)))
-        if spec.gru_input != "values" and spec.conv_filters:  # network._RelativeToLast
+        if self.relative_after_conv:  # network._RelativeToLast
             h, is_last = relative_to_last(h, mask, spec.gru_input)
             tape.append(("relative", (mask, is_last)))
         n_layers = len(spec.units)
@@ -620,7 +623,7 @@ class NumpyFusedTrainer:
             if drop is not None:  # d the layer's input before its mask
                 dxs = [dx_r * drop[i * n_dir + r][:, :, None, :] for r, dx_r in enumerate(dxs)]
             d = dxs[0] if n_dir == 1 else dxs[1] + dxs[0]
-        if spec.gru_input != "values" and spec.conv_filters:
+        if self.relative_after_conv:
             valid, is_last = tape[pos][1]
             d = relative_to_last_backward(d, valid, is_last, spec.gru_input)
             pos -= 1

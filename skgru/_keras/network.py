@@ -272,6 +272,18 @@ class _MaskedPooling(keras.layers.Layer):
         return None
 
 
+def _steps_from_end(valid):
+    """``(batch, t)`` 0/1 validity -> each step's count of valid steps from it to the end
+    (1 at the last valid step, whatever padding follows or precedes it)."""
+    ops = keras.ops
+    return ops.flip(ops.cumsum(ops.flip(valid, axis=1), axis=1), axis=1)
+
+
+def steps_from_end(valid: np.ndarray) -> np.ndarray:
+    """NumPy twin of :func:`_steps_from_end` over any leading axes (the time axis last)."""
+    return np.cumsum(valid[..., ::-1], axis=-1)[..., ::-1]
+
+
 class _LastSteps(keras.layers.Layer):
     """The last ``window`` valid steps of ``(batch, t, f)``, flattened to ``(batch, window * f)``.
 
@@ -294,7 +306,7 @@ class _LastSteps(keras.layers.Layer):
             last = ops.pad(x, [[0, 0], [w, 0], [0, 0]])[:, -w:, :]
         else:
             v = ops.cast(valid, x.dtype)  # (batch, t)
-            from_end = ops.flip(ops.cumsum(ops.flip(v, axis=1), axis=1), axis=1)  # 1 = the last valid step
+            from_end = _steps_from_end(v)  # 1 = the last valid step
             slot = ops.cast(w - from_end, "int32")  # slot w-1 for the last valid step
             keep = ops.logical_and(valid, from_end <= w)
             onehot = ops.one_hot(ops.where(keep, slot, ops.zeros_like(slot)), w) * ops.cast(keep, x.dtype)[..., None]
@@ -334,7 +346,7 @@ class _RelativeToLast(keras.layers.Layer):
             rel = x - x[:, -1:, :]
         else:
             v = ops.cast(valid, x.dtype)  # (batch, t)
-            from_end = ops.flip(ops.cumsum(ops.flip(v, axis=1), axis=1), axis=1)  # 1 = the last valid step
+            from_end = _steps_from_end(v)  # 1 = the last valid step
             is_last = v * ops.cast(ops.equal(from_end, 1.0), x.dtype)
             last = ops.einsum("bt,btf->bf", is_last, x)[:, None, :]
             rel = (x - last) * v[..., None]
@@ -360,7 +372,7 @@ def relative_to_last(x: np.ndarray, valid, mode: str) -> tuple[np.ndarray, np.nd
         rel = x - x[..., -1:, :]
     else:
         v = valid.astype(x.dtype)
-        from_end = np.cumsum(v[..., ::-1], axis=-1)[..., ::-1]
+        from_end = steps_from_end(v)
         is_last = v * (from_end == 1)
         rel = (x - np.einsum("...t,...tf->...f", is_last, x)[..., None, :]) * v[..., None]
     return (rel if mode == "relative" else np.concatenate([x, rel], axis=-1)), is_last
@@ -390,7 +402,7 @@ def last_steps(x: np.ndarray, valid, window: int) -> np.ndarray:
         front = np.zeros((*lead, window, f), x.dtype)
         last = np.concatenate([front, x], axis=-2)[..., -window:, :]
     else:
-        from_end = np.cumsum(valid[..., ::-1], axis=-1)[..., ::-1]  # 1 = the last valid step
+        from_end = steps_from_end(valid)  # 1 = the last valid step
         where = np.nonzero(valid & (from_end <= window))
         last = np.zeros((*lead, window, f), x.dtype)
         last[(*where[:-1], window - from_end[where])] = x[where]
