@@ -58,7 +58,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="airline")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--gru-input", nargs="+", default=["values", "both"], choices=["values", "relative", "both"])
+    from skgru._keras.network import GRU_INPUTS
+
+    parser.add_argument("--gru-input", nargs="+", default=["values", "both"], choices=GRU_INPUTS)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     from bench_accuracy import print_environment
