@@ -178,3 +178,29 @@ def test_a_cropped_classifier_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="crop_size"):
         skgru.io.to_onnx(clf, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_range_fade_exports(ragged, tmp_path):
+    # windows far outside the training range predict with the linear skip alone, partly
+    # outside with a blend (round 18 of issue 12): the export must fade them the same way
+    rng = np.random.RandomState(4)
+    lengths = rng.randint(4, 12, size=30) if ragged else np.full(30, 7)
+    X = [(rng.normal(size=(n, 2))).astype("float32") for n in lengths]
+    y = np.array([s[-1, 0] + s[:, 1].mean() for s in X])
+    shifts = np.linspace(0.0, 1.0, len(X)).astype("float32")[:, None, None]  # 0 .. 1 range-widths above
+    params = dict(SMALL, ensemble_size=2, range_fade=0.5)
+    if ragged:
+        est = GRURegressor(**params).fit(X, y)
+        X_new = [s + 6.0 * shift[0] for s, shift in zip(X, shifts)]
+        X_onnx = SequencePadder(value=-1.0e9).fit_transform(X_new).astype("float32")
+    else:
+        X = np.stack(X)
+        est = GRURegressor(**params).fit(X, y)
+        X_new = X_onnx = X + 6.0 * shifts
+    from skgru.estimators._range_fade import fade_factors, range_excess
+
+    g = fade_factors(range_excess(est.feature_encoder_.transform(X_new), est.input_range_,
+                                  est.network_spec_.mask_value), 0.5)
+    assert np.any(g == 0) and np.any((g > 0) & (g < 1)) and np.any(g == 1)
+    _check(est, X_new, X_onnx, "predict", tmp_path)

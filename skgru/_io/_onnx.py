@@ -142,7 +142,7 @@ def _graph(steps, est):
     else:
         # each member decoded with its own target encoder (and shrunk by its own factors),
         # then averaged in the units of y: as predict does
-        out = _mean([_decoded(member, member_output(i)) for i, member in enumerate(networks)])
+        out = _mean([_decoded(member, _faded(member, x, member_output(i), i)) for i, member in enumerate(networks)])
         if est.target_encoder_.ndim_ == 1:
             out = ops.reshape(out, (-1,))
         name = "predictions"
@@ -160,6 +160,38 @@ def _decoded(est, raw):
         q = ops.sort(ops.reshape(raw, (-1, te.n_targets_, len(te.levels_))), axis=-1)
         return q[:, :, te.point_index_] * scale + mean
     return _shrunk(est, raw) * scale + mean
+
+
+def _faded(est, x, raw, index):
+    """``raw`` with ``est``'s ``range_fade`` applied (issue 12, round 18), as ``predict``
+    does: ``skip + g * (raw - skip)``, ``g`` from how far each window of the network's
+    input ``x`` leaves ``input_range_`` (see :mod:`skgru.estimators._range_fade`)."""
+    import keras
+    from keras import ops
+
+    margin, value_range = getattr(est, "range_fade", None), getattr(est, "input_range_", None)
+    if margin is None or value_range is None or not est.network_spec_.linear_skip:
+        return raw
+    lo, hi = np.asarray(value_range, dtype=np.float64)
+    width = hi - lo
+    scored = np.flatnonzero(np.isfinite(width) & (width > 0))
+    if not len(scored):
+        return raw
+    f32 = lambda a: np.asarray(a[scored], dtype="float32")  # noqa: E731
+    xs = ops.take(x, scored, axis=-1)
+    outside = ops.divide(ops.maximum(ops.subtract(xs, f32(hi)), ops.subtract(f32(lo), xs)), f32(width))
+    mask_value = est.network_spec_.mask_value
+    if mask_value is not None:  # padded steps never count
+        valid = ops.any(ops.not_equal(x, float(mask_value)), axis=-1, keepdims=True)
+        outside = ops.where(valid, outside, ops.full_like(outside, -1e30))
+    excess = ops.maximum(ops.max(outside, axis=(1, 2)), 0.0)
+    if margin == 0:
+        g = ops.cast(ops.less_equal(excess, 0.0), "float32")
+    else:
+        g = ops.clip(1.0 - excess / float(margin), 0.0, 1.0)
+    model = est.model_
+    skip = keras.Model(model.input, model.get_layer("linear_skip").output, name=f"skgru_linear_skip{index}")(x)
+    return ops.add(skip, ops.multiply(g[:, None], ops.subtract(raw, skip)))
 
 
 def _shrunk(est, raw):

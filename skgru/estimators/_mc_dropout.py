@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from skgru._keras.mc_dropout import mc_dropout_predict
-from skgru.estimators import _ensemble, _params
+from skgru.estimators import _ensemble, _params, _range_fade
 from skgru.estimators._seeding import resolve_seed
 
 
@@ -72,5 +72,6 @@ def _point_samples(estimator, X, n_passes, batch):
     )
     if not np.all(np.isfinite(samples)):
         raise ValueError("The network produced non-finite outputs under dropout; refit with a lower learning_rate.")
+    samples = _range_fade.faded(estimator, Xa, samples)  # as predict: the GRU part fades outside the range
     # the shrinkage is part of the model: each pass is shrunk as predict shrinks
     return np.stack([estimator.target_encoder_.inverse(estimator._shrink(s)) for s in samples])

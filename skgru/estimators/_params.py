@@ -76,6 +76,20 @@ class _PositiveInt(Interval):
         return "an int in the range [1, inf) (not a bool)"
 
 
+class _NonNegativeReal(Interval):
+    """``Interval(Real, 0, None)`` that also refuses ``True``/``False`` (``range_fade=True``
+    would otherwise read as 1.0)."""
+
+    def __init__(self):
+        super().__init__(numbers.Real, 0, None, closed="left")
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return "a float in the range [0, inf) (not a bool)"
+
+
 class _SizeTuple:
     """Marker for constraint messages: a non-empty tuple/list of positive ints."""
 
@@ -149,6 +163,7 @@ REGRESSOR_CONSTRAINTS = {
     "quantiles": [None, "array-like"],
     "mc_samples": [Interval(numbers.Integral, 2, None, closed="left")],
     "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "range_fade": [None, _NonNegativeReal()],
     "loss": [None, StrOptions(set(REGRESSOR_LOSSES)), callable],
 }
 
