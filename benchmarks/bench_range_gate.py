@@ -3,7 +3,8 @@ range of the series it was fitted on.
 
 Round 17's diagnosis (``bench_fold_parts.py``): on airline's last CV fold, whose windows
 rise above the training range, the linear skip alone beat the whole network in all eight
-fits. This screen fits ``GRURegressor()`` (the defaults) on ``bench_accuracy.py
+fits. This screen fits ``GRURegressor(range_fade=None)`` (the defaults before round 18; ``--gru-input``
+changes what its GRU reads) on ``bench_accuracy.py
 --select``'s folds of each regression training split once per seed and fold, and scores
 every member's prediction four ways from those same fits::
 
@@ -44,34 +45,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ("network", "hard", "fade-0.1", "fade-0.25")
 
 
-def as_3d(X):
-    """``(n, t, f)`` float64 view of a 2D ``(n, t)`` or 3D array (the sets screened here
-    are not ragged)."""
-    X = np.asarray(X, dtype=np.float64)
-    return X[:, :, None] if X.ndim == 2 else X
+def gate(variant, X_fit, X_new):
+    """``g`` per row of ``X_new`` for ``variant``, from the range of ``X_fit`` (skgru's own
+    ``range_fade`` arithmetic; the sets screened here are 2D or 3D arrays, not ragged)."""
+    from skgru.estimators import _range_fade
 
-
-def range_excess(X_fit, X_new):
-    """Per row of ``X_new``: the largest distance of any of its values outside the
-    per-feature range of ``X_fit`` (over every row and step), in units of that range's
-    width; 0 for a window inside the range."""
-    fit, new = as_3d(X_fit), as_3d(X_new)
-    lo, hi = fit.min(axis=(0, 1)), fit.max(axis=(0, 1))
-    width = np.where(hi > lo, hi - lo, 1.0)
-    out = np.maximum(new - hi, lo - new) / width  # (n, t, f); negative inside
-    return np.maximum(out.max(axis=(1, 2)), 0.0)
-
-
-def gate(variant, excess):
     if variant == "network":
-        return np.ones_like(excess)
-    if variant == "hard":
-        return (excess <= 0).astype(np.float64)
-    margin = float(variant.split("-")[1])
-    return np.clip(1.0 - excess / margin, 0.0, 1.0)
+        return np.ones(len(X_new))
+    fit, new = (np.asarray(X, dtype=np.float64) for X in (X_fit, X_new))
+    fit, new = (X[:, :, None] if X.ndim == 2 else X for X in (fit, new))
+    excess = _range_fade.range_excess(new, _range_fade.input_range(fit, None), None)
+    return _range_fade.fade_factors(excess, 0.0 if variant == "hard" else float(variant.split("-")[1]))
 
 
-def run(names, seeds):
+def run(names, seeds, gru_input="values"):
     from _datasets import load
     from bench_accuracy import _cv_splits, _fold_r2, _take
     from skgru import GRURegressor
@@ -88,18 +75,18 @@ def run(names, seeds):
         for seed in seeds:
             for tr, va in _cv_splits(ds, seed, 3):
                 X_tr, X_va, y_va = _take(ds.X_train, tr), _take(ds.X_train, va), ds.y_train[va]
-                est = GRURegressor(random_state=seed).fit(X_tr, ds.y_train[tr])
+                # range_fade=None: the network as trained; the variants below fade it by hand
+                est = GRURegressor(random_state=seed, gru_input=gru_input, range_fade=None).fit(X_tr, ds.y_train[tr])
                 fitted = members(est)
                 net = [m._network_prediction(X_va) for m in fitted]
                 skip = []
                 for member in fitted:
                     with gru_head_zeroed(member.model_):
                         skip.append(member._network_prediction(X_va))
-                excess = range_excess(X_tr, X_va)
-                outside.append(float(np.mean(excess > 0)))
+                outside.append(float(np.mean(gate("hard", X_tr, X_va) < 1)))
                 weights = member_weights(fitted)
                 for v in VARIANTS:
-                    g = gate(v, excess).reshape((-1,) + (1,) * (np.ndim(net[0]) - 1))
+                    g = gate(v, X_tr, X_va).reshape((-1,) + (1,) * (np.ndim(net[0]) - 1))
                     blended = [s + g * (n - s) for n, s in zip(net, skip)]
                     scores[v].append(_fold_r2(y_va, average(blended, weights)))
         for v in VARIANTS:
@@ -119,6 +106,10 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=["airline"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=1)
+    from skgru._keras.network import GRU_INPUTS
+
+    parser.add_argument("--gru-input", default="values", choices=GRU_INPUTS,
+                        help="what the GRU reads (round 19 screens 'both' under the fade)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     from bench_accuracy import print_environment
@@ -130,7 +121,7 @@ def main(argv=None):
     print_environment()
     print("| data set | variant | CV R^2 | share of validation windows outside the range |")
     print("|---|---|---|---|")
-    run(args.datasets, args.seeds)
+    run(args.datasets, args.seeds, args.gru_input)
 
 
 if __name__ == "__main__":

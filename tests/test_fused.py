@@ -796,6 +796,9 @@ def _assert_regressor_same(fm, sm, X, atol=ATOL):
         np.testing.assert_allclose(a.shrinkage_, b.shrinkage_, atol=1e-4)
         np.testing.assert_allclose(a.gru_shrinkage_, b.gru_shrinkage_, atol=1e-4)
         assert (a.max_epochs_, a.patience_) == (b.max_epochs_, b.patience_)
+        # range_fade (round 18): the same range recorded, the same fade where windows leave it
+        np.testing.assert_array_equal(a.input_range_, b.input_range_)
+        np.testing.assert_allclose(a.predict(X + 2.0), b.predict(X + 2.0), atol=atol * 10, rtol=1e-5)
 
 
 def _no_fallback(monkeypatch):

@@ -124,6 +124,9 @@ _KNOWN = {
     "fcn_branch": lambda v: v is False,
     # round 17: the GRU reading its steps relative to the last one (NumPy step only)
     "gru_input": _ANY,
+    # round 18: applied at predict by each fold's own estimator (its input_range_ is
+    # recorded by _record from the fold's rows, as fit records it)
+    "range_fade": _ANY,
 }
 _DEFAULT_LOSS = {"classification": {None, "sparse_categorical_crossentropy"},
                  "regression": {None, "mean_squared_error", "mse"}}
