@@ -18,7 +18,10 @@ was fitted on, in units of that range's width (0 inside it):
 
 * ``network``: g = 1 (the defaults, as shipped);
 * ``hard``: g = 0 as soon as any value leaves the range (e > 0);
-* ``fade-0.1`` / ``fade-0.25``: g = max(0, 1 - e / m), the GRU part gone at m range-widths.
+* ``fade-0.1`` / ``fade-0.25``: g = max(0, 1 - e / m), the GRU part gone at m range-widths;
+* ``fade-0.1-unshrunk`` (round 19): ``g * network + (1 - g) * skip``, ``skip`` here without
+  ``shrink_to_mean``: outside the range neither the GRU nor the pull toward the training
+  mean (round 16: that pull costs more the farther a prediction lies from that mean).
 
 The range covers every row passed to ``fit`` (the validation rows too), so the fitted
 shrink factors are the ones a network with the gate inside would fit (g = 1 on every row
@@ -42,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-VARIANTS = ("network", "hard", "fade-0.1", "fade-0.25")
+VARIANTS = ("network", "hard", "fade-0.1", "fade-0.25", "fade-0.1-unshrunk")
 
 
 def gate(variant, X_fit, X_new):
@@ -79,15 +82,17 @@ def run(names, seeds, gru_input="values"):
                 est = GRURegressor(random_state=seed, gru_input=gru_input, range_fade=None).fit(X_tr, ds.y_train[tr])
                 fitted = members(est)
                 net = [m._network_prediction(X_va) for m in fitted]
-                skip = []
+                skip, unshrunk = [], []
                 for member in fitted:
                     with gru_head_zeroed(member.model_):
                         skip.append(member._network_prediction(X_va))
+                        unshrunk.append(member.target_encoder_.inverse(member._raw_predict(X_va)))
                 outside.append(float(np.mean(gate("hard", X_tr, X_va) < 1)))
                 weights = member_weights(fitted)
                 for v in VARIANTS:
                     g = gate(v, X_tr, X_va).reshape((-1,) + (1,) * (np.ndim(net[0]) - 1))
-                    blended = [s + g * (n - s) for n, s in zip(net, skip)]
+                    ends = unshrunk if v.endswith("-unshrunk") else skip
+                    blended = [s + g * (n - s) for n, s in zip(net, ends)]
                     scores[v].append(_fold_r2(y_va, average(blended, weights)))
         for v in VARIANTS:
             means[(name, v)] = float(np.mean(scores[v]))
