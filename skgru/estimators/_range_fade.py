@@ -4,13 +4,14 @@ A GRU fitted on tens to hundreds of windows has learned nothing about values it 
 saw, while its linear skip extrapolates as a linear autoregression does. In issue 12's
 round 17 diagnosis (benchmarks/README.md), on airline's last CV fold, whose windows rise
 above the training range, the linear skip alone beat the whole network in all eight
-fits (R^2 0.83-0.93 against 0.40-0.74). So the regressor predicts
+fits (R^2 0.83-0.93 against 0.40-0.74). With ``range_fade`` set, the regressor predicts
 ``linear + g * (network - linear)`` per window, ``g = max(0, 1 - e / range_fade)``,
 ``e`` the farthest any of the window's values lies outside the per-feature range of
 every valid step seen in ``fit``, in units of that range's width (``e = 0`` inside).
-Round 18 chose ``range_fade=0.1`` by training-split CV over eleven sets and six seeds
-(mean R^2 0.451 against 0.442 without; sim-walk 0.142 -> 0.248, airline 0.657 -> 0.675,
-sim-mv-reg -0.010 the largest loss).
+Round 18 adopted ``range_fade=0.1`` by training-split CV over eleven sets and six seeds
+(mean R^2 0.451 against 0.442 without); round 19 took it back (default None) when the
+futures of simulated forecasting series scored it worse against Ridge (random walk,
+linear trend) than no fade: see benchmarks/README.md, "Round 19".
 
 Every row ``fit`` saw lies in the range, so training, early stopping and the shrink
 factors (fitted on validation rows that are part of ``X``) are unchanged: only windows
