@@ -32,6 +32,8 @@ draws, and the defaults' RMSE over Ridge's (mean of the per-draw ratios).
 
     python benchmarks/bench_robustness.py                    # both tables, seed 0
     python benchmarks/bench_robustness.py --task regression --draws 4
+    python benchmarks/bench_robustness.py --task regression --range-fade 0.1   # + a column:
+        # the defaults with range_fade=0.1 (the GRU part faded outside the training range)
     python benchmarks/bench_robustness.py --task classification --per-series   # + a column:
         # the defaults after SequenceScaler(per_series=True) (each series z-normalised)
 
@@ -227,24 +229,31 @@ def run_classification(names, seeds, per_series=False):
         print(f"| {name} | {acc} |{column} {dtw:.3f} | {rocket:.3f} | {seconds:.0f} |", flush=True)
 
 
-def run_regression(names, draws, seed):
+def run_regression(names, draws, seed, range_fade=None):
     from _datasets import _windows
     from _references import dummy, ridge
     from bench_accuracy import make_default
 
-    print(f"\n| series | defaults | Ridge | mean | defaults / Ridge | draws where the defaults beat Ridge |")
-    print("|---|---|---|---|---|---|")
+    faded = f" range_fade={range_fade} | its / Ridge | draws it beats Ridge |" if range_fade is not None else ""
+    print(f"\n| series | defaults | Ridge | mean | defaults / Ridge | draws where the defaults beat Ridge |{faded}")
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if faded else ""))
     for name in names:
         generator, window = REGRESSION[name]
         rows = []
         for d in range(draws):
             ds = _windows(name, generator(np.random.default_rng(100 + d)), window)
-            rows.append([_fit_score(ds, model)[0] for model in
-                         (make_default(ds, seed), ridge(ds.task, 0), dummy(ds.task, 0))])
+            models = [make_default(ds, seed), ridge(ds.task, 0), dummy(ds.task, 0)]
+            if faded:  # issue 12 rounds 18-19: the same defaults with the GRU part faded out of range
+                models.append(make_default(ds, seed, {"range_fade": range_fade}))
+            rows.append([_fit_score(ds, model)[0] for model in models])
         rows = np.array(rows)
         ratio = rows[:, 0] / rows[:, 1]
-        print(f"| {name} | {rows[:, 0].mean():.3f} | {rows[:, 1].mean():.3f} | {rows[:, 2].mean():.3f} | "
-              f"{ratio.mean():.3f} | {(ratio < 1).sum()} of {draws} |", flush=True)
+        line = (f"| {name} | {rows[:, 0].mean():.3f} | {rows[:, 1].mean():.3f} | {rows[:, 2].mean():.3f} | "
+                f"{ratio.mean():.3f} | {(ratio < 1).sum()} of {draws} |")
+        if faded:
+            ratio = rows[:, 3] / rows[:, 1]
+            line += f" {rows[:, 3].mean():.3f} | {ratio.mean():.3f} | {(ratio < 1).sum()} of {draws} |"
+        print(line, flush=True)
 
 
 def main(argv=None):
@@ -257,6 +266,8 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=4, help="regression: series drawn per family")
     parser.add_argument("--per-series", action="store_true",
                         help="classification: also the defaults after SequenceScaler(per_series=True)")
+    parser.add_argument("--range-fade", type=float, default=None,
+                        help="regression: also the defaults with this range_fade (issue 12, rounds 18-19)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     from bench_accuracy import print_environment
@@ -271,7 +282,7 @@ def main(argv=None):
         run_classification([n for n in CLASSIFICATION if n in chosen], args.seeds, args.per_series)
     if args.task in ("both", "regression"):
         print(f"\nTest RMSE, mean over {args.draws} draws per family (defaults: seed {args.seeds[0]})")
-        run_regression([n for n in REGRESSION if n in chosen], args.draws, args.seeds[0])
+        run_regression([n for n in REGRESSION if n in chosen], args.draws, args.seeds[0], args.range_fade)
 
 
 if __name__ == "__main__":
