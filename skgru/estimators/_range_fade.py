@@ -58,8 +58,8 @@ def merge_ranges(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:
 def range_excess(Xa: np.ndarray, value_range: np.ndarray, mask_value) -> np.ndarray:
     """Per row of ``Xa``: how far its farthest valid value lies outside ``value_range``,
     in units of the range's width (0 inside). A feature that was constant in ``fit``
-    (width 0) is not scored: the network standardised it to a constant and read nothing
-    from it."""
+    (width 0) is not scored: it has no width to measure a distance in, and a fade on any
+    change of it would drop the GRU part for a rounding difference."""
     x = np.asarray(Xa, dtype=np.float64)
     lo, hi = value_range
     width = hi - lo
