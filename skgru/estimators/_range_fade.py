@@ -37,15 +37,19 @@ def valid_steps(Xa: np.ndarray, mask_value) -> np.ndarray | None:
 
 def input_range(Xa: np.ndarray, mask_value) -> np.ndarray:
     """``(2, n_features)``: each feature's minimum and maximum over every valid step of
-    ``Xa`` (``(n, t, f)``); +inf / -inf for a feature with no valid step."""
-    x = np.asarray(Xa, dtype=np.float64)
+    ``Xa`` (``(n, t, f)``); +inf / -inf for a feature with no valid step.
+
+    Every fit records it, so it reads ``Xa`` in its own dtype: a minimum and a maximum
+    are exact in any dtype, and a float64 copy of the training set would double its
+    memory at the end of every fit."""
+    x = np.asarray(Xa)
     valid = valid_steps(x, mask_value)
     if valid is not None:
         x = x[valid]  # (n_valid_steps, f)
     x = x.reshape(-1, x.shape[-1])
     if not len(x):
         return np.stack([np.full(x.shape[-1], np.inf), np.full(x.shape[-1], -np.inf)])
-    return np.stack([x.min(axis=0), x.max(axis=0)])
+    return np.stack([x.min(axis=0), x.max(axis=0)]).astype(np.float64)
 
 
 def merge_ranges(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:
