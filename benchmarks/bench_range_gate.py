@@ -48,17 +48,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ("network", "hard", "fade-0.1", "fade-0.25", "fade-0.1-unshrunk")
 
 
-def gate(variant, X_fit, X_new):
-    """``g`` per row of ``X_new`` for ``variant``, from the range of ``X_fit`` (skgru's own
-    ``range_fade`` arithmetic; the sets screened here are 2D or 3D arrays, not ragged)."""
+def excess(X_fit, X_new):
+    """Per row of ``X_new``: how far it leaves the range of ``X_fit``, in range-widths
+    (skgru's own ``range_fade`` arithmetic; the sets screened here are 2D or 3D arrays,
+    not ragged)."""
+    from skgru.estimators import _range_fade
+
+    fit, new = (np.asarray(X, dtype=np.float64) for X in (X_fit, X_new))
+    fit, new = (X[:, :, None] if X.ndim == 2 else X for X in (fit, new))
+    return _range_fade.range_excess(new, _range_fade.input_range(fit, None), None)
+
+
+def gate(variant, e):
+    """``g`` per row for ``variant``, from the rows' excess ``e``."""
     from skgru.estimators import _range_fade
 
     if variant == "network":
-        return np.ones(len(X_new))
-    fit, new = (np.asarray(X, dtype=np.float64) for X in (X_fit, X_new))
-    fit, new = (X[:, :, None] if X.ndim == 2 else X for X in (fit, new))
-    excess = _range_fade.range_excess(new, _range_fade.input_range(fit, None), None)
-    return _range_fade.fade_factors(excess, 0.0 if variant == "hard" else float(variant.split("-")[1]))
+        return np.ones(len(e))
+    return _range_fade.fade_factors(e, 0.0 if variant == "hard" else float(variant.split("-")[1]))
 
 
 def run(names, seeds, gru_input="values"):
@@ -87,10 +94,11 @@ def run(names, seeds, gru_input="values"):
                     with gru_head_zeroed(member.model_):
                         skip.append(member._network_prediction(X_va))
                         unshrunk.append(member.target_encoder_.inverse(member._raw_predict(X_va)))
-                outside.append(float(np.mean(gate("hard", X_tr, X_va) < 1)))
+                e = excess(X_tr, X_va)  # once per fold: every variant reads it
+                outside.append(float(np.mean(e > 0)))
                 weights = member_weights(fitted)
                 for v in VARIANTS:
-                    g = gate(v, X_tr, X_va).reshape((-1,) + (1,) * (np.ndim(net[0]) - 1))
+                    g = gate(v, e).reshape((-1,) + (1,) * (np.ndim(net[0]) - 1))
                     ends = unshrunk if v.endswith("-unshrunk") else skip
                     blended = [s + g * (n - s) for n, s in zip(net, ends)]
                     scores[v].append(_fold_r2(y_va, average(blended, weights)))
