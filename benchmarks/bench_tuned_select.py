@@ -30,6 +30,17 @@ Candidates (``CANDIDATES``):
   beside a one-trial search over the defaults alone, which holds out the same rows (the
   split depends only on ``random_state``); the defaults are kept when their hold-out R^2
   is at least the nine trials' best (a tie goes to the first trial, as in TunedGRU).
+* ``tuned-defaults-1se``: the same nine trials and the defaults on the same hold-out,
+  but the search moves off the defaults only when its best trial beats them by more
+  than the hold-out's noise: the mean of the paired per-row differences of squared
+  error (defaults minus best trial; R^2 differs by that mean times n / SST, so the sign
+  and the test are those of R^2) must exceed one standard error of that mean. The
+  per-row errors come from refitting the defaults and the best trial's configuration
+  on the hold-out's training rows with the same seed (the printed ``refit R^2`` beside
+  the search's ``best_score_`` shows how close that is to the trial itself). Its two
+  sides are scored on the same folds as ``tuned-defaults-1se:defaults`` (the defaults
+  refit on the fold's rows) and ``tuned-defaults-1se:search-9`` (the nine-trial search,
+  refit): a paired reference at no extra search cost.
 
     python benchmarks/bench_tuned_select.py --seeds 0
     python benchmarks/bench_tuned_select.py --seeds 1 --candidates tuned tuned-skip
@@ -100,6 +111,47 @@ class DefaultsFirst:
         return self.model_.predict(X)
 
 
+class DefaultsOneSE:
+    """The ``tuned-defaults-1se`` stand-in (see the module docstring)."""
+
+    def __init__(self, seed, X):
+        self.seed = seed
+
+    def fit(self, X, y):
+        from bench_accuracy import _take
+        from sklearn.base import clone
+
+        from skgru import GRURegressor, TunedGRU
+        from skgru.tuning._hold_out import hold_out_split
+
+        est = GRURegressor(random_state=self.seed)
+        # the hold-out TunedGRU(random_state=seed) draws itself, made explicit
+        [(tr, va)] = split = hold_out_split(est, y, len(y), TunedGRU().validation_fraction, self.seed)
+        search = TunedGRU(est, None, cv=split, random_state=self.seed,
+                          max_trials=9).fit(X, y)
+        X_tr, X_va = _take(X, tr), _take(X, va)
+        sq = {}
+        for label, params in (("defaults", {}), ("best", search.best_params_)):
+            model = clone(est).set_params(**params).fit(X_tr, y[tr])
+            sq[label] = (np.asarray(y[va], float).ravel() - np.ravel(model.predict(X_va))) ** 2
+        diff = sq["defaults"] - sq["best"]  # > 0 where the best trial is closer
+        se = diff.std(ddof=1) / np.sqrt(len(diff))
+        sst = np.sum((y[va] - np.mean(y[va])) ** 2)
+        refit_r2 = 1 - np.sum(sq["best"]) / sst
+        self.kept_defaults_ = not diff.mean() > se
+        self.best_params_ = (("defaults" if self.kept_defaults_ else "search")
+                             + f" (mean gain {diff.mean():.4g}, SE {se:.4g}, refit R^2 {refit_r2:.4f},"
+                             f" search best_score_ {search.best_score_:.4f}): {search.best_params_}")
+        defaults = clone(est).fit(X, y)
+        self.model_ = defaults if self.kept_defaults_ else search
+        # both sides of the choice, scored on the same fold by run(): the paired reference
+        self.alternatives_ = {"defaults": defaults, "search-9": search}
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
 CANDIDATES = {
     "defaults": lambda seed, X: __import__("skgru").GRURegressor(random_state=seed),
     "tuned": lambda seed, X: _tuned(seed, X),
@@ -109,6 +161,7 @@ CANDIDATES = {
     "tuned-last": lambda seed, X: _tuned(seed, X, cv="last"),
     "tuned-skip-last": lambda seed, X: _tuned(seed, X, skip_fixed=True, cv="last"),
     "tuned-defaults-first": DefaultsFirst,
+    "tuned-defaults-1se": DefaultsOneSE,
 }
 
 
@@ -125,24 +178,31 @@ def run(names, seeds, candidates):
         ds = load(name)
         _baseline_rows(ds, seeds, False, 3)
         for cand in candidates:
-            t0, scores = time.perf_counter(), []
+            t0, scores, alternatives = time.perf_counter(), [], {}
             for seed in seeds:
                 for tr, va in _cv_splits(ds, seed, 3):
                     X_tr = _take(ds.X_train, tr)
                     model = CANDIDATES[cand](seed, X_tr).fit(X_tr, ds.y_train[tr])
                     scores.append(_fold_r2(ds.y_train[va], model.predict(_take(ds.X_train, va))))
+                    for alt, alt_model in getattr(model, "alternatives_", {}).items():
+                        alternatives.setdefault(alt, []).append(
+                            _fold_r2(ds.y_train[va], alt_model.predict(_take(ds.X_train, va))))
                     if hasattr(model, "best_params_"):
                         print(f"    {name} {cand} seed {seed}: fold R^2 {scores[-1]:.4f}, "
                               f"best_params_ {model.best_params_}", flush=True)
             table[(name, cand)] = np.mean(scores)
             n_fits = len(scores)
+            for alt, alt_scores in alternatives.items():
+                table[(name, f"{cand}:{alt}")] = np.mean(alt_scores)
+                print(f"| {name} | {cand}:{alt} | {np.mean(alt_scores):.3f} ± {np.std(alt_scores):.3f} | |")
+                print(f"FOLDS {name} {cand}:{alt} " + " ".join(f"{v:.4f}" for v in alt_scores), flush=True)
             print(f"| {name} | {cand} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | "
                   f"{(time.perf_counter() - t0) / n_fits:.0f} |", flush=True)
             print(f"FOLDS {name} {cand} " + " ".join(f"{v:.4f}" for v in scores), flush=True)
     print("\nMean CV R^2 per candidate over the sets above (each set clipped at -1):\n")
     print("| candidate | mean R^2 | sets |")
     print("|---|---|---|")
-    for cand in candidates:
+    for cand in sorted({key[1] for key in table}, key=lambda c: (c.split(":")[0] not in candidates, c)):
         vals = [max(table[(n, cand)], -1.0) for n in names if (n, cand) in table]
         print(f"| {cand} | {np.mean(vals):.3f} | {len(vals)} |", flush=True)
     return table
