@@ -41,6 +41,11 @@ Candidates (``CANDIDATES``):
   sides are scored on the same folds as ``tuned-defaults-1se:defaults`` (the defaults
   refit on the fold's rows) and ``tuned-defaults-1se:search-9`` (the nine-trial search,
   refit): a paired reference at no extra search cost.
+* ``tuned-near-9``: a smaller space around the defaults, nine trials (to pair with
+  ``tuned-defaults-1se:search-9`` on the same hold-outs and folds): ``units`` {32, 64,
+  128}, ``dropout`` U(0, 0.4), ``learning_rate`` logU(3e-4, 1e-2), ``batch_size`` {16, 32}
+  (the default space's own ranges); every architecture choice (layers, direction,
+  patching, pooling, convolutions, the linear skip) stays the estimator's.
 
     python benchmarks/bench_tuned_select.py --seeds 0
     python benchmarks/bench_tuned_select.py --seeds 1 --candidates tuned tuned-skip
@@ -85,6 +90,15 @@ def _tuned(seed, X, *, skip_fixed=False, cv=None, max_trials=10):
         cv = _last_rows(len(X))
     space = _space_without(est, X, {"linear_skip"}) if skip_fixed else None
     return TunedGRU(est, space, cv=cv, random_state=seed, max_trials=max_trials)
+
+
+def _near_defaults(seed, X, max_trials=9):
+    """The ``tuned-near-9`` candidate (see the module docstring)."""
+    from skgru import GRURegressor, TunedGRU
+
+    space = _space_without(GRURegressor(), X, set())
+    near = {k: space[k] for k in ("units", "dropout", "learning_rate", "batch_size")}
+    return TunedGRU(GRURegressor(random_state=seed), near, random_state=seed, max_trials=max_trials)
 
 
 class DefaultsFirst:
@@ -162,6 +176,7 @@ CANDIDATES = {
     "tuned-skip-last": lambda seed, X: _tuned(seed, X, skip_fixed=True, cv="last"),
     "tuned-defaults-first": DefaultsFirst,
     "tuned-defaults-1se": DefaultsOneSE,
+    "tuned-near-9": _near_defaults,
 }
 
 
