@@ -46,6 +46,12 @@ Candidates (``CANDIDATES``):
   128}, ``dropout`` U(0, 0.4), ``learning_rate`` logU(3e-4, 1e-2), ``batch_size`` {16, 32}
   (the default space's own ranges); every architecture choice (layers, direction,
   patching, pooling, convolutions, the linear skip) stays the estimator's.
+* ``tss-near-or-defaults``: what the tuning guide ("Tuning a forecaster") tells a user to
+  do with windows of one series: ``tuned-near-9``'s space searched on
+  ``TimeSeriesSplit(3)`` of the rows (every trial trains on the past), the defaults scored
+  by ``cross_val_score`` on the same folds, and the search kept only when its
+  ``best_score_`` is higher. Its sides are scored as ``:defaults`` and ``:search``. Meant
+  for the forecasting sets (sim-mv-reg's rows are not in time order).
 
     python benchmarks/bench_tuned_select.py --seeds 0
     python benchmarks/bench_tuned_select.py --seeds 1 --candidates tuned tuned-skip
@@ -99,6 +105,35 @@ def _near_defaults(seed, X, max_trials=9):
     space = _space_without(GRURegressor(), X, set())
     near = {k: space[k] for k in ("units", "dropout", "learning_rate", "batch_size")}
     return TunedGRU(GRURegressor(random_state=seed), near, random_state=seed, max_trials=max_trials)
+
+
+class TimeOrderedOrDefaults:
+    """The ``tss-near-or-defaults`` candidate (see the module docstring)."""
+
+    def __init__(self, seed, X):
+        self.seed = seed
+
+    def fit(self, X, y):
+        from sklearn.base import clone
+        from sklearn.model_selection import TimeSeriesSplit, cross_val_score
+
+        from skgru import GRURegressor
+
+        folds = list(TimeSeriesSplit(3).split(np.zeros(len(y))))
+        search = _near_defaults(self.seed, X).set_params(cv=folds).fit(X, y)
+        est = GRURegressor(random_state=self.seed)
+        defaults_cv = float(np.mean(cross_val_score(clone(est), X, y, cv=folds)))
+        keep = not search.best_score_ > defaults_cv  # a NaN score keeps the defaults
+        defaults = clone(est).fit(X, y)
+        self.best_params_ = (("defaults" if keep else "search")
+                             + f" (search best_score_ {search.best_score_:.4f}, defaults on the same"
+                             f" folds {defaults_cv:.4f}): {search.best_params_}")
+        self.model_ = defaults if keep else search
+        self.alternatives_ = {"defaults": defaults, "search": search}
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
 
 
 class DefaultsFirst:
@@ -177,6 +212,7 @@ CANDIDATES = {
     "tuned-defaults-first": DefaultsFirst,
     "tuned-defaults-1se": DefaultsOneSE,
     "tuned-near-9": _near_defaults,
+    "tss-near-or-defaults": TimeOrderedOrDefaults,
 }
 
 
