@@ -107,11 +107,19 @@ def _near_defaults(seed, X, max_trials=9):
     return TunedGRU(GRURegressor(random_state=seed), near, random_state=seed, max_trials=max_trials)
 
 
-class TimeOrderedOrDefaults:
-    """The ``tss-near-or-defaults`` candidate (see the module docstring)."""
+class _Choice:
+    """A stand-in that fits two models and predicts with the one ``fit`` chose
+    (``model_``); ``X``, the candidates' common signature, is unused: ``fit`` gets the rows."""
 
     def __init__(self, seed, X):
         self.seed = seed
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+class TimeOrderedOrDefaults(_Choice):
+    """The ``tss-near-or-defaults`` candidate (see the module docstring)."""
 
     def fit(self, X, y):
         from sklearn.base import clone
@@ -132,15 +140,9 @@ class TimeOrderedOrDefaults:
         self.alternatives_ = {"defaults": defaults, "search": search}
         return self
 
-    def predict(self, X):
-        return self.model_.predict(X)
 
-
-class DefaultsFirst:
+class DefaultsFirst(_Choice):
     """The ``tuned-defaults-first`` stand-in (see the module docstring)."""
-
-    def __init__(self, seed, X):  # X: the candidates' common signature; fit gets the rows
-        self.seed = seed
 
     def fit(self, X, y):
         from skgru import GRURegressor, TunedGRU
@@ -156,15 +158,9 @@ class DefaultsFirst:
         self.model_ = alone if self.kept_defaults_ else search
         return self
 
-    def predict(self, X):
-        return self.model_.predict(X)
 
-
-class DefaultsOneSE:
+class DefaultsOneSE(_Choice):
     """The ``tuned-defaults-1se`` stand-in (see the module docstring)."""
-
-    def __init__(self, seed, X):
-        self.seed = seed
 
     def fit(self, X, y):
         from bench_accuracy import _take
@@ -196,9 +192,6 @@ class DefaultsOneSE:
         # both sides of the choice, scored on the same fold by run(): the paired reference
         self.alternatives_ = {"defaults": defaults, "search-9": search}
         return self
-
-    def predict(self, X):
-        return self.model_.predict(X)
 
 
 CANDIDATES = {
@@ -232,12 +225,12 @@ def run(names, seeds, candidates):
             t0, scores, alternatives = time.perf_counter(), [], {}
             for seed in seeds:
                 for tr, va in _cv_splits(ds, seed, 3):
-                    X_tr = _take(ds.X_train, tr)
+                    X_tr, X_va = _take(ds.X_train, tr), _take(ds.X_train, va)
                     model = CANDIDATES[cand](seed, X_tr).fit(X_tr, ds.y_train[tr])
-                    scores.append(_fold_r2(ds.y_train[va], model.predict(_take(ds.X_train, va))))
+                    scores.append(_fold_r2(ds.y_train[va], model.predict(X_va)))
                     for alt, alt_model in getattr(model, "alternatives_", {}).items():
                         alternatives.setdefault(alt, []).append(
-                            _fold_r2(ds.y_train[va], alt_model.predict(_take(ds.X_train, va))))
+                            _fold_r2(ds.y_train[va], alt_model.predict(X_va)))
                     if hasattr(model, "best_params_"):
                         print(f"    {name} {cand} seed {seed}: fold R^2 {scores[-1]:.4f}, "
                               f"best_params_ {model.best_params_}", flush=True)
@@ -253,9 +246,11 @@ def run(names, seeds, candidates):
     print("\nMean CV R^2 per candidate over the sets above (each set clipped at -1):\n")
     print("| candidate | mean R^2 | sets |")
     print("|---|---|---|")
-    for cand in sorted({key[1] for key in table}, key=lambda c: (c.split(":")[0] not in candidates, c)):
-        vals = [max(table[(n, cand)], -1.0) for n in names if (n, cand) in table]
-        print(f"| {cand} | {np.mean(vals):.3f} | {len(vals)} |", flush=True)
+    columns = {key[1] for key in table}
+    for cand in candidates:
+        for column in [cand, *sorted(c for c in columns if c.startswith(cand + ":"))]:
+            vals = [max(table[(n, column)], -1.0) for n in names if (n, column) in table]
+            print(f"| {column} | {np.mean(vals):.3f} | {len(vals)} |", flush=True)
     return table
 
 
