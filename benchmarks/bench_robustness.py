@@ -243,14 +243,14 @@ def run_regression(names, draws, seed, range_fade=None):
         for d in range(draws):
             ds = _windows(name, generator(np.random.default_rng(100 + d)), window)
             models = [make_default(ds, seed), ridge(ds.task, 0), dummy(ds.task, 0)]
-            if faded:  # issue 12 rounds 18-19: the same defaults with the GRU part faded out of range
+            if range_fade is not None:  # issue 12 rounds 18-19: the same defaults with the GRU part faded out of range
                 models.append(make_default(ds, seed, {"range_fade": range_fade}))
             rows.append([_fit_score(ds, model)[0] for model in models])
         rows = np.array(rows)
         ratio = rows[:, 0] / rows[:, 1]
         line = (f"| {name} | {rows[:, 0].mean():.3f} | {rows[:, 1].mean():.3f} | {rows[:, 2].mean():.3f} | "
                 f"{ratio.mean():.3f} | {(ratio < 1).sum()} of {draws} |")
-        if faded:
+        if range_fade is not None:
             ratio = rows[:, 3] / rows[:, 1]
             line += f" {rows[:, 3].mean():.3f} | {ratio.mean():.3f} | {(ratio < 1).sum()} of {draws} |"
         print(line, flush=True)
