@@ -1590,3 +1590,58 @@ def test_param_importances(small_xy):
     assert not hasattr(TunedGRU(BudgetEstimator()), "param_importances_")
     one = TunedGRU(BudgetEstimator(), {"lr": [0.1]}, max_trials=1).fit(X, y)
     assert not hasattr(one, "param_importances_")  # nothing varied
+
+
+def test_optuna_studies_are_quiet_and_leave_the_users_verbosity(small_xy):
+    """TPE's and the importances' in-memory studies log nothing at INFO ("A new study
+    created", "Trial N finished"), and Optuna's process-wide verbosity is the user's
+    again afterwards."""
+    import logging
+
+    optuna = pytest.importorskip("optuna")
+    X, y = small_xy
+    messages = []
+
+    class Keep(logging.Handler):  # Optuna's own handler may write to any stream
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    keep, logger = Keep(), logging.getLogger("optuna")
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    logger.addHandler(keep)
+    try:
+        tuned = TunedGRU(BudgetEstimator(), {"lr": uniform(0, 0.6), "epochs": [1, 3]},
+                         tuner="tpe", max_trials=4, random_state=0,
+                         tuner_params={"n_startup_trials": 2}).fit(X, y)
+        assert tuned.param_importances_
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+        assert messages == []
+        # The user's own study still logs at the level they chose (the test can fail).
+        optuna.create_study()
+        assert any("A new study created" in m for m in messages), messages
+    finally:
+        logger.removeHandler(keep)
+        optuna.logging.set_verbosity(before)
+
+
+@pytest.mark.parametrize("tuner", ["random", "tpe", "evolution"])
+def test_a_planted_irrelevant_parameter_gets_under_5_percent(small_xy, tuner):
+    """Issue 14's check: over >= 30 trials a parameter the score ignores gets < 0.05
+    of the importance, while both parameters that move the score are found."""
+    pytest.importorskip("optuna")
+    X, y = small_xy
+    # BudgetEstimator's score: -(lr - 0.3)**2 - 1 / (1 + epochs).  These ranges give
+    # the two real parameters comparable shares of its variance (lr: 0.055, epochs:
+    # 0.038); `choice` is planted: the estimator stores it and nothing reads it.
+    space = {"lr": uniform(0, 1.2), "epochs": [1, 8],
+             "choice": ["a", "b", "c", "d"]}
+    tuned = TunedGRU(BudgetEstimator(), space, tuner=tuner, max_trials=30,
+                     random_state=0).fit(X, y)
+    assert len(tuned.cv_results_["params"]) == 30
+    # The planted values were all tried, so the test could have seen an effect.
+    assert {p["choice"] for p in tuned.cv_results_["params"]} == {"a", "b", "c", "d"}
+    imp = tuned.param_importances_
+    assert set(imp) == {"lr", "epochs", "choice"}
+    assert imp["choice"] < 0.05, imp
+    assert min(imp["lr"], imp["epochs"]) > 0.05, imp

@@ -200,7 +200,7 @@ max_consecutive_failed_trials :
             proposal, so equal histories do not repeat a proposal.
             """
             from skgru._keras.private import kt_is_duplicate
-            from skgru.tuning._tpe import completed_trial, import_optuna, sample_space
+            from skgru.tuning._tpe import completed_trial, quiet_optuna, sample_space
 
             space = self.hyperparameters.space
             n_min = self.min_points or len(self._searched()) + 1
@@ -212,12 +212,10 @@ max_consecutive_failed_trials :
                 ranked = sched._ranked(rung)
                 for pos, (_, _, config) in enumerate(ranked):
                     value[config] = rung + (len(ranked) - pos) / (len(ranked) + 1)
-            optuna = import_optuna()
-            optuna.logging.set_verbosity(optuna.logging.WARNING)
             import warnings
 
             eta = sched.eta
-            with warnings.catch_warnings():
+            with quiet_optuna() as optuna, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # multivariate TPE is flagged experimental
                 seed = (int(self.seed) * 7919 + self._n_model_asks) % 2**32
                 self._n_model_asks += 1

@@ -54,7 +54,7 @@ def param_importances(cv_results, score_key, names=None, seed=0):
     seed : int
         Seed of the fANOVA forest.
     """
-    from skgru.tuning._tpe import import_optuna
+    from skgru.tuning._tpe import import_optuna, quiet_optuna
 
     optuna = import_optuna()
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances
@@ -82,14 +82,14 @@ def param_importances(cv_results, score_key, names=None, seed=0):
     if not dists:
         raise ValueError("param_importances_ needs at least one parameter that took "
                          "two or more values in the completed trials.")
-    study = optuna.create_study(direction="maximize")
-    study.add_trials([
-        optuna.trial.create_trial(
-            params={n: encode[n](params[i][n]) for n in dists}, distributions=dists,
-            value=float(scores[i]))
-        for i in rows])
-    with warnings.catch_warnings():
+    with quiet_optuna(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        study = optuna.create_study(direction="maximize")
+        study.add_trials([
+            optuna.trial.create_trial(
+                params={n: encode[n](params[i][n]) for n in dists}, distributions=dists,
+                value=float(scores[i]))
+            for i in rows])
         imp = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=seed),
                                     normalize=True)
     return {k: float(v) for k, v in imp.items()}

@@ -21,7 +21,10 @@ as ``TrialState.FAIL`` (TPE ignores them).  Needs the ``optuna`` extra.
 
 from __future__ import annotations
 
-__all__ = ["TPEOracle", "completed_trial", "import_optuna", "sample_space", "suggest_value"]
+import contextlib
+
+__all__ = ["TPEOracle", "completed_trial", "import_optuna", "quiet_optuna", "sample_space",
+           "suggest_value"]
 
 
 def import_optuna():
@@ -33,6 +36,24 @@ def import_optuna():
             "tuner='tpe' and param_importances_ need optuna: "
             "pip install 'skgru[optuna]'") from exc
     return optuna
+
+
+@contextlib.contextmanager
+def quiet_optuna():
+    """Optuna's INFO lines off while skgru talks to one of its own studies.
+
+    An in-memory study logs "A new study created in memory" and "Trial N
+    finished with value ..." at INFO, one line per trial, which TunedGRU reports
+    its own way (``verbose``).  Optuna's verbosity is process-wide, so the
+    user's setting is restored on the way out: their own studies log as before.
+    """
+    optuna = import_optuna()
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(before, optuna.logging.WARNING))
+    try:
+        yield optuna
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def suggest_value(ot, hp):
@@ -154,19 +175,17 @@ tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
         def study(self):
             """The in-memory Optuna study (created on first use)."""
             if self._study is None:
-                optuna = import_optuna()
-                optuna.logging.set_verbosity(optuna.logging.WARNING)
                 import warnings
 
-                with warnings.catch_warnings():
+                with quiet_optuna() as optuna, warnings.catch_warnings():
                     # multivariate TPE is flagged experimental by Optuna.
                     warnings.simplefilter("ignore")
                     sampler = optuna.samplers.TPESampler(
                         seed=self.seed, n_startup_trials=self.n_startup_trials,
                         multivariate=self.multivariate, **self.sampler_params)
-                direction = ("maximize" if getattr(self.objective, "direction", "max")
-                             == "max" else "minimize")
-                self._study = optuna.create_study(sampler=sampler, direction=direction)
+                    direction = ("maximize" if getattr(self.objective, "direction", "max")
+                                 == "max" else "minimize")
+                    self._study = optuna.create_study(sampler=sampler, direction=direction)
             return self._study
 
         def populate_space(self, trial_id):
@@ -184,15 +203,15 @@ tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
             # tell Optuna first, so that its history never lags the oracle's.
             ot = self._asked.pop(trial.trial_id, None)
             if ot is not None:
-                optuna = import_optuna()
                 score = None
                 if trial.status == completed:
                     metrics = trial.metrics.get_best_value(self.objective.name)
                     score = None if metrics is None else float(metrics)
-                if score is None:
-                    self.study.tell(ot, state=optuna.trial.TrialState.FAIL)
-                else:
-                    self.study.tell(ot, score)
+                with quiet_optuna() as optuna:  # "Trial N finished ..." per trial
+                    if score is None:
+                        self.study.tell(ot, state=optuna.trial.TrialState.FAIL)
+                    else:
+                        self.study.tell(ot, score)
             return super().end_trial(trial)
 
         def get_state(self):
