@@ -370,10 +370,12 @@ def plot_importances(tuned, ax=None):
     ...     tuned.param_importances_)[::-1]
     True
     """
-    importances = getattr(tuned, "param_importances_", None)
-    if importances is None:
+    try:
+        importances = tuned.param_importances_
+    except AttributeError as exc:  # not fitted, or fitted with nothing to explain
+        reason = str(exc) if hasattr(tuned, "cv_results_") else "fit a TunedGRU first"
         raise ValueError(f"{type(tuned).__name__} has no param_importances_ "
-                         "(fit a TunedGRU first).")
+                         f"({reason}).") from None
     plt = _pyplot()
     created = ax is None
     names = list(importances)[::-1]  # barh draws bottom-up: most important on top

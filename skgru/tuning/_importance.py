@@ -13,6 +13,16 @@ as learning rates do), anything else (strings, None, tuples) -> categories
 named by ``repr``.  Parameters with a single tried value are left out, and only
 parameters present in every completed trial count (Optuna's rule for
 conditional spaces).  Failed trials are ignored.
+
+Multi-fidelity searches (``tuner="asha"`` / ``"hyperband"``) score trials after
+different numbers of epochs, and the epochs then explain more of the scores than
+any parameter: a planted parameter the score never read got 0.02-0.08 of the
+importance over 40 Hyperband trials mixing 1-, 3- and 9-epoch rows (4 seeds),
+0.002-0.009 in a random search of the same space.  So only the rows of one
+budget count (:func:`rows_at_one_budget`): the one with the most completed
+configurations, which for ASHA is its bottom rung, where every configuration
+starts.  When every counted trial scored the same there is nothing to explain,
+and a ``ValueError`` says so.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["param_importances"]
+__all__ = ["param_importances", "rows_at_one_budget"]
 
 _LOG_SPAN = 100.0  # a positive range spanning >= this factor is searched on a log scale
 
@@ -38,6 +48,35 @@ def _distribution(values, optuna):
         return d.FloatDistribution(lo, hi, log=log), float
     choices = sorted({repr(v) for v in values})
     return d.CategoricalDistribution(choices), repr
+
+
+def rows_at_one_budget(cv_results, score_key):
+    """``cv_results`` cut to the completed rows of its most common epoch budget.
+
+    Only for multi-fidelity rows (a ``bracket`` column, set by Hyperband's and
+    ASHA's schedules): elsewhere ``budget`` is a searched ``epochs`` value, a
+    parameter like any other.  Returns ``cv_results`` itself when the completed
+    rows share one budget.  Ties between budgets go to the larger one (scores
+    closer to the final ones).
+    """
+    budget, bracket = cv_results.get("budget"), cv_results.get("bracket")
+    if budget is None or bracket is None or not np.any(np.asarray(bracket) >= 0):
+        return cv_results
+    scores = np.asarray(cv_results[score_key], dtype=float)
+    ok = np.isfinite(scores) & ~np.ma.getmaskarray(budget)
+    status = cv_results.get("status")
+    if status is not None:
+        ok &= np.array([s == "COMPLETED" for s in status])
+    values = np.ma.getdata(budget)
+    budgets, counts = np.unique(values[ok], return_counts=True)
+    if len(budgets) < 2:
+        return cv_results
+    chosen = budgets[counts == counts.max()].max()
+    rows = np.flatnonzero(ok & (values == chosen))
+    out = {score_key: scores[rows], "params": [cv_results["params"][i] for i in rows]}
+    if status is not None:
+        out["status"] = np.asarray(status)[rows]
+    return out
 
 
 def param_importances(cv_results, score_key, names=None, seed=0):
@@ -82,6 +121,10 @@ def param_importances(cv_results, score_key, names=None, seed=0):
     if not dists:
         raise ValueError("param_importances_ needs at least one parameter that took "
                          "two or more values in the completed trials.")
+    if np.ptp(scores[rows]) == 0:  # fANOVA divides by the total variance
+        raise ValueError(f"param_importances_ is undefined: all {len(rows)} completed "
+                         f"trials scored {scores[rows[0]]:g}, so no parameter explains "
+                         "a difference.")
     with quiet_optuna(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(direction="maximize")

@@ -150,6 +150,12 @@ tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
             better on correlated parameters such as units and learning rate).
         sampler_params : dict or None
             Other ``optuna.samplers.TPESampler`` keyword arguments.
+            ``constant_liar`` is True unless given: with ``n_jobs > 1`` a batch
+            of trials is asked before any of them is told, and the liar lets
+            TPE treat the running ones as poor results, so one batch does not
+            propose the same region ``n_jobs`` times (Optuna's default since
+            version 5; 3.x and 4.x, which the ``optuna`` extra allows, default
+            to False).
         """
 
         def __init__(self, objective=None, max_trials=10, n_startup_trials=10,
@@ -180,9 +186,10 @@ tune_new_entries, max_retries_per_trial, max_consecutive_failed_trials :
                 with quiet_optuna() as optuna, warnings.catch_warnings():
                     # multivariate TPE is flagged experimental by Optuna.
                     warnings.simplefilter("ignore")
+                    params = {"constant_liar": True, **self.sampler_params}
                     sampler = optuna.samplers.TPESampler(
                         seed=self.seed, n_startup_trials=self.n_startup_trials,
-                        multivariate=self.multivariate, **self.sampler_params)
+                        multivariate=self.multivariate, **params)
                     direction = ("maximize" if getattr(self.objective, "direction", "max")
                                  == "max" else "minimize")
                     self._study = optuna.create_study(sampler=sampler, direction=direction)

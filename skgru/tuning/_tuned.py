@@ -345,8 +345,11 @@ or keras_tuner.Oracle, default="random"
         ``{parameter: importance}`` (descending, summing to 1): how much each
         searched parameter explains the refit metric over the completed
         trials, by Optuna's fANOVA evaluator (any tuner; needs the ``optuna``
-        extra and two completed trials; computed on first access).  See
-        :func:`skgru.plotting.plot_importances`.
+        extra and two completed trials; computed on first access).  ASHA and
+        Hyperband count the trials of one epoch budget, the most common (ASHA:
+        its bottom rung).  Not available (``AttributeError``) before ``fit``,
+        when no parameter varied or when every counted trial scored the same.
+        See :func:`skgru.plotting.plot_importances`.
 
     Examples
     --------
@@ -981,7 +984,7 @@ or keras_tuner.Oracle, default="random"
         cache = self.__dict__.get("_importances_cache")
         if cache is not None and cache[0] is self.cv_results_:
             return dict(cache[1])
-        from skgru.tuning._importance import param_importances
+        from skgru.tuning._importance import param_importances, rows_at_one_budget
 
         if "mean_test_score" in self.cv_results_:
             key = "mean_test_score"
@@ -990,14 +993,8 @@ or keras_tuner.Oracle, default="random"
                 k[len("mean_test_"):] for k in self.cv_results_ if k.startswith("mean_test_"))
             key = f"mean_test_{metric}"
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else 0
-        results = self.cv_results_
-        if "iter" in results and getattr(self, "tuner_name_", None) == "asha":
-            # ASHA: every configuration once, all at the same epochs (the bottom
-            # rung); higher rungs hold only promoted configurations, trained longer.
-            rows = np.flatnonzero(np.asarray(results["iter"]) == 0)
-            results = {key: np.asarray(results[key])[rows],
-                       "status": np.asarray(results["status"])[rows],
-                       "params": [results["params"][i] for i in rows]}
+        # ASHA / Hyperband: the rows of one epoch budget (ASHA's bottom rung).
+        results = rows_at_one_budget(self.cv_results_, key)
         try:
             imp = param_importances(results, key, self.searched_params_,
                                     seed=int(seed))
