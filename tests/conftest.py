@@ -105,6 +105,7 @@ SLOW_FUNCTIONS = {
         "test_shrink_to_linear_survives_pickling",
         "test_ragged_patches_are_masked",
         "test_ragged_patches_with_standardisation_ignore_padding",
+        "test_user_padded_patches_with_mask_value_equal_the_ragged_list",
         "test_regressor_keeps_a_real_signal",
         "test_regressor_not_worse_than_the_mean_on_noise",
         "test_regressor_shrinkage_multi_output",

@@ -75,6 +75,24 @@ def test_ragged_patches_are_masked(pooling):
     np.testing.assert_allclose(clf.predict_proba([np.vstack([x, np.zeros((2, 2))])])[0], alone, atol=1e-5)
 
 
+@pytest.mark.parametrize("patch_mode", ["fold", "max"])
+def test_user_padded_patches_with_mask_value_equal_the_ragged_list(patch_mode):
+    """An array the user padded (``mask_value``) and patched is the same model as the
+    ragged list it came from: the padded steps are masked, not read as data."""
+    X, y = _ragged()
+    t = max(len(x) for x in X) + 2  # padding past every sequence, not a multiple of p
+    padded = np.full((len(X), t, 2), -99.0)
+    for i, x in enumerate(X):
+        padded[i, : len(x)] = x
+    kw = dict(FAST, patch_size=3, patch_mode=patch_mode)
+    ragged = GRUClassifier(**kw).fit(X, y)
+    user = GRUClassifier(mask_value=-99.0, **kw).fit(padded, y)
+    np.testing.assert_allclose(user.predict_proba(padded), ragged.predict_proba(X), atol=1e-5)
+    # Read as data, the padding changes the model (so the check above can fail).
+    unmasked = GRUClassifier(**kw).fit(padded, y)
+    assert np.abs(unmasked.predict_proba(padded) - ragged.predict_proba(X)).max() > 1e-3
+
+
 def test_ragged_patches_with_standardisation_ignore_padding():
     X, y = _ragged()
     clf = GRUClassifier(patch_size=4, **FAST).fit(X, y)
