@@ -174,6 +174,26 @@ def test_trial_limit_and_default_budget():
     assert ASHAScheduler(1, 9, 3, max_trials=5, budget=4).budget == 4
 
 
+def test_a_promotion_without_models_to_continue_costs_its_whole_rung():
+    """continuable(config, rung) false (the models were lost): the promotion retrains
+    from scratch, is charged r_k, and is not proposed when r_k does not fit."""
+    s = ASHAScheduler(1, 9, 3, budget=6)
+    for job, score in (("a", 0.9), ("b", 0.1), ("c", 0.2)):
+        s.start(job, s.propose())
+        s.report(job, score)
+    assert s.propose() == Proposal("promote", 1, "a", 2)  # continued: 3 - 1 epochs
+    lost = {"a"}
+    s.continuable = lambda config, rung: config not in lost
+    assert s.promotion_cost("a", 1) == 3 and s.promotion_cost("b", 1) == 2
+    assert s.propose() == Proposal("promote", 1, "a", 3)
+    s.budget = 5  # 3 spent, 2 left: "a" from scratch no longer fits, a new one does
+    assert s.propose() == Proposal("new", 0, None, 1)
+    # Without warm start every promotion is whole anyway.
+    s2 = ASHAScheduler(1, 9, 3, continued=False)
+    s2.continuable = lambda config, rung: False
+    assert s2.promotion_cost("x", 2) == s2.cost(2) == 9
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_budget_and_trial_limit_are_never_exceeded(seed):
     """Random scores, random completion order, up to 4 jobs in flight."""
@@ -334,6 +354,49 @@ def test_seeded_search_is_reproducible_and_spaces_work(xy):
     # A different seed gives another search.
     c = _asha(space=space_fn, max_trials=12, max_epochs=9, cv=2, random_state=1).fit(X, y)
     assert c.cv_results_["params"] != a.cv_results_["params"]
+
+
+class CrashingEpochStub(EpochStub):
+    """EpochStub whose fits raise KeyboardInterrupt after ``CRASH["after"]`` of them
+    (a search killed mid-way)."""
+
+    def fit(self, X, y):
+        CRASH["fits"] += 1
+        if CRASH["after"] is not None and CRASH["fits"] > CRASH["after"]:
+            raise KeyboardInterrupt
+        return super().fit(X, y)
+
+
+CRASH = {"fits": 0, "after": None}
+
+
+@pytest.mark.parametrize("after", [9, 18, 21, 27])
+def test_a_resumed_search_stays_within_its_epoch_budget(xy, tmp_path, after):
+    """A search killed and resumed from ``directory`` loses the fold models held in
+    memory: a promotion of a configuration that ended before the kill retrains from
+    scratch, and ASHA charges it the whole rung, so the budget still holds (before,
+    such resumes spent 66-75 epochs of a 63-epoch budget)."""
+    X, y = xy
+    kw = dict(tuner="asha", max_trials=None, max_epochs=9, cv=3, random_state=0,
+              directory=str(tmp_path), tuner_params={"min_epochs": 1, "sampler": "random"})
+    space = {"lr": uniform(0, 0.6)}
+    CRASH.update(fits=0, after=after)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            TunedGRU(CrashingEpochStub(), space, **kw).fit(X, y)
+    finally:
+        CRASH.update(fits=0, after=None)
+    resumed = TunedGRU(CrashingEpochStub(), space, **kw).fit(X, y)
+    res = resumed.cv_results_
+    assert resumed.resumed_trials_ > 0
+    assert resumed.n_epochs_spent_ == int(np.sum(res["epochs_trained"]))
+    assert resumed.n_epochs_spent_ <= resumed.n_epochs_budget_ == 3 * 21
+    # Promotions after the resume whose parent ended before it trained the whole rung.
+    restored = set(list(res["trial_id"])[: resumed.resumed_trials_])
+    whole = [i for i, p in enumerate(res["parent_trial_id"])
+             if p in restored and res["trial_id"][i] not in restored]
+    for i in whole:
+        assert res["epochs_trained"][i] == 3 * res["n_resources"][i]
 
 
 def test_param_importances_on_the_bottom_rung(xy):

@@ -17,7 +17,9 @@ Parallel Hyperparameter Tuning", algorithm 2) over epochs:
   others completed its rung;
 * **cost**: a promotion continues the configuration's models, so it costs
   ``r_k - r_(k-1)`` epochs per split (``r_k`` when the models cannot be
-  continued, ``continued=False``); a new configuration costs ``r_0``;
+  continued: ``continued=False``, or ``continuable(config, k - 1)`` false for
+  this configuration, as when a resumed search lost the models with the process
+  that trained them); a new configuration costs ``r_0``;
 * **budget** (``tuner_params["max_epochs_total"]`` in TunedGRU; epochs per
   split, counted when a job starts, whether it then
   completes or fails): a job is started only if its cost fits in what is left;
@@ -139,6 +141,9 @@ class ASHAScheduler:
         self._running = {}  # job_id -> (config, rung)
         self._job_at = {}  # (config, rung) -> job_id
         self._seq = 0
+        # (config, rung) -> whether its models at that rung can still be continued;
+        # None: all can (set by the caller that holds the models)
+        self.continuable = None
 
     # ------------------------------------------------------------ schedule
     @property
@@ -150,6 +155,15 @@ class ASHAScheduler:
         if rung == 0 or not self.continued:
             return self.rungs[rung]
         return self.rungs[rung] - self.rungs[rung - 1]
+
+    def promotion_cost(self, config, rung):
+        """Epochs per split to promote ``config`` to ``rung``: :meth:`cost`, or the
+        rung's whole ``r_k`` when its models at ``rung - 1`` cannot be continued
+        (``continuable``) and the promotion retrains from scratch."""
+        if (self.continued and self.continuable is not None
+                and not self.continuable(config, rung - 1)):
+            return self.rungs[rung]
+        return self.cost(rung)
 
     def _bracket(self, n):
         return [n // self.eta**k for k in range(self.n_rungs)]
@@ -183,8 +197,9 @@ class ASHAScheduler:
             return Proposal("stop")
         for rung in range(self.n_rungs - 2, -1, -1):
             cands = self.promotable(rung)
-            if cands and self.cost(rung + 1) <= left:
-                return Proposal("promote", rung + 1, cands[0], self.cost(rung + 1))
+            cost = self.promotion_cost(cands[0], rung + 1) if cands else None
+            if cands and cost <= left:
+                return Proposal("promote", rung + 1, cands[0], cost)
         if not self.exhausted and self.cost(0) <= left:
             return Proposal("new", 0, None, self.cost(0))
         cheapest = min((self.cost(k) for k in range(1, self.n_rungs)), default=_INF)

@@ -28,7 +28,9 @@ TunedGRU's search loop talks to oracles (ask = ``create_trial``, tell =
   hand the parent's fold models to the trial, to be continued with
   ``warm_start``;
 * ``IDLE`` when only running trials can unlock a promotion, ``STOPPED`` when
-  nothing more fits in the trial limit or the epoch budget;
+  nothing more fits in the trial limit or the epoch budget (a promotion whose
+  parent's models the search no longer holds, as after a resume from
+  ``directory``, is charged its whole rung: :meth:`set_models_available`);
 * **what a rung is ranked by** (``promote_by``): the search's score, or the
   mean validation **log loss** of the fold models' ``predict_proba``
   (``"log_loss"``; TunedGRU's default for classifiers).  Accuracy after one
@@ -261,6 +263,23 @@ max_consecutive_failed_trials :
                             score = -score
                 self.scheduler.report(trial.trial_id, score)
             return super().end_trial(trial)
+
+        def set_models_available(self, available):
+            """``available(trial_id) -> bool``: whether the search still holds that
+            trial's fold models (None: it holds every one).  A promotion whose
+            parent's models are gone retrains from scratch, so the scheduler
+            charges it the rung's whole epochs against the budget."""
+            sched = self.scheduler
+            sched.continuable = None if available is None else (
+                lambda config, rung: available(sched.job_id(config, rung)))
+
+        def charge_restart(self, trial_id):
+            """``trial_id``, a promotion a resume restored unfinished, retrains from
+            scratch (its parent's models were lost): charge its rung whole."""
+            sched = self.scheduler
+            config, rung = sched.running[trial_id]
+            if rung and sched.continued:
+                sched.spent += sched.rungs[rung] - sched.cost(rung)
 
         def promotable_trial_ids(self):
             """Trials whose fold models a promotion may still continue."""

@@ -153,10 +153,20 @@ class SearchSession:
         self.events = []
         self._by_id = {}
         self._models = {}  # trial_id -> (list of fitted estimators per split, budget)
+        self._replaying = False
+        if hasattr(oracle, "set_models_available"):  # ASHA: its budget counts lost models
+            oracle.set_models_available(self._holds_models)
         self.best = None
         self.stopped = False
         self.stop_error = None
         self.resumed = 0
+
+    def _holds_models(self, trial_id):
+        """Whether a promotion of ``trial_id`` can continue its fold models.  While a
+        saved history is replayed the oracle must propose what it proposed then,
+        when every parent's models were held; after it, the models of trials that
+        ended before the resume were lost with the process that trained them."""
+        return self._replaying or trial_id in self._models
 
     # ------------------------------------------------------------- records
     def objective_mean(self, scores):
@@ -239,6 +249,19 @@ class SearchSession:
         The oracle must propose exactly the saved trials again; their saved
         results are told to it instead of being evaluated.
         """
+        self._replaying = True
+        try:
+            self._replay(state)
+        finally:
+            self._replaying = False
+        if hasattr(self.oracle, "charge_restart"):
+            # Promotions that were running (n_jobs > 1) restart from scratch: ASHA
+            # charges them whole, and the jobs still to come fit in what is left.
+            for rec in self.records:
+                if rec["status"] is None and rec["parent_id"] is not None:
+                    self.oracle.charge_restart(rec["trial_id"])
+
+    def _replay(self, state):
         pending = {}
         saved = state["trials"]
         for event in state["events"]:

@@ -322,9 +322,12 @@ or keras_tuner.Oracle, default="random"
         the refit).
     n_epochs_budget_ : int or None
         ASHA: the most epochs the search may train (its budget per split
-        times ``n_splits_``; a search resumed from ``directory`` retrains
-        from scratch the promotions whose parent models were lost with the
-        process, which can go over it); None for the other tuners.
+        times ``n_splits_``); None for the other tuners.  A search resumed
+        from ``directory`` retrains from scratch the promotions whose parent
+        models were lost with the killed process and charges them their whole
+        rung, so the budget holds; with ``n_jobs > 1`` a promotion that was
+        running at the kill restarts too and can go over it by the epochs its
+        parent had trained.
     n_resources_, n_candidates_ : list of int
         ASHA: the epochs of each rung, and the trials run at each rung.
     search_time_ : float
