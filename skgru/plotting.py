@@ -352,6 +352,13 @@ def plot_importances(tuned, ax=None):
     -------
     matplotlib.figure.Figure if ``ax`` is None, else ``ax``.
 
+    Raises
+    ------
+    ValueError
+        ``tuned`` has no ``param_importances_``: not a fitted ``TunedGRU``, or
+        one whose search leaves nothing to explain (no parameter varied, or
+        every counted trial scored the same); the message says which.
+
     Examples
     --------
     >>> import matplotlib
@@ -373,7 +380,11 @@ def plot_importances(tuned, ax=None):
     try:
         importances = tuned.param_importances_
     except AttributeError as exc:  # not fitted, or fitted with nothing to explain
-        reason = str(exc) if hasattr(tuned, "cv_results_") else "fit a TunedGRU first"
+        # TunedGRU's own reason once it is fitted; anything else (unfitted, or
+        # another search such as GridSearchCV) gets the generic advice.
+        fitted = (hasattr(tuned, "cv_results_")
+                  and isinstance(getattr(type(tuned), "param_importances_", None), property))
+        reason = str(exc) if fitted else "fit a TunedGRU first"
         raise ValueError(f"{type(tuned).__name__} has no param_importances_ "
                          f"({reason}).") from None
     plt = _pyplot()

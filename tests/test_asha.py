@@ -175,22 +175,23 @@ def test_trial_limit_and_default_budget():
 
 
 def test_a_promotion_without_models_to_continue_costs_its_whole_rung():
-    """continuable(config, rung) false (the models were lost): the promotion retrains
-    from scratch, is charged r_k, and is not proposed when r_k does not fit."""
-    s = ASHAScheduler(1, 9, 3, budget=6)
-    for job, score in (("a", 0.9), ("b", 0.1), ("c", 0.2)):
-        s.start(job, s.propose())
+    """models_held(config, rung) false (the models were lost): the promotion retrains
+    from scratch, is charged r_k, and gives way to the next candidate whose models are
+    held when r_k does not fit."""
+    s = ASHAScheduler(1, 9, 3, budget=9)
+    for job, score in (("a", 0.9), ("b", 0.8), ("c", 0.1), ("d", 0.2), ("e", 0.3), ("f", 0.4)):
+        s.start(job, Proposal("new", 0, None, 1))
         s.report(job, score)
+    assert s.promotable(0) == ["a", "b"]  # the top 6 // 3
     assert s.propose() == Proposal("promote", 1, "a", 2)  # continued: 3 - 1 epochs
-    lost = {"a"}
-    s.continuable = lambda config, rung: config not in lost
+    s.models_held = lambda config, rung: config != "a"
     assert s.promotion_cost("a", 1) == 3 and s.promotion_cost("b", 1) == 2
-    assert s.propose() == Proposal("promote", 1, "a", 3)
-    s.budget = 5  # 3 spent, 2 left: "a" from scratch no longer fits, a new one does
-    assert s.propose() == Proposal("new", 0, None, 1)
+    assert s.propose() == Proposal("promote", 1, "a", 3)  # 6 spent, 3 left: fits
+    s.budget = 8  # 2 left: "a" from scratch does not fit, "b" continued does
+    assert s.propose() == Proposal("promote", 1, "b", 2)
     # Without warm start every promotion is whole anyway.
     s2 = ASHAScheduler(1, 9, 3, continued=False)
-    s2.continuable = lambda config, rung: False
+    s2.models_held = lambda config, rung: False
     assert s2.promotion_cost("x", 2) == s2.cost(2) == 9
 
 
@@ -370,33 +371,96 @@ class CrashingEpochStub(EpochStub):
 CRASH = {"fits": 0, "after": None}
 
 
-@pytest.mark.parametrize("after", [9, 18, 21, 27])
+RESUMABLE = dict(tuner="asha", max_trials=None, max_epochs=9, cv=3, random_state=0,
+                 tuner_params={"min_epochs": 1, "sampler": "random"})
+
+
+def _killed_then_resumed(X, y, directory, *kills):
+    """Fit a resumable ASHA search in ``directory``, killed after ``kills[0]`` fits,
+    resumed and killed again after ``kills[1]`` fits..., then resumed to the end."""
+    space = {"lr": uniform(0, 0.6)}
+    for after in kills:
+        CRASH.update(fits=0, after=after)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                TunedGRU(CrashingEpochStub(), space, directory=directory, **RESUMABLE).fit(X, y)
+        finally:
+            CRASH.update(fits=0, after=None)
+    return TunedGRU(CrashingEpochStub(), space, directory=directory, **RESUMABLE).fit(X, y)
+
+
+def _spent_as_charged(tuned):
+    """The epochs trained equal what the scheduler charged (3 folds) and fit the budget."""
+    assert tuned.n_epochs_spent_ == int(np.sum(tuned.cv_results_["epochs_trained"]))
+    assert tuned.n_epochs_spent_ == 3 * tuned.oracle_summary_["spent_per_split"]
+    assert tuned.n_epochs_spent_ <= tuned.n_epochs_budget_ == 3 * 21
+
+
+@pytest.mark.parametrize("after", [9, 21])
 def test_a_resumed_search_stays_within_its_epoch_budget(xy, tmp_path, after):
     """A search killed and resumed from ``directory`` loses the fold models held in
     memory: a promotion of a configuration that ended before the kill retrains from
     scratch, and ASHA charges it the whole rung, so the budget still holds (before,
     such resumes spent 66-75 epochs of a 63-epoch budget)."""
     X, y = xy
-    kw = dict(tuner="asha", max_trials=None, max_epochs=9, cv=3, random_state=0,
-              directory=str(tmp_path), tuner_params={"min_epochs": 1, "sampler": "random"})
-    space = {"lr": uniform(0, 0.6)}
-    CRASH.update(fits=0, after=after)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            TunedGRU(CrashingEpochStub(), space, **kw).fit(X, y)
-    finally:
-        CRASH.update(fits=0, after=None)
-    resumed = TunedGRU(CrashingEpochStub(), space, **kw).fit(X, y)
+    resumed = _killed_then_resumed(X, y, str(tmp_path), after)
     res = resumed.cv_results_
     assert resumed.resumed_trials_ > 0
-    assert resumed.n_epochs_spent_ == int(np.sum(res["epochs_trained"]))
-    assert resumed.n_epochs_spent_ <= resumed.n_epochs_budget_ == 3 * 21
+    _spent_as_charged(resumed)
     # Promotions after the resume whose parent ended before it trained the whole rung.
     restored = set(list(res["trial_id"])[: resumed.resumed_trials_])
     whole = [i for i, p in enumerate(res["parent_trial_id"])
              if p in restored and res["trial_id"][i] not in restored]
+    assert whole  # these crash points leave such a promotion
     for i in whole:
         assert res["epochs_trained"][i] == 3 * res["n_resources"][i]
+
+
+@pytest.mark.parametrize("kills", [(9,), (21,), (9, 6), (6, 9), (12, 12)])
+def test_a_history_with_resumes_replays_exactly(xy, tmp_path, kills):
+    """The state records where a search was resumed, so a later replay prices each
+    promotion as it was priced then: a search killed (once or twice) and resumed,
+    then fitted again on the same directory, replays every trial and trains nothing."""
+    X, y = xy
+    done = _killed_then_resumed(X, y, str(tmp_path), *kills)
+    _spent_as_charged(done)
+    again = TunedGRU(CrashingEpochStub(), {"lr": uniform(0, 0.6)}, directory=str(tmp_path),
+                     **RESUMABLE).fit(X, y)
+    assert again.resumed_trials_ == len(done.cv_results_["params"])
+    for key in ("trial_id", "params", "parent_trial_id", "epochs_trained"):
+        assert list(again.cv_results_[key]) == list(done.cv_results_[key])
+    assert again.oracle_summary_["spent_per_split"] == done.oracle_summary_["spent_per_split"]
+
+
+def test_a_promotion_left_running_restarts_and_is_charged_whole(xy, tmp_path):
+    """A promotion running when the state was saved (n_jobs > 1) has no parent models
+    after the resume: it retrains its whole rung, and ASHA charges it so."""
+    import json
+
+    from skgru.tuning._state import STATE_FILE, state_checksum
+
+    X, y = xy
+    space = {"lr": uniform(0, 0.6)}
+    full = TunedGRU(CrashingEpochStub(), space, directory=str(tmp_path), **RESUMABLE).fit(X, y)
+    res = full.cv_results_
+    promoted = next(i for i, p in enumerate(res["parent_trial_id"]) if p is not None)
+    tid = res["trial_id"][promoted]
+    # The state as a parallel search could have left it: the promotion created, not ended.
+    path = tmp_path / STATE_FILE
+    state = json.loads(path.read_text())
+    cut = state["events"].index(["create", state["events"][0][1], tid])
+    state["events"] = state["events"][: cut + 1]
+    created = {e[2] for e in state["events"] if e[0] == "create"}
+    state["trials"] = {k: v for k, v in state["trials"].items() if k in created and k != tid}
+    state["checksum"] = state_checksum(state)
+    path.write_text(json.dumps(state))
+    resumed = TunedGRU(CrashingEpochStub(), space, directory=str(tmp_path), **RESUMABLE).fit(X, y)
+    again = resumed.cv_results_
+    row = list(again["trial_id"]).index(tid)
+    assert again["parent_trial_id"][row] == res["parent_trial_id"][promoted]
+    assert again["epochs_trained"][row] == 3 * again["n_resources"][row]  # from scratch
+    assert res["epochs_trained"][promoted] < again["epochs_trained"][row]  # was continued
+    _spent_as_charged(resumed)
 
 
 def test_param_importances_on_the_bottom_rung(xy):

@@ -174,4 +174,11 @@ def test_plot_importances():
     assert plot_importances(tuned, ax=ax) is ax
     with pytest.raises(ValueError, match="param_importances_"):
         plot_importances(object())
+    # Another fitted search: the advice, not Python's "object has no attribute".
+    from sklearn.model_selection import GridSearchCV
+
+    grid = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"GridSearchCV has no param_importances_ "
+                                         r"\(fit a TunedGRU first\)"):
+        plot_importances(grid)
     plt.close("all")

@@ -1547,10 +1547,10 @@ def test_tpe_is_reproducible_and_concentrates_near_the_optimum(small_xy):
     assert abs(a.best_params_["lr"] - 0.3) < 0.1
 
 
-def test_tpe_on_loky_asks_batches_with_the_constant_liar(small_xy, monkeypatch):
-    """n_jobs=2: TPE asks a batch before telling it, so the sampler is built with
-    Optuna's constant liar (explicitly: Optuna 3.x/4.x default to False); a user's
-    sampler_params still win."""
+def test_tpe_runs_on_loky_with_the_constant_liar(small_xy, monkeypatch):
+    """TPE on loky workers (n_jobs=2, which asks a batch before telling it), its
+    sampler built with Optuna's constant liar (explicitly: Optuna 3.x/4.x default to
+    False); a user's sampler_params still win."""
     optuna = pytest.importorskip("optuna")
     X, y = small_xy
     built = []

@@ -17,7 +17,7 @@ Parallel Hyperparameter Tuning", algorithm 2) over epochs:
   others completed its rung;
 * **cost**: a promotion continues the configuration's models, so it costs
   ``r_k - r_(k-1)`` epochs per split (``r_k`` when the models cannot be
-  continued: ``continued=False``, or ``continuable(config, k - 1)`` false for
+  continued: ``continued=False``, or ``models_held(config, k - 1)`` false for
   this configuration, as when a resumed search lost the models with the process
   that trained them); a new configuration costs ``r_0``;
 * **budget** (``tuner_params["max_epochs_total"]`` in TunedGRU; epochs per
@@ -141,9 +141,9 @@ class ASHAScheduler:
         self._running = {}  # job_id -> (config, rung)
         self._job_at = {}  # (config, rung) -> job_id
         self._seq = 0
-        # (config, rung) -> whether its models at that rung can still be continued;
-        # None: all can (set by the caller that holds the models)
-        self.continuable = None
+        # A callable (config, rung) -> bool: whether the caller still holds the models
+        # the configuration trained at that rung (None: it holds all of them).
+        self.models_held = None
 
     # ------------------------------------------------------------ schedule
     @property
@@ -158,10 +158,10 @@ class ASHAScheduler:
 
     def promotion_cost(self, config, rung):
         """Epochs per split to promote ``config`` to ``rung``: :meth:`cost`, or the
-        rung's whole ``r_k`` when its models at ``rung - 1`` cannot be continued
-        (``continuable``) and the promotion retrains from scratch."""
-        if (self.continued and self.continuable is not None
-                and not self.continuable(config, rung - 1)):
+        rung's whole ``r_k`` when its models at ``rung - 1`` are not held
+        (``models_held``) and the promotion retrains from scratch."""
+        if (self.continued and self.models_held is not None
+                and not self.models_held(config, rung - 1)):
             return self.rungs[rung]
         return self.cost(rung)
 
@@ -196,10 +196,13 @@ class ASHAScheduler:
         if self.max_trials is not None and self.n_started >= self.max_trials:
             return Proposal("stop")
         for rung in range(self.n_rungs - 2, -1, -1):
-            cands = self.promotable(rung)
-            cost = self.promotion_cost(cands[0], rung + 1) if cands else None
-            if cands and cost <= left:
-                return Proposal("promote", rung + 1, cands[0], cost)
+            # The best candidate whose promotion fits: in a fresh search all cost the
+            # same; after a resume one that retrains from scratch may not fit where
+            # one whose models are held does.
+            for config in self.promotable(rung):
+                cost = self.promotion_cost(config, rung + 1)
+                if cost <= left:
+                    return Proposal("promote", rung + 1, config, cost)
         if not self.exhausted and self.cost(0) <= left:
             return Proposal("new", 0, None, self.cost(0))
         cheapest = min((self.cost(k) for k in range(1, self.n_rungs)), default=_INF)

@@ -265,17 +265,34 @@ max_consecutive_failed_trials :
             return super().end_trial(trial)
 
         def set_models_available(self, available):
-            """``available(trial_id) -> bool``: whether the search still holds that
-            trial's fold models (None: it holds every one).  A promotion whose
-            parent's models are gone retrains from scratch, so the scheduler
-            charges it the rung's whole epochs against the budget."""
+            """Tell the scheduler which trials' fold models the search still holds.
+
+            A promotion whose parent's models are gone (a resumed search lost
+            them with the killed process) retrains from scratch, so it is charged
+            the rung's whole epochs against the budget.
+
+            Parameters
+            ----------
+            available : callable or None
+                ``available(trial_id) -> bool``; None: every trial's models are
+                held (the charge is always the continued one).
+            """
             sched = self.scheduler
-            sched.continuable = None if available is None else (
+            sched.models_held = None if available is None else (
                 lambda config, rung: available(sched.job_id(config, rung)))
 
         def charge_restart(self, trial_id):
-            """``trial_id``, a promotion a resume restored unfinished, retrains from
-            scratch (its parent's models were lost): charge its rung whole."""
+            """Charge a running promotion its whole rung: it restarts from scratch.
+
+            For a promotion that was running when a search was killed: the
+            resumed search evaluates it again without its parent's models.
+
+            Parameters
+            ----------
+            trial_id : str
+                A trial the scheduler has running (a new configuration costs
+                the same either way and is left as it is).
+            """
             sched = self.scheduler
             config, rung = sched.running[trial_id]
             if rung and sched.continued:

@@ -154,6 +154,7 @@ class SearchSession:
         self._by_id = {}
         self._models = {}  # trial_id -> (list of fitted estimators per split, budget)
         self._replaying = False
+        self._lost = set()  # trials whose models an earlier resume lost (replay only)
         if hasattr(oracle, "set_models_available"):  # ASHA: its budget counts lost models
             oracle.set_models_available(self._holds_models)
         self.best = None
@@ -162,11 +163,25 @@ class SearchSession:
         self.resumed = 0
 
     def _holds_models(self, trial_id):
-        """Whether a promotion of ``trial_id`` can continue its fold models.  While a
-        saved history is replayed the oracle must propose what it proposed then,
-        when every parent's models were held; after it, the models of trials that
-        ended before the resume were lost with the process that trained them."""
-        return self._replaying or trial_id in self._models
+        """Whether a promotion of ``trial_id`` can continue its fold models.
+
+        While a saved history is replayed the oracle must propose what it
+        proposed then: the models were held unless the trial had ended before one
+        of the history's ``["resume"]`` events.  After the replay, only the models
+        this process trained are held."""
+        if self._replaying:
+            return trial_id not in self._lost
+        return trial_id in self._models
+
+    def _resumed_here(self, ended, running):
+        """A resume point: the trials in ``ended`` lost their models with the killed
+        process, and the promotions in ``running`` (record dicts) restart from
+        scratch, which ASHA charges as a whole rung."""
+        self._lost |= ended
+        if hasattr(self.oracle, "charge_restart"):
+            for rec in running:
+                if rec["parent_id"] is not None:
+                    self.oracle.charge_restart(rec["trial_id"])
 
     # ------------------------------------------------------------- records
     def objective_mean(self, scores):
@@ -251,20 +266,25 @@ class SearchSession:
         """
         self._replaying = True
         try:
-            self._replay(state)
+            ended = self._replay(state)
         finally:
             self._replaying = False
-        if hasattr(self.oracle, "charge_restart"):
-            # Promotions that were running (n_jobs > 1) restart from scratch: ASHA
-            # charges them whole, and the jobs still to come fit in what is left.
-            for rec in self.records:
-                if rec["status"] is None and rec["parent_id"] is not None:
-                    self.oracle.charge_restart(rec["trial_id"])
+        # This process resumes here: every model of the history is gone, and the
+        # trials left running (n_jobs > 1) are evaluated again from scratch.  The
+        # event lets a later replay price the promotions after it the same way.
+        self._resumed_here(ended, [r for r in self.records if r["status"] is None])
+        self.events.append(["resume"])
 
     def _replay(self, state):
+        """Replay the events; returns the ids of the trials that ended."""
         pending = {}
+        ended = set()
         saved = state["trials"]
         for event in state["events"]:
+            if event[0] == "resume":
+                self._resumed_here(set(ended), [self._by_id[t] for t in pending]
+                                   + [r for r in self.records if r["status"] is None])
+                continue
             if event[0] == "create":
                 _, tuner_id, trial_id = event
                 trial = self._create_trial(tuner_id)
@@ -306,12 +326,14 @@ class SearchSession:
             else:
                 trial = pending.pop(event[1])
                 self._tell(trial, self._by_id[trial.trial_id])
+                ended.add(trial.trial_id)
                 self.resumed += 1
         self.events = [list(e) for e in state["events"]]
         self.best = max((r["mean"] for r in self.records if r["status"] == "COMPLETED"),
                         default=None)
         if self.progress is not None:
             self.progress.resumed(self.resumed, self.best, self.n_failed)
+        return ended
 
     # ------------------------------------------------------------ the loop
     def ask(self, tuner_id):

@@ -2,10 +2,10 @@
 decides whether a saved search may be resumed.
 
 The state is one JSON file, ``skgru_search_state.json``: the fingerprint, the
-seed the search drew, the oracle's create/end events in order, and the result
-of every trial.  It is written atomically (a temporary file, then a rename)
-after every trial, so a search killed at any moment (SIGKILL included) leaves
-the last complete state.
+seed the search drew, the oracle's create/end events in order (and where the
+search was resumed), and the result of every trial.  It is written atomically
+(a temporary file, then a rename) after every trial, so a search killed at any
+moment (SIGKILL included) leaves the last complete state.
 
 Loading is strict: the file must be valid JSON of the expected structure
 (checked field by field, so a damaged file gives a ``ValueError`` naming the
@@ -99,9 +99,14 @@ def validate_state(state):
     trials = state["trials"]
     created, ended = set(), set()
     for i, event in enumerate(state["events"]):
-        _need(isinstance(event, list) and event and event[0] in ("create", "end"),
-              f"events[{i}] must be ['create', tuner_id, trial_id] or ['end', trial_id]")
-        if event[0] == "create":
+        _need(isinstance(event, list) and event and event[0] in ("create", "end", "resume"),
+              f"events[{i}] must be ['create', tuner_id, trial_id], ['end', trial_id] "
+              "or ['resume']")
+        if event[0] == "resume":
+            # The search was resumed here: the models of the trials ended before it
+            # were lost with the process (ASHA prices promotions by that on replay).
+            _need(len(event) == 1, f"events[{i}] must be ['resume']")
+        elif event[0] == "create":
             _need(len(event) == 3 and all(isinstance(e, str) for e in event[1:]),
                   f"events[{i}] must be ['create', tuner_id, trial_id]")
             _need(event[2] not in created, f"events[{i}]: trial {event[2]!r} created twice")
