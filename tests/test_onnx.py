@@ -169,6 +169,18 @@ def test_untranslatable_steps_and_unfitted_estimators_are_clear_errors(tmp_path)
         skgru.io.to_onnx(Ridge(), tmp_path / "x.onnx")
 
 
+def test_a_per_series_scaler_is_refused_by_name(tmp_path):
+    # it holds no statistics to fold: exported as constants they were NaN, and every
+    # output of the graph was NaN with no error
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(16, 6, 2)).astype("float32")
+    y = (X[:, :, 0].sum(1) > 0).astype(int)
+    pipe = make_pipeline(SequenceScaler(per_series=True), GRUClassifier(**SMALL)).fit(X, y)
+    with pytest.raises(ValueError, match=r"SequenceScaler\(per_series=True\)"):
+        skgru.io.to_onnx(pipe, tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+
+
 def test_a_cropped_classifier_is_refused_by_name(tmp_path):
     # its predictions average windows, which the graph cannot express
     rng = np.random.RandomState(0)

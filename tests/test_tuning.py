@@ -690,6 +690,34 @@ def test_directory_resume_mismatch_raises(small_xy, tmp_path):
     assert b.resumed_trials_ == 3 and a.cv_results_["params"] == b.cv_results_["params"]
 
 
+def test_directory_resume_tells_scorers_and_tie_breaks_apart(small_xy, tmp_path):
+    """Every make_scorer(...) is a _Scorer: the fingerprint names its score function,
+    so a search saved with F1 is not resumed as one scored by recall (it was, and
+    reported the saved F1 values as recall); the same scorer built again resumes.
+    tie_break changes what the saved trials hold, so it is part of a search too."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, make_scorer, recall_score
+
+    X, y = small_xy
+    kw = dict(search_space={"C": [0.1, 1.0]}, tuner="grid", max_trials=None, cv=2,
+              random_state=0)
+    d = tmp_path / "scorer"
+    TunedGRU(LogisticRegression(), scoring=make_scorer(f1_score), directory=d, **kw).fit(X, y)
+    again = TunedGRU(LogisticRegression(), scoring=make_scorer(f1_score), directory=d,
+                     **kw).fit(X, y)
+    assert again.resumed_trials_ == 2
+    with pytest.raises(ValueError, match="different search.*settings"):
+        TunedGRU(LogisticRegression(), scoring=make_scorer(recall_score), directory=d,
+                 **kw).fit(X, y)
+    with pytest.raises(ValueError, match="different search.*settings"):
+        TunedGRU(LogisticRegression(), scoring=make_scorer(f1_score, average="macro"),
+                 directory=d, **kw).fit(X, y)
+    d = tmp_path / "tie"
+    TunedGRU(LogisticRegression(), directory=d, **kw).fit(X, y)  # tie_break="first"
+    with pytest.raises(ValueError, match="different search.*tie_break"):
+        TunedGRU(LogisticRegression(), tie_break="log_loss", directory=d, **kw).fit(X, y)
+
+
 # ----------------------------------------------------------------------------
 # sklearn integration
 # ----------------------------------------------------------------------------

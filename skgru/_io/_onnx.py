@@ -101,6 +101,15 @@ def _graph(steps, est):
         description += f"; variable-length sequences post-padded with {pad_value!r}"
 
     for scaler in steps:
+        if getattr(scaler, "per_series", False):
+            # Fitted per-series scalers hold no statistics (mean_ and scale_ are None):
+            # folded as constants they became NaN and the graph output NaN everywhere.
+            raise ValueError(
+                "to_onnx cannot fold SequenceScaler(per_series=True) into the graph: it "
+                "standardises each series by its own statistics at predict time, which the "
+                "exported graph does not compute. Apply that scaler to X before calling the "
+                "ONNX model, and export the estimator on its own."
+            )
         if scaler.input_layout != layout or scaler.n_sequence_features_ != f or bool(scaler._fitted_2d) != (
             spec.n_columns is not None
         ):

@@ -18,6 +18,7 @@ signature (anyone can recompute it).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import numbers
 import os
@@ -174,8 +175,42 @@ def _shape(obj):
         return None
 
 
+def _describe_scoring(scoring):
+    """What identifies ``scoring`` across processes.
+
+    ``_describe`` names a callable by its module and qualified name only, which
+    every ``make_scorer(...)`` object shares (``_Scorer``): a search saved with
+    ``make_scorer(f1_score)`` resumed under ``make_scorer(recall_score)`` and
+    reported the saved F1 values as recall.  A scorer is named by its score
+    function (and that function's source), sign, keyword arguments and response
+    method; another callable by its name and source, as callable search spaces
+    are.
+    """
+    if isinstance(scoring, dict):
+        return {str(k): _describe_scoring(v) for k, v in sorted(scoring.items(), key=str)}
+    if isinstance(scoring, (list, tuple)):
+        return [_describe_scoring(v) for v in scoring]
+    if not callable(scoring):
+        return _describe(scoring)
+    func = getattr(scoring, "_score_func", None)
+    if func is not None:
+        return ["scorer", _callable_identity(func), getattr(scoring, "_sign", None),
+                _describe(getattr(scoring, "_kwargs", {})),
+                _describe(getattr(scoring, "_response_method", None))]
+    return ["callable", *_callable_identity(scoring)]
+
+
+def _callable_identity(fn):
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = ""
+    return [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", type(fn).__qualname__),
+            hashlib.sha256(source.encode()).hexdigest()]
+
+
 def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_params,
-                       name, max_epochs, budget_param, objective="score"):
+                       name, max_epochs, budget_param, objective="score", tie_break=None):
     """Identify a search: what must be equal for a saved state to be resumed.
 
     Parameters
@@ -192,6 +227,9 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
         The resolved tuner name, epoch budget and budget parameter.
     objective : str or None
         The metric the oracle maximises (a different one is another search).
+    tie_break : str or None
+        What each trial computes to break ties (``"log_loss"``), or None: the
+        saved trials hold those values, so a different one is another search.
 
     Returns
     -------
@@ -209,7 +247,8 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
             {k: v for k, v in vars(search.tuner).items()
              if isinstance(v, (int, float, str, bool, type(None)))}),
         "settings": _describe({
-            "max_trials": search.max_trials, "cv": search.cv, "scoring": search.scoring,
+            "max_trials": search.max_trials, "cv": search.cv,
+            "scoring": _describe_scoring(search.scoring),
             "random_state": search.random_state if isinstance(
                 search.random_state, (numbers.Integral, type(None))) else "RandomState",
             "validation_fraction": search.validation_fraction,
@@ -230,6 +269,10 @@ def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_param
         # a classifier's ASHA state saved before promote_by existed resumes with
         # tuner_params promote_by="score", which hashes as it did
         parts["promotion"] = "log_loss"
+    if tie_break is not None:
+        # only when set, so that states saved before this part existed (ties to the
+        # first trial) keep their fingerprint
+        parts["tie_break"] = tie_break
     parts = json.loads(json.dumps(parts, sort_keys=True, default=str))
     digest = {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:16]
               for k, v in parts.items()}

@@ -685,7 +685,8 @@ or keras_tuner.Oracle, default="random"
         populate_initial_space(plan.space, oracle_probe)
         fingerprint, parts = search_fingerprint(
             self, base, plan.space, oracle_probe, X, y, groups, fit_params,
-            plan.name, plan.max_epochs, plan.budget_param, scoring.objective)
+            plan.name, plan.max_epochs, plan.budget_param, scoring.objective,
+            tie_break=self._tie_break_metric(base))
         free_oracle(oracle_probe)
         state_file = SearchStateFile(self.directory, fingerprint, parts)
         return state_file, state_file.load()
