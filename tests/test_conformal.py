@@ -212,6 +212,40 @@ def test_cqr_band_is_shifted_by_the_score_quantile():
     np.testing.assert_allclose(cr.predict_interval(X[:5]), np.column_stack([band[:, 0] - q, band[:, 2] + q]))
 
 
+class OverwideBand(QuantileStandIn):
+    """A band whose half-width is 2 + 3 |x_0|: far wider than the noise where |x_0| is
+    large, so the calibration over-covers and the conformal quantile is negative."""
+
+    def predict_quantiles(self, X):
+        X = np.asarray(X).reshape(len(X), -1)
+        mid, half = self.ridge_.predict(X), 2 + 3 * np.abs(X[:, 0])
+        return np.column_stack([mid - half, mid, mid + half])
+
+
+@pytest.mark.parametrize("method", ["split", "cv_plus"])
+def test_a_narrowed_cqr_band_never_crosses(method):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(300, 4, 1)), rng.normal(size=300)
+    kw = dict(method=method, random_state=0, **({"cv": 3} if method == "cv_plus" else {}))
+    cr = ConformalRegressor(OverwideBand(), alpha=0.5, **kw).fit(X, y)
+    X_new = rng.normal(size=(200, 4, 1))
+    iv = cr.predict_interval(X_new)
+    assert np.all(iv[:, 0] <= iv[:, 1])
+    # The band was narrowed by more than its half-width on the narrowest points (so
+    # the check above could fail): those collapse to the midpoint, the rest are as before.
+    band = OverwideBand().fit(X.reshape(300, -1), y).predict_quantiles(X_new)
+    narrow = band[:, 2] - band[:, 0] < np.median(band[:, 2] - band[:, 0])
+    assert np.any(iv[:, 0] == iv[:, 1]) and np.all((iv[:, 0] == iv[:, 1]) <= narrow)
+    if method == "split":
+        q = np.sort(cr.conformity_scores_)[int(np.ceil((len(cr.conformity_scores_) + 1) * 0.5)) - 1]
+        assert q < 0
+        raw = np.column_stack([cr.estimator_.predict_quantiles(X_new)[:, 0] - q,
+                               cr.estimator_.predict_quantiles(X_new)[:, 2] + q])
+        crossed = raw[:, 0] > raw[:, 1]
+        assert crossed.any() and np.array_equal(iv[~crossed], raw[~crossed])
+        np.testing.assert_allclose(iv[crossed, 0], raw[crossed].mean(axis=1))
+
+
 def test_multi_output_intervals():
     rng = np.random.RandomState(3)
     X = rng.normal(size=(200, 3))
