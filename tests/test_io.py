@@ -275,6 +275,36 @@ def test_array_that_needs_pickle_is_refused(saved):
         skgru.io.load(saved)
 
 
+def test_a_root_that_is_not_an_estimator_is_refused(saved):
+    # load() returned (1, 2) for this before: only an estimator is ever saved
+    _rewrite(saved, lambda m: m.update(estimator={"$tuple": [1, 2]}))
+    with pytest.raises(ValueError, match="not an estimator"):
+        skgru.io.load(saved)
+
+
+def test_a_deeply_nested_manifest_is_a_value_error(saved):
+    def nest(members):
+        members["skgru.json"] = ('{"format": "skgru.io", "format_version": 1, "estimator": '
+                                 + "[" * 100_000 + "]" * 100_000 + "}").encode()
+    _rewrite(saved, edit_members=nest)
+    with pytest.raises(ValueError, match="nested too deeply"):  # was a RecursionError
+        skgru.io.load(saved)
+
+
+def test_an_array_that_inflates_like_a_zip_bomb_is_refused(saved):
+    # 40 MB of zeros deflate to ~40 KB: before the check, load allocated it all
+    with zipfile.ZipFile(saved) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(5_000_000))
+    members["arrays/0.npy"] = buf.getvalue()
+    with zipfile.ZipFile(saved, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    with pytest.raises(ValueError, match="inflate.*refusing"):
+        skgru.io.load(saved)
+
+
 @pytest.mark.parametrize("target", ["os.system", "builtins.eval", "subprocess.Popen", "skgru.io.load",
                                     "sklearn.linear_model.LogisticRegression"])
 def test_class_names_outside_the_allow_list_are_refused(saved, target):

@@ -24,6 +24,11 @@ MANIFEST = "skgru.json"
 # A manifest is parameters + metadata (a TunedGRU's cv_results_ included): 64 MiB is
 # far above any real one and keeps a crafted file from exhausting memory in json.
 MAX_MANIFEST_BYTES = 64 * 2**20
+# The arrays: network weights deflate to about 0.9 of their size, so a member that
+# inflates more than 50-fold (past 1 MiB) is a crafted one: a 380 KB file of zeros
+# made load allocate 1.8 GB before this check.
+MAX_ARRAY_INFLATION = 50
+_SMALL_ARRAY_BYTES = 2**20
 
 
 def _versions():
@@ -76,6 +81,8 @@ def _read(zf: zipfile.ZipFile):
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"The {MANIFEST} manifest is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise ValueError(f"The {MANIFEST} manifest is nested too deeply to be one skgru wrote.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"Not a skgru.io file: its manifest does not say format={FORMAT!r}.")
     version = manifest.get("format_version")
@@ -87,13 +94,27 @@ def _read(zf: zipfile.ZipFile):
         )
     if "estimator" not in manifest:
         raise ValueError("The manifest has no 'estimator' entry.")
+    root = manifest["estimator"]
+    if not (isinstance(root, dict) and set(root) == {"$estimator"}):
+        # save() writes one estimator; anything else at the root is an edited file
+        raise ValueError("The manifest's 'estimator' entry is not an estimator: the file was "
+                         "not written by skgru.io.save (or was edited).")
 
     def read_array(name):
         if name not in names:
             raise ValueError(f"The file refers to {name}, which it does not contain (truncated or edited).")
+        info = zf.getinfo(name)
+        if (info.file_size > _SMALL_ARRAY_BYTES
+                and info.file_size > MAX_ARRAY_INFLATION * max(1, info.compress_size)):
+            raise ValueError(
+                f"{name} would inflate from {info.compress_size} to {info.file_size} bytes "
+                f"(more than {MAX_ARRAY_INFLATION}x): not an array skgru wrote; refusing it.")
         return zf.read(name)
 
-    return Decoder(read_array).decode(manifest["estimator"])
+    try:
+        return Decoder(read_array).decode(root)
+    except RecursionError:
+        raise ValueError(f"The {MANIFEST} manifest is nested too deeply to be one skgru wrote.") from None
 
 
 def _no_constant(name):
