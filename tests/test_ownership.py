@@ -147,6 +147,24 @@ def test_user_callbacks_see_the_estimators_own_model(data):
     assert seen and all(m is est.model_ for m in seen)
 
 
+def test_a_model_fitted_with_callbacks_pickles_clones_and_copies(data):
+    """Keras leaves the model on each callback after training; the user's callbacks
+    are the estimator's params, so the network rode along into pickle, clone and
+    deepcopy, and unpickling failed (Keras cannot rebuild skgru's custom layers).
+    The callbacks are handed back detached."""
+    import keras
+
+    X, y, _, _ = data
+    stop = keras.callbacks.TerminateOnNaN()
+    est = GRUClassifier(units=4, epochs=2, min_updates=0, random_state=0,
+                        callbacks=[stop]).fit(X, y)
+    assert stop.model is None
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    copy.deepcopy(est)
+    assert clone(est).get_params()["callbacks"][0] is not stop
+
+
 @pytest.mark.slow
 def test_varying_lengths_do_not_grow_memory_or_retrace(data):
     """30 fits of random length after a warm-up: bounded RSS (generous bound; the

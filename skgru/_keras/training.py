@@ -314,36 +314,46 @@ def train(
         X_t, y_t, sw_t = _tensors(X, y, sample_weight)
         batch_t = _scalar(batch_size)
     stepper = _Stepper(model, train=True)
-    model.stop_training = False
-    cbs.on_train_begin()
-    if score_start and validation_data is not None:
-        Xv, yv, *rest = validation_data
-        start = {f"val_{k}": v for k, v in evaluate(engine, Xv, yv, rest[0] if rest else None, batch_size).items()}
-        for callback in callbacks:
-            if hasattr(callback, "observe_start"):
-                callback.observe_start(start)
-    for epoch in range(initial_epoch, epochs):
-        cbs.on_epoch_begin(epoch)
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        if whole_epochs:
-            model.reset_metrics()
-            run_epoch(X_t, y_t, sw_t, *_tensors(order.astype("int32")), batch_t)
-            epoch_logs = _metrics_result(model)
-        else:
-            stepper.start()
-            for step, idx in enumerate(_batches(n, batch_size, order)):
-                cbs.on_train_batch_begin(step)
-                logs = stepper.step(X[idx], y[idx], _take(sample_weight, idx))
-                cbs.on_train_batch_end(step, logs)
-            epoch_logs = stepper.result()
-        if validation_data is not None:
+    try:
+        model.stop_training = False
+        cbs.on_train_begin()
+        if score_start and validation_data is not None:
             Xv, yv, *rest = validation_data
-            val = evaluate(engine, Xv, yv, rest[0] if rest else None, batch_size)
-            epoch_logs.update({f"val_{k}": v for k, v in val.items()})
-        cbs.on_epoch_end(epoch, epoch_logs)
-        for key, value in epoch_logs.items():
-            history.setdefault(key, []).append(value)
-        if model.stop_training:
-            break
-    cbs.on_train_end()
+            start = {f"val_{k}": v for k, v in evaluate(engine, Xv, yv, rest[0] if rest else None, batch_size).items()}
+            for callback in callbacks:
+                if hasattr(callback, "observe_start"):
+                    callback.observe_start(start)
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            if whole_epochs:
+                model.reset_metrics()
+                run_epoch(X_t, y_t, sw_t, *_tensors(order.astype("int32")), batch_t)
+                epoch_logs = _metrics_result(model)
+            else:
+                stepper.start()
+                for step, idx in enumerate(_batches(n, batch_size, order)):
+                    cbs.on_train_batch_begin(step)
+                    logs = stepper.step(X[idx], y[idx], _take(sample_weight, idx))
+                    cbs.on_train_batch_end(step, logs)
+                epoch_logs = stepper.result()
+            if validation_data is not None:
+                Xv, yv, *rest = validation_data
+                val = evaluate(engine, Xv, yv, rest[0] if rest else None, batch_size)
+                epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            for key, value in epoch_logs.items():
+                history.setdefault(key, []).append(value)
+            if model.stop_training:
+                break
+        cbs.on_train_end()
+    finally:
+        # Keras hands each callback the model (set_model) and leaves it there: a
+        # user's callback, held in the estimator's params, then carried the network
+        # into pickle, clone and deepcopy, where Keras could not rebuild its custom
+        # layers (TypeError on load). The callbacks are the user's: give them back
+        # as they came.
+        for callback in callbacks:
+            if getattr(callback, "_model", None) is model:
+                callback.set_model(None)
     return history
