@@ -149,6 +149,22 @@ def test_zero_sample_weight_equals_dropping_samples(seq_data):
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
 
 
+def test_balanced_class_weight_counts_classes_by_their_sample_weight(seq_data):
+    """With class_weight="balanced" too, a zero weight is a row left out: the classes
+    are counted by weight (as LogisticRegression counts them), not by rows."""
+    X, y = seq_data
+    y = np.r_[np.zeros(45, int), np.ones(15, int)]  # 3:1, and 30 of the 0s weigh nothing
+    sw = np.r_[np.zeros(30), np.ones(30)]
+    kw = dict(FAST, class_weight="balanced")
+    a = GRUClassifier(**kw).fit(X, y, sample_weight=sw)
+    b = GRUClassifier(**kw).fit(X[30:], y[30:])
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
+    from skgru.estimators.classifier import _balanced_weights
+
+    np.testing.assert_allclose(_balanced_weights(y, sw)[[30, 59]], [1.0, 1.0])  # 15 : 15
+    np.testing.assert_allclose(_balanced_weights(y, np.ones(60))[[0, 59]], [60 / 90, 60 / 30])
+
+
 # ------------------------------------------------------------------ training control
 def test_early_stopping_restores_best_epoch():
     rng = np.random.RandomState(0)

@@ -19,6 +19,20 @@ from skgru.estimators._targets import ClassTargets
 from skgru._doc_links import DocLinkMixin
 
 
+
+def _balanced_weights(y, sample_weight):
+    """``class_weight="balanced"`` per sample, with the classes counted by their
+    ``sample_weight`` (as scikit-learn's ``LogisticRegression`` counts them): a row
+    of weight 0 is then the same as a row left out.  Counting rows instead gave
+    0.67 : 2 where leaving the rows out gives 1 : 1 (30/10 rows, 20 zero-weighted).
+    A class whose rows all weigh 0 gets 0 (its rows are out anyway)."""
+    classes, index = np.unique(y, return_inverse=True)
+    counts = np.bincount(index, weights=sample_weight, minlength=len(classes))
+    present = counts > 0
+    weights = np.zeros(len(classes))
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return weights[index]
+
 class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
@@ -202,7 +216,11 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
             y_arr = y_arr.ravel()
         if isinstance(self.class_weight, dict):
             _check_class_weight_dict(self.class_weight, targets.classes_)
-        cw = compute_sample_weight(self.class_weight, y_arr)
+        if (isinstance(self.class_weight, str) and sample_weight is not None
+                and y_arr.ndim == 1):
+            cw = _balanced_weights(y_arr, np.asarray(sample_weight, dtype=float))
+        else:
+            cw = compute_sample_weight(self.class_weight, y_arr)
         return cw if sample_weight is None else sample_weight * cw
 
     @staticmethod
