@@ -188,7 +188,7 @@ def own_prediction(est, X):
 def test_initialize_builds_every_member_and_partial_fit_streams_on_shifted_targets():
     X0, y0 = windows(50, seed=8)
     X1, y1 = windows(50, seed=9)
-    est = small(ensemble_size=3).initialize(X0, y0)
+    est = small(ensemble_size=3, early_stopping=False).initialize(X0, y0)
     assert len(est.ensemble_) == 2 and all(m.n_iter_ == 0 for m in est.ensemble_)
     est.partial_fit(X1, 10 * y1 + 100)  # a later batch on another scale: every encoder is the first batch's
     assert [m.n_iter_ for m in est.ensemble_] == [1, 1] == [est.n_iter_] * 2

@@ -200,8 +200,23 @@ def test_warm_start_and_partial_fit_continue_training(seq_data):
     assert not np.allclose(first, np.asarray(clf.model_.trainable_weights[0]))
     clf.partial_fit(X, y)
     assert clf.n_iter_ == 7
-    reg = GRURegressor(**FAST).partial_fit(X, y.astype(float))
+    reg = GRURegressor(early_stopping=False, **FAST).partial_fit(X, y.astype(float))
     assert reg.n_iter_ == 1
+
+
+def test_partial_fit_refuses_early_stopping_and_other_classes(seq_data):
+    """Early stopping held the same validation_fraction of every partial_fit call out
+    of training, silently (GRURegressor's default); classes other than the fitted
+    ones were ignored. Both are errors, as in scikit-learn's MLPs."""
+    X, y = seq_data
+    for est in (GRURegressor(**FAST), GRUClassifier(early_stopping=True, **FAST)):
+        with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+            est.partial_fit(X, y)
+        assert not hasattr(est, "model_")
+    clf = GRUClassifier(**FAST).fit(X, y)
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
 
 
 def test_routed_optimizer_params_reach_the_optimizer(seq_data):

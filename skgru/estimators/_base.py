@@ -323,6 +323,18 @@ class GRUEstimatorBase:
             fit_time=time.perf_counter() - start,
         )
 
+    def _check_partial_fit(self):
+        """``partial_fit`` trains one epoch on every row it is given: early stopping
+        would hold ``validation_fraction`` of each call's rows out of training (the
+        same rows on every call, its split being seeded) and could restore the
+        weights from before the epoch, silently; scikit-learn's MLPs refuse it too."""
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it would train on only "
+                f"{1 - self.validation_fraction:g} of the rows of every call, the same ones "
+                "each time. Set early_stopping=False (GRURegressor's default is True) to "
+                "train incrementally, or use fit with warm_start=True.")
+
     def _validation_split(self, params, data: FitData, seeds):
         X, y, sw = data.X, data.y, data.sample_weight
         if not params["early_stopping"]:

@@ -301,7 +301,8 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like, default=None
-            All classes, needed on the first call if ``y`` may not show them all.
+            All classes, needed on the first call if ``y`` may not show them all;
+            on later calls, if given, they must be the fitted ``classes_``.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights.
 
@@ -309,7 +310,19 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         -------
         self : GRUClassifier
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            With ``early_stopping=True`` (as scikit-learn's ``MLPClassifier``), or
+            ``classes`` other than the fitted ``classes_``.
         """
+        self._check_partial_fit()
+        if classes is not None and hasattr(self, "classes_"):
+            # sklearn's _check_partial_fit_first_call: other classes were silently ignored
+            if not np.array_equal(np.unique(np.asarray(classes)), np.unique(self.classes_)):
+                raise ValueError(f"classes={list(np.asarray(classes))!r} is not the same as on the "
+                                 f"first call to fit or partial_fit, {list(self.classes_)!r}.")
         return self._fit(X, y, sample_weight, epochs=1, classes=classes, continue_training=True)
 
     def predict_proba(self, X):

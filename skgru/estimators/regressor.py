@@ -335,7 +335,14 @@ class GRURegressor(ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasRegre
         -------
         self : GRURegressor
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            With ``early_stopping=True``, the default: set it to False to train
+            incrementally (as scikit-learn's ``MLPRegressor``, which refuses it).
         """
+        self._check_partial_fit()
         own = lambda: self._fit(X, y, sample_weight, epochs=1, continue_training=True)  # noqa: E731
         return _ensemble.fit_with_members(self, own, X, y, sample_weight, epochs=1, continue_training=True)
 
