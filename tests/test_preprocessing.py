@@ -692,6 +692,28 @@ def test_global_pandas_output_leaves_3d_and_token_outputs_alone():
     assert isinstance(scaled3d, np.ndarray)
 
 
+def test_pipelines_with_any_sequence_transformer_take_set_output():
+    """Pipeline.set_output(transform="pandas") failed on a SequencePadder or a
+    TextSequencer (they had no set_output); their 3D and token outputs stay arrays,
+    and the token matrix's columns have names for ColumnTransformer."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    seqs = [[1.0, 2.0], [3.0], [4.0, 5.0, 6.0]]
+    pipe = make_pipeline(SequenceScaler(), SequencePadder()).set_output(transform="pandas")
+    out = pipe.fit_transform(seqs)
+    assert isinstance(out, np.ndarray) and out.shape == (3, 3, 1)
+    text = make_pipeline(TextSequencer()).set_output(transform="pandas")
+    ids = text.fit_transform(CORPUS)
+    assert isinstance(ids, np.ndarray) and ids.dtype == np.int32
+    names = text[0].get_feature_names_out()
+    assert list(names) == [f"textsequencer{i}" for i in range(ids.shape[1])]
+    ct = ColumnTransformer([("t", TextSequencer(), "doc")]).fit(pd.DataFrame({"doc": CORPUS}))
+    assert list(ct.get_feature_names_out()) == [f"t__{n}" for n in names]
+    with pytest.raises(ValueError, match="output config must be one of"):
+        SequencePadder().set_output(transform="xml")
+
+
 # ---------------------------------------------------------------------------
 # one input layer: the transformers read collections like the estimators do
 # ---------------------------------------------------------------------------

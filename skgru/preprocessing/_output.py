@@ -47,3 +47,40 @@ def wrap_2d_output(estimator, out, X):
 
         return pl.DataFrame(out, schema=columns, orient="row")
     raise ValueError(f"unsupported output container {config!r}")  # pragma: no cover
+
+
+class SequenceOutputMixin:
+    """``set_output`` for transformers whose output may be 3D or a list.
+
+    sklearn's own ``set_output`` exists only with ``get_feature_names_out`` and
+    wraps every output; these transformers opt out of it
+    (``auto_wrap_output_keys=None``) and wrap 2D outputs with
+    :func:`wrap_2d_output`.  Without it, ``Pipeline.set_output(transform="pandas")``
+    failed on any pipeline holding one of them.
+    """
+
+    def set_output(self, *, transform=None):
+        """Set the output container of ``transform`` for 2D output.
+
+        3D arrays and lists are always returned as they are: a DataFrame cannot
+        hold them.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            ``"default"``: the global ``sklearn.set_config`` setting; ``"pandas"`` /
+            ``"polars"``: a DataFrame named by ``get_feature_names_out()``;
+            ``None``: leave the configuration unchanged.
+
+        Returns
+        -------
+        self : object
+            This transformer.
+        """
+        validate_output_container(transform)
+        if transform is not None:
+            if not hasattr(self, "_sklearn_output_config"):
+                self._sklearn_output_config = {}
+            self._sklearn_output_config["transform"] = transform
+        return self
+

@@ -21,9 +21,11 @@ from skgru._sequences import (
     sequence_list,
     to_numeric,
 )
+from skgru.preprocessing._output import SequenceOutputMixin
 
 
-class SequencePadder(DocLinkMixin, TransformerMixin, BaseEstimator):
+class SequencePadder(DocLinkMixin, SequenceOutputMixin, TransformerMixin, BaseEstimator,
+                     auto_wrap_output_keys=None):
     """Pad (and truncate) variable-length sequences into one 3D array.
 
     Takes a collection of sequences (a list or tuple, a 1D object ndarray or a

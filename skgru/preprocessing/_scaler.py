@@ -21,7 +21,7 @@ from skgru._sequences import (
     sequence_list,
     to_numeric,
 )
-from skgru.preprocessing._output import validate_output_container, wrap_2d_output
+from skgru.preprocessing._output import SequenceOutputMixin, wrap_2d_output
 from skgru._doc_links import DocLinkMixin
 
 
@@ -31,7 +31,7 @@ def _shape_of(X):
 
 
 class SequenceScaler(
-    DocLinkMixin,
+    DocLinkMixin, SequenceOutputMixin,
     OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
 ):
     """Standardise sequence features over all samples and timesteps.
@@ -323,31 +323,6 @@ class SequenceScaler(
         check_is_fitted(self)
         data, restore = self._parse(X, reset=False, check_names=False)
         return restore(self._apply(data, inverse=True))
-
-    def set_output(self, *, transform=None):
-        """Set the output container of ``transform`` for 2D input.
-
-        3D arrays and lists are always returned as they are: a DataFrame cannot
-        hold them.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            ``"default"``: the global ``sklearn.set_config`` setting; ``"pandas"`` /
-            ``"polars"``: a DataFrame named by ``get_feature_names_out()``;
-            ``None``: leave the configuration unchanged.
-
-        Returns
-        -------
-        self : SequenceScaler
-            This scaler.
-        """
-        validate_output_container(transform)
-        if transform is not None:
-            if not hasattr(self, "_sklearn_output_config"):
-                self._sklearn_output_config = {}
-            self._sklearn_output_config["transform"] = transform
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

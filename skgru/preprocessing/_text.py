@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from skgru._sequences import is_pandas, pad_truncate_ids
 from skgru._doc_links import DocLinkMixin
+from skgru.preprocessing._output import SequenceOutputMixin
 
 PAD_ID = 0
 OOV_ID = 1
@@ -42,7 +43,8 @@ def _strip_punctuation(text):
     return _PUNCTUATION.sub(" ", _APOSTROPHES.sub("", text))
 
 
-class TextSequencer(DocLinkMixin, TransformerMixin, BaseEstimator):
+class TextSequencer(DocLinkMixin, SequenceOutputMixin, ClassNamePrefixFeaturesOutMixin,
+                    TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Turn raw strings into padded integer token-id sequences.
 
     The text counterpart of :class:`SequencePadder`, for
@@ -260,6 +262,13 @@ class TextSequencer(DocLinkMixin, TransformerMixin, BaseEstimator):
         return pad_truncate_ids(
             ids, self.max_length_, padding=self.padding, truncating=self.truncating
         )
+
+    @property
+    def _n_features_out(self):
+        # the token matrix's width: get_feature_names_out() names its columns
+        # textsequencer0..textsequencer{max_length_ - 1} (for ColumnTransformer); the
+        # ids themselves stay an int32 array under any set_output (token input)
+        return self.max_length_
 
     def get_vocabulary(self):
         """Return the tokens in id order: ``["", "[UNK]", most frequent, ...]``.
