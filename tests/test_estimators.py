@@ -149,6 +149,15 @@ def test_zero_sample_weight_equals_dropping_samples(seq_data):
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
 
 
+def test_a_class_weight_dict_with_multilabel_y_says_what_works(seq_data):
+    # sklearn's message asked for a list of dicts, which the parameter then refused
+    X, y = seq_data
+    Y = np.column_stack([y, 1 - y])
+    with pytest.raises(ValueError, match="not supported for multilabel y.*'balanced'"):
+        GRUClassifier(class_weight={0: 1.0, 1: 2.0}, **FAST).fit(X, Y)
+    GRUClassifier(class_weight="balanced", **FAST).fit(X, Y)  # what the message offers
+
+
 def test_balanced_class_weight_counts_classes_by_their_sample_weight(seq_data):
     """With class_weight="balanced" too, a zero weight is a row left out: the classes
     are counted by weight (as LogisticRegression counts them), not by rows."""

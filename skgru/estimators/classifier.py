@@ -214,6 +214,13 @@ class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase
         y_arr = np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = y_arr.ravel()
+        if isinstance(self.class_weight, dict) and y_arr.ndim == 2:
+            # sklearn's own message asks for a list of dicts, which the parameter's
+            # validation then refuses: say what works instead
+            raise ValueError(
+                "class_weight as a dict is not supported for multilabel y (one dict cannot "
+                "weight several labels): use class_weight='balanced', which weights each "
+                "label's classes, or pass sample_weight.")
         if isinstance(self.class_weight, dict):
             _check_class_weight_dict(self.class_weight, targets.classes_)
         if (isinstance(self.class_weight, str) and sample_weight is not None
