@@ -149,6 +149,20 @@ def test_zero_sample_weight_equals_dropping_samples(seq_data):
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
 
 
+def test_pandas_missing_values_get_the_nan_message():
+    # pd.NA in a nullable column read as an object of NAType: "X must contain numbers
+    # ... use TextSequencer"; now the NaN message, and NA-free nullable columns work
+    pd = pytest.importorskip("pandas")
+    from skgru.preprocessing import SequenceScaler
+
+    df = pd.DataFrame({"a": pd.array([1.0, None, 3.0, 4.0], dtype="Float64"), "b": [1.0, 2, 3, 4]})
+    for est in (GRUClassifier(**FAST), SequenceScaler()):
+        with pytest.raises(ValueError, match="contains NaN"):
+            est.fit(df, [0, 1, 0, 1])
+    ints = pd.DataFrame({"a": pd.array([1, 2, 3, 4], dtype="Int64"), "b": [1.0, 2, 3, 4]})
+    assert GRUClassifier(**FAST).fit(ints, [0, 1, 0, 1]).predict(ints).shape == (4,)
+
+
 def test_a_class_weight_dict_with_multilabel_y_says_what_works(seq_data):
     # sklearn's message asked for a list of dicts, which the parameter then refused
     X, y = seq_data

@@ -13,7 +13,7 @@ import numpy as np
 
 from skgru._sequences._collection import sequence_list
 from skgru._sequences._detect import as_table, is_pandas, is_sparse, reject_empty
-from skgru._sequences._numeric import check_token_ids, to_numeric
+from skgru._sequences._numeric import check_token_ids, missing_as_nan, to_numeric
 from skgru._sequences._pad import pad_truncate
 from skgru._sequences._shape import check_min_size
 
@@ -120,7 +120,8 @@ def convert_X(
         cols = np.asarray(X.columns, dtype=object)
         if len(cols) and all(isinstance(c, str) for c in cols):
             feature_names = cols
-        X = X.to_numpy()
+        X = missing_as_nan(X)  # pd.NA: the NaN message, not "not numbers"
+        X = X.to_numpy() if is_pandas(X, ("DataFrame",)) else X
 
     pad = 0.0 if tokens else (RAGGED_PAD_VALUE if mask_value is None else mask_value)
     seqs = sequence_list(

@@ -64,6 +64,7 @@ def to_numeric(
         ``False`` skips the NaN/inf and float32 checks (the caller runs
         :func:`check_values` once over many arrays).
     """
+    X = missing_as_nan(X)
     try:
         raw = np.asarray(X)
     except ValueError as exc:  # ragged nested lists: numpy refuses to guess a shape
@@ -96,6 +97,25 @@ def to_numeric(
     if check_values:
         check_values_of(out, what=what, allow_nan=allow_nan, float32=float32)
     return out
+
+
+def missing_as_nan(X):
+    """A pandas object holding ``pd.NA`` (nullable ``Float64``/``Int64`` columns) as
+    a float array with NaN, so that it meets the NaN check and its message;
+    ``np.asarray`` made it an object array of ``NAType``, refused as "not numbers,
+    use TextSequencer".  Anything else is returned as it is."""
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        dtypes = list(X.dtypes)
+    elif hasattr(X, "dtype") and hasattr(X, "isna"):
+        dtypes = [X.dtype]
+    else:
+        return X
+    if all(isinstance(d, np.dtype) for d in dtypes) or not bool(np.asarray(X.isna()).any()):
+        return X
+    try:
+        return X.to_numpy(dtype="float64", na_value=np.nan)
+    except (TypeError, ValueError):  # not numeric (strings): the usual messages follow
+        return X
 
 
 def check_values_of(arr: np.ndarray, *, what="X", allow_nan=False, float32=False) -> bool:
