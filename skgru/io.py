@@ -114,7 +114,7 @@ def load(path):
         If the file is not a skgru.io archive, is truncated or damaged, has an
         unknown format version, names a class outside the allow-list, or was
         crafted (a root that is not an estimator, nesting too deep, an array
-        that would inflate more than 50-fold past 1 MiB).
+        referred to twice, arrays that would inflate more than 50-fold).
     """
     from skgru._io import _archive
 

@@ -305,6 +305,39 @@ def test_an_array_that_inflates_like_a_zip_bomb_is_refused(saved):
         skgru.io.load(saved)
 
 
+def test_arrays_that_deflate_a_thousandfold_still_round_trip(data, tmp_path):
+    # runs of one value (a contiguous CV+ fold index over 100k+ rows) deflate ~1000-fold:
+    # save stores such members uncompressed, so load's inflation check never refuses them
+    X, y = data
+    est = GRUClassifier(units=4, epochs=1, min_updates=0, random_state=0).fit(X, y)
+    est.runs_ = np.repeat(np.arange(3), 100_000)  # 2.4 MB of three runs
+    skgru.io.save(est, tmp_path / "m.skgru")
+    np.testing.assert_array_equal(skgru.io.load(tmp_path / "m.skgru").runs_, est.runs_)
+
+
+def test_an_array_referred_to_twice_is_refused(saved):
+    # a crafted manifest could refer to one member of zeros millions of times
+    def twice(manifest):
+        state = _state(manifest)["state"]["$dict"]
+        name = next(v["$array"] for v in _arrays(state))
+        state["extra_"] = [{"$array": name}]
+    _rewrite(saved, twice)
+    with pytest.raises(ValueError, match="twice"):
+        skgru.io.load(saved)
+
+
+def _arrays(node):
+    """Every {"$array": name} node under ``node``."""
+    if isinstance(node, dict):
+        if "$array" in node:
+            yield node
+        for v in node.values():
+            yield from _arrays(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _arrays(v)
+
+
 @pytest.mark.parametrize("target", ["os.system", "builtins.eval", "subprocess.Popen", "skgru.io.load",
                                     "sklearn.linear_model.LogisticRegression"])
 def test_class_names_outside_the_allow_list_are_refused(saved, target):

@@ -4,6 +4,7 @@ import copy
 import gc
 import pickle
 
+import keras
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -147,6 +148,15 @@ def test_user_callbacks_see_the_estimators_own_model(data):
     assert seen and all(m is est.model_ for m in seen)
 
 
+class ReadsTheModel(keras.callbacks.Callback):
+    """A callback whose set_model reads the model, as TensorBoard's does: detaching
+    the model after training must not call it with None."""
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.n_layers = len(model.layers)
+
+
 def test_a_model_fitted_with_callbacks_pickles_clones_and_copies(data):
     """Keras leaves the model on each callback after training; the user's callbacks
     are the estimator's params, so the network rode along into pickle, clone and
@@ -155,14 +165,14 @@ def test_a_model_fitted_with_callbacks_pickles_clones_and_copies(data):
     import keras
 
     X, y, _, _ = data
-    stop = keras.callbacks.TerminateOnNaN()
+    stop, reads = keras.callbacks.TerminateOnNaN(), ReadsTheModel()
     est = GRUClassifier(units=4, epochs=2, min_updates=0, random_state=0,
-                        callbacks=[stop]).fit(X, y)
-    assert stop.model is None
+                        callbacks=[stop, reads]).fit(X, y)
+    assert stop.model is None and reads.model is None and reads.n_layers > 0
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
     copy.deepcopy(est)
-    assert clone(est).get_params()["callbacks"][0] is not stop
+    assert clone(est).get_params()["callbacks"][0].model is None
 
 
 @pytest.mark.slow

@@ -72,7 +72,8 @@ def test_no_refit_without_early_stopping_or_when_continuing():
     n_refit = len(warm.history_["refit_loss"])
     warm.fit(X, y)  # a continuation: trains on, never a second refit
     assert len(warm.history_["refit_loss"]) == n_refit
-    warm.partial_fit(X, y)
+    with pytest.raises(ValueError, match="early_stopping"):  # as sklearn's MLPs
+        warm.partial_fit(X, y)
     assert len(warm.history_["refit_loss"]) == n_refit
 
 

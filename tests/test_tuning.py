@@ -712,6 +712,22 @@ def test_directory_resume_tells_scorers_and_tie_breaks_apart(small_xy, tmp_path)
     with pytest.raises(ValueError, match="different search.*settings"):
         TunedGRU(LogisticRegression(), scoring=make_scorer(f1_score, average="macro"),
                  directory=d, **kw).fit(X, y)
+    from functools import partial
+
+    from sklearn.metrics import fbeta_score
+
+    d = tmp_path / "partial"  # a partial's function name is "partial" for any beta
+    TunedGRU(LogisticRegression(), scoring=make_scorer(partial(fbeta_score, beta=2)),
+             directory=d, **kw).fit(X, y)
+    with pytest.raises(ValueError, match="different search.*settings"):
+        TunedGRU(LogisticRegression(), scoring=make_scorer(partial(fbeta_score, beta=0.5)),
+                 directory=d, **kw).fit(X, y)
+    from skgru.tuning._state import _describe_scoring
+    from skgru.tuning._search_space import _describe
+
+    # string scorers (and lists and tuples of them) are described as before this change
+    for scoring in ("accuracy", ["accuracy", "f1"], ("accuracy", "f1"), {"a": "accuracy"}, None):
+        assert _describe({"s": _describe_scoring(scoring)}) == _describe({"s": scoring})
     d = tmp_path / "tie"
     TunedGRU(LogisticRegression(), directory=d, **kw).fit(X, y)  # tie_break="first"
     with pytest.raises(ValueError, match="different search.*tie_break"):

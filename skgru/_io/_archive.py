@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 
 from skgru._io._codec import Decoder, Encoder
 
@@ -24,11 +25,18 @@ MANIFEST = "skgru.json"
 # A manifest is parameters + metadata (a TunedGRU's cv_results_ included): 64 MiB is
 # far above any real one and keeps a crafted file from exhausting memory in json.
 MAX_MANIFEST_BYTES = 64 * 2**20
-# The arrays: network weights deflate to about 0.9 of their size, so a member that
-# inflates more than 50-fold (past 1 MiB) is a crafted one: a 380 KB file of zeros
-# made load allocate 1.8 GB before this check.
+# The arrays: network weights deflate to about 0.9 of their size, but a few arrays
+# save writes are runs of one value (a contiguous CV+ fold index over 100k+ rows
+# deflates ~1000-fold), and a crafted member can be all zeros (a 380 KB file made
+# load allocate 1.8 GB). So write() stores (uncompressed) any member past 1 MiB that
+# deflates more than MAX_ARRAY_INFLATION / 2-fold, and read() refuses a member past
+# 1 MiB that would inflate more than MAX_ARRAY_INFLATION-fold, a member referred to
+# twice (save refers to each once), and arrays past 64 MiB in all that inflate more
+# than that overall: nothing save writes is refused, and a file of n bytes cannot
+# make load allocate much more than 50 n.
 MAX_ARRAY_INFLATION = 50
 _SMALL_ARRAY_BYTES = 2**20
+_SMALL_TOTAL_BYTES = 64 * 2**20
 
 
 def _versions():
@@ -56,7 +64,9 @@ def write(estimator, path) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(MANIFEST, text)
         for name, data in encoder.arrays.items():
-            zf.writestr(name, data)
+            stored = (len(data) > _SMALL_ARRAY_BYTES
+                      and len(data) > MAX_ARRAY_INFLATION // 2 * len(zlib.compress(data)))
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if stored else None)
 
 
 def read(path):
@@ -100,9 +110,20 @@ def _read(zf: zipfile.ZipFile):
         raise ValueError("The manifest's 'estimator' entry is not an estimator: the file was "
                          "not written by skgru.io.save (or was edited).")
 
+    arrays = [zf.getinfo(n) for n in names if n.startswith("arrays/")]
+    inflated, deflated = (sum(i.file_size for i in arrays), sum(i.compress_size for i in arrays))
+    if inflated > _SMALL_TOTAL_BYTES and inflated > MAX_ARRAY_INFLATION * max(1, deflated):
+        raise ValueError(f"The arrays would inflate from {deflated} to {inflated} bytes (more "
+                         f"than {MAX_ARRAY_INFLATION}x): not arrays skgru wrote; refusing them.")
+    read = set()
+
     def read_array(name):
         if name not in names:
             raise ValueError(f"The file refers to {name}, which it does not contain (truncated or edited).")
+        if name in read:
+            raise ValueError(f"The file refers to {name} twice, which skgru.io.save never does "
+                             "(edited); refusing it.")
+        read.add(name)
         info = zf.getinfo(name)
         if (info.file_size > _SMALL_ARRAY_BYTES
                 and info.file_size > MAX_ARRAY_INFLATION * max(1, info.compress_size)):

@@ -352,8 +352,9 @@ def train(
         # user's callback, held in the estimator's params, then carried the network
         # into pickle, clone and deepcopy, where Keras could not rebuild its custom
         # layers (TypeError on load). The callbacks are the user's: give them back
-        # as they came.
+        # as they came. (The attribute, not set_model: an overridden set_model may read
+        # the model, as TensorBoard's does, or open writers.)
         for callback in callbacks:
             if getattr(callback, "_model", None) is model:
-                callback.set_model(None)
+                callback._model = None
     return history

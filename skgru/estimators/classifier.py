@@ -19,20 +19,6 @@ from skgru.estimators._targets import ClassTargets
 from skgru._doc_links import DocLinkMixin
 
 
-
-def _balanced_weights(y, sample_weight):
-    """``class_weight="balanced"`` per sample, with the classes counted by their
-    ``sample_weight`` (as scikit-learn's ``LogisticRegression`` counts them): a row
-    of weight 0 is then the same as a row left out.  Counting rows instead gave
-    0.67 : 2 where leaving the rows out gives 1 : 1 (30/10 rows, 20 zero-weighted).
-    A class whose rows all weigh 0 gets 0 (its rows are out anyway)."""
-    classes, index = np.unique(y, return_inverse=True)
-    counts = np.bincount(index, weights=sample_weight, minlength=len(classes))
-    present = counts > 0
-    weights = np.zeros(len(classes))
-    weights[present] = counts.sum() / (present.sum() * counts[present])
-    return weights[index]
-
 class GRUClassifier(CropMixin, ArchitectureMixin, DocLinkMixin, GRUEstimatorBase, KerasClassifier):
     __doc__ = f"""GRU recurrent network classifier with a scikit-learn interface.
 
@@ -408,3 +394,17 @@ def _check_class_weight_dict(class_weight: dict, classes) -> None:
                 f"class_weight[{label!r}] = {weight!r}: class weights must be finite and >= 0 "
                 "(0 drops the class's samples explicitly)."
             )
+
+
+def _balanced_weights(y, sample_weight):
+    """``class_weight="balanced"`` per sample, with the classes counted by their
+    ``sample_weight`` (as scikit-learn's ``LogisticRegression`` counts them): a row
+    of weight 0 is then the same as a row left out.  Counting rows instead gave
+    0.67 : 2 where leaving the rows out gives 1 : 1 (30/10 rows, 20 zero-weighted).
+    A class whose rows all weigh 0 gets 0 (its rows are out anyway)."""
+    classes, index = np.unique(y, return_inverse=True)
+    counts = np.bincount(index, weights=sample_weight, minlength=len(classes))
+    present = counts > 0
+    weights = np.zeros(len(classes))
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return weights[index]

@@ -83,4 +83,3 @@ class SequenceOutputMixin:
                 self._sklearn_output_config = {}
             self._sklearn_output_config["transform"] = transform
         return self
-

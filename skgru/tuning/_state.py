@@ -17,6 +17,7 @@ signature (anyone can recompute it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -188,8 +189,8 @@ def _describe_scoring(scoring):
     """
     if isinstance(scoring, dict):
         return {str(k): _describe_scoring(v) for k, v in sorted(scoring.items(), key=str)}
-    if isinstance(scoring, (list, tuple)):
-        return [_describe_scoring(v) for v in scoring]
+    if isinstance(scoring, (list, tuple)):  # described as before: ["list"/"tuple", ...]
+        return type(scoring)(_describe_scoring(v) for v in scoring)
     if not callable(scoring):
         return _describe(scoring)
     func = getattr(scoring, "_score_func", None)
@@ -201,6 +202,9 @@ def _describe_scoring(scoring):
 
 
 def _callable_identity(fn):
+    if isinstance(fn, functools.partial):  # make_scorer(partial(fbeta_score, beta=2))
+        return ["partial", _callable_identity(fn.func), _describe(list(fn.args)),
+                _describe(fn.keywords)]
     try:
         source = inspect.getsource(fn)
     except (OSError, TypeError):
