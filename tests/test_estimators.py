@@ -163,6 +163,16 @@ def test_pandas_missing_values_get_the_nan_message():
     assert GRUClassifier(**FAST).fit(ints, [0, 1, 0, 1]).predict(ints).shape == (4,)
 
 
+def test_a_dataframe_column_of_sequences_says_to_pass_the_column():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    seqs = [rng.normal(size=(n, 2)) for n in (3, 5, 4, 6)]
+    df = pd.DataFrame({"seq": seqs})
+    with pytest.raises(ValueError, match=r"pass the column itself \(X\['seq'\]"):
+        GRUClassifier(**FAST).fit(df[["seq"]], [0, 1, 0, 1])
+    GRUClassifier(**FAST).fit(df["seq"], [0, 1, 0, 1])  # what the message offers
+
+
 def test_a_class_weight_dict_with_multilabel_y_says_what_works(seq_data):
     # sklearn's message asked for a list of dicts, which the parameter then refused
     X, y = seq_data

@@ -114,12 +114,14 @@ def test_search_space_translation():
         "j": 7,
         "k": [42],                          # one-element list -> fixed
         "l": np.array([0.5, 1.5]),
+        "m": range(4, 7, 2),                # a range is candidates, as in GridSearchCV
     })
     hps = kt.HyperParameters()
     params = space.declare(hps)
     assert params["i"] == (8, 4) and params["j"] == 7 and params["k"] == 42
     names = {hp.name: hp for hp in hps.space}
-    assert set(names) == {"a", "b", "c", "d", "e", "f", "g", "h", "l"}
+    assert set(names) == {"a", "b", "c", "d", "e", "f", "g", "h", "l", "m"}
+    assert names["m"].values == [4, 6]
     assert isinstance(names["e"], kt.engine.hyperparameters.Int)
     assert (names["e"].min_value, names["e"].max_value) == (2, 4)
     assert names["g"].sampling == "log"

@@ -117,6 +117,13 @@ def convert_X(
     reject_empty(X)
     feature_names = None
     if is_pandas(X, ("DataFrame",)):
+        if X.shape[1] == 1 and len(X) and isinstance(X.iloc[0, 0], (np.ndarray, list, tuple)):
+            # a column of per-row sequences: numpy's "setting an array element with a
+            # sequence", with a TextSequencer hint, said nothing useful before
+            raise ValueError(
+                f"X is a DataFrame whose column {X.columns[0]!r} holds one sequence per "
+                f"row: pass the column itself (X[{X.columns[0]!r}], a Series), which is "
+                "read as a list of sequences.")
         cols = np.asarray(X.columns, dtype=object)
         if len(cols) and all(isinstance(c, str) for c in cols):
             feature_names = cols

@@ -4,7 +4,7 @@ A search space is either
 
 * a dict ``{param_name: spec}`` where ``spec`` is
 
-  - a ``list`` (or 1-D ``numpy`` array) of candidate values -> ``hp.Choice``.
+  - a ``list`` (or 1-D ``numpy`` array, or a ``range``) of candidate values -> ``hp.Choice``.
     Lists of plain ``int``, ``float`` or ``str`` map directly; anything else
     (mixed types, ``None``, booleans, tuples, objects) is *index-encoded*: the
     oracle searches over ``hp.Choice(name, [0, 1, ...], ordered=False)`` and
@@ -97,6 +97,10 @@ class _Spec:
         self.name = name
         self.kind = "fixed"
         self.value = spec
+        if isinstance(spec, range):
+            # GridSearchCV reads any sequence of candidates; a range was a fixed value
+            # here, so units=range(4, 6) set units to the range and every trial failed
+            spec = list(spec)
         if isinstance(spec, np.ndarray):
             if spec.ndim != 1:
                 raise ValueError(
