@@ -39,6 +39,11 @@ _SMALL_ARRAY_BYTES = 2**20
 _SMALL_TOTAL_BYTES = 64 * 2**20
 
 
+def _inflates(inflated, deflated, floor, factor=MAX_ARRAY_INFLATION):
+    """Past ``floor`` bytes and more than ``factor`` times its compressed size."""
+    return inflated > floor and inflated > factor * max(1, deflated)
+
+
 def _versions():
     import keras
     import numpy
@@ -64,8 +69,10 @@ def write(estimator, path) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(MANIFEST, text)
         for name, data in encoder.arrays.items():
+            # (compressed once more by zipfile when kept: save is not a hot path)
             stored = (len(data) > _SMALL_ARRAY_BYTES
-                      and len(data) > MAX_ARRAY_INFLATION // 2 * len(zlib.compress(data)))
+                      and _inflates(len(data), len(zlib.compress(data)), _SMALL_ARRAY_BYTES,
+                                    MAX_ARRAY_INFLATION // 2))
             zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if stored else None)
 
 
@@ -112,7 +119,7 @@ def _read(zf: zipfile.ZipFile):
 
     arrays = [zf.getinfo(n) for n in names if n.startswith("arrays/")]
     inflated, deflated = (sum(i.file_size for i in arrays), sum(i.compress_size for i in arrays))
-    if inflated > _SMALL_TOTAL_BYTES and inflated > MAX_ARRAY_INFLATION * max(1, deflated):
+    if _inflates(inflated, deflated, _SMALL_TOTAL_BYTES):
         raise ValueError(f"The arrays would inflate from {deflated} to {inflated} bytes (more "
                          f"than {MAX_ARRAY_INFLATION}x): not arrays skgru wrote; refusing them.")
     read = set()
@@ -125,8 +132,7 @@ def _read(zf: zipfile.ZipFile):
                              "(edited); refusing it.")
         read.add(name)
         info = zf.getinfo(name)
-        if (info.file_size > _SMALL_ARRAY_BYTES
-                and info.file_size > MAX_ARRAY_INFLATION * max(1, info.compress_size)):
+        if _inflates(info.file_size, info.compress_size, _SMALL_ARRAY_BYTES):
             raise ValueError(
                 f"{name} would inflate from {info.compress_size} to {info.file_size} bytes "
                 f"(more than {MAX_ARRAY_INFLATION}x): not an array skgru wrote; refusing it.")

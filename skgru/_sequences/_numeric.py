@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import assert_all_finite
 
+from skgru._sequences._detect import is_pandas
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # 3.4028235e38
 TOKEN_ID_LIMIT = 2**31  # ids are cast to int32 for the Embedding lookup
 
@@ -104,9 +106,9 @@ def missing_as_nan(X):
     a float array with NaN, so that it meets the NaN check and its message;
     ``np.asarray`` made it an object array of ``NAType``, refused as "not numbers,
     use TextSequencer".  Anything else is returned as it is."""
-    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+    if is_pandas(X, ("DataFrame",)):
         dtypes = list(X.dtypes)
-    elif hasattr(X, "dtype") and hasattr(X, "isna"):
+    elif is_pandas(X, ("Series",)):
         dtypes = [X.dtype]
     else:
         return X

@@ -231,6 +231,14 @@ class ASHAScheduler:
         self.n_started += 1
         return config
 
+    def charge_restart(self, job_id):
+        """The running ``job_id`` restarts from scratch (a resumed search lost its
+        parent's models): charge a promotion its rung's whole ``r_k``; a new
+        configuration costs the same either way."""
+        config, rung = self._running[job_id]
+        if rung and self.continued:
+            self.spent += self.rungs[rung] - self.cost(rung)
+
     def report(self, job_id, score):
         """``job_id`` ended with ``score`` (None or non-finite: it failed, and its
         configuration goes no further)."""

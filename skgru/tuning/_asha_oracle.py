@@ -293,10 +293,7 @@ max_consecutive_failed_trials :
                 A trial the scheduler has running (a new configuration costs
                 the same either way and is left as it is).
             """
-            sched = self.scheduler
-            config, rung = sched.running[trial_id]
-            if rung and sched.continued:
-                sched.spent += sched.rungs[rung] - sched.cost(rung)
+            self.scheduler.charge_restart(trial_id)
 
         def promotable_trial_ids(self):
             """Trials whose fold models a promotion may still continue."""

@@ -50,6 +50,17 @@ def _distribution(values, optuna):
     return d.CategoricalDistribution(choices), repr
 
 
+def _completed(cv_results, score_key):
+    """``(scores, ok)``: the column as floats, and which rows completed with a finite
+    score (failed trials are ignored)."""
+    scores = np.asarray(cv_results[score_key], dtype=float)
+    ok = np.isfinite(scores)
+    status = cv_results.get("status")
+    if status is not None:
+        ok &= np.array([s == "COMPLETED" for s in status])
+    return scores, ok
+
+
 def rows_at_one_budget(cv_results, score_key):
     """``cv_results`` cut to the completed rows of its most common epoch budget.
 
@@ -62,21 +73,16 @@ def rows_at_one_budget(cv_results, score_key):
     budget, bracket = cv_results.get("budget"), cv_results.get("bracket")
     if budget is None or bracket is None or not np.any(np.asarray(bracket) >= 0):
         return cv_results
-    scores = np.asarray(cv_results[score_key], dtype=float)
-    ok = np.isfinite(scores) & ~np.ma.getmaskarray(budget)
-    status = cv_results.get("status")
-    if status is not None:
-        ok &= np.array([s == "COMPLETED" for s in status])
+    scores, ok = _completed(cv_results, score_key)
+    ok &= ~np.ma.getmaskarray(budget)
     values = np.ma.getdata(budget)
     budgets, counts = np.unique(values[ok], return_counts=True)
     if len(budgets) < 2:
         return cv_results
     chosen = budgets[counts == counts.max()].max()
     rows = np.flatnonzero(ok & (values == chosen))
-    out = {score_key: scores[rows], "params": [cv_results["params"][i] for i in rows]}
-    if status is not None:
-        out["status"] = np.asarray(status)[rows]
-    return out
+    # only completed rows are kept, so param_importances needs no status column
+    return {score_key: scores[rows], "params": [cv_results["params"][i] for i in rows]}
 
 
 def param_importances(cv_results, score_key, names=None, seed=0):
@@ -98,11 +104,7 @@ def param_importances(cv_results, score_key, names=None, seed=0):
     optuna = import_optuna()
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 
-    scores = np.asarray(cv_results[score_key], dtype=float)
-    status = cv_results.get("status")
-    ok = np.isfinite(scores)
-    if status is not None:
-        ok &= np.array([s == "COMPLETED" for s in status])
+    scores, ok = _completed(cv_results, score_key)
     rows = [i for i in np.flatnonzero(ok)]
     params = cv_results["params"]
     if names is None:

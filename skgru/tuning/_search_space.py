@@ -38,7 +38,8 @@ import re
 
 import numpy as np
 
-__all__ = ["SearchSpace", "default_search_space", "gru_step", "patch_size_choices"]
+__all__ = ["SearchSpace", "callable_source_identity", "default_search_space", "gru_step",
+           "patch_size_choices"]
 
 _RESERVED_PREFIX = "tuner/"
 
@@ -237,16 +238,19 @@ class SearchSpace:
         """A JSON-able, process-independent description of the space."""
         if self.fn is None:
             return {s.name: s.describe() for s in self.specs}
-        fn = self.fn
-        try:
-            source = inspect.getsource(fn)
-        except (OSError, TypeError):
-            source = ""
-        return {
-            "callable": [getattr(fn, "__module__", ""),
-                         getattr(fn, "__qualname__", type(fn).__qualname__),
-                         hashlib.sha256(source.encode()).hexdigest()]
-        }
+        return {"callable": callable_source_identity(self.fn)}
+
+
+def callable_source_identity(fn):
+    """``[module, qualname, sha256 of the source]`` of a callable: what identifies a
+    function across processes (an edited body is another function).  Used for
+    callable search spaces and for scorers (the resume fingerprint)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = ""
+    return [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", type(fn).__qualname__),
+            hashlib.sha256(source.encode()).hexdigest()]
 
 
 def populate_initial_space(space, oracle):

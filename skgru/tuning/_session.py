@@ -272,8 +272,12 @@ class SearchSession:
         # This process resumes here: every model of the history is gone, and the
         # trials left running (n_jobs > 1) are evaluated again from scratch.  The
         # event lets a later replay price the promotions after it the same way.
-        self._resumed_here(ended, [r for r in self.records if r["status"] is None])
+        self._resumed_here(ended, self._unfinished())
         self.events.append(["resume"])
+
+    def _unfinished(self):
+        """Records of trials restored as running when the state was saved."""
+        return [r for r in self.records if r["status"] is None]
 
     def _replay(self, state):
         """Replay the events; returns the ids of the trials that ended."""
@@ -283,7 +287,7 @@ class SearchSession:
         for event in state["events"]:
             if event[0] == "resume":
                 self._resumed_here(set(ended), [self._by_id[t] for t in pending]
-                                   + [r for r in self.records if r["status"] is None])
+                                   + self._unfinished())
                 continue
             if event[0] == "create":
                 _, tuner_id, trial_id = event

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 import numbers
 import os
@@ -27,7 +26,7 @@ import tempfile
 
 import numpy as np
 
-from skgru.tuning._search_space import _describe
+from skgru.tuning._search_space import _describe, callable_source_identity
 
 __all__ = ["STATE_FILE", "STATE_VERSION", "SearchStateFile", "json_values",
            "search_fingerprint"]
@@ -205,12 +204,7 @@ def _callable_identity(fn):
     if isinstance(fn, functools.partial):  # make_scorer(partial(fbeta_score, beta=2))
         return ["partial", _callable_identity(fn.func), _describe(list(fn.args)),
                 _describe(fn.keywords)]
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        source = ""
-    return [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", type(fn).__qualname__),
-            hashlib.sha256(source.encode()).hexdigest()]
+    return callable_source_identity(fn)
 
 
 def search_fingerprint(search, estimator, space, oracle, X, y, groups, fit_params,
